@@ -1,0 +1,22 @@
+# versus_kernels: thread pool, CPU feature detection and the kernel ladder. Kept free of other
+# dependencies so the arm64 preset can cross-build it and run its tests under qemu.
+set(VK ${PROJECT_SOURCE_DIR}/src/backend/cpu)
+add_library(versus_kernels STATIC
+  ${VK}/cpu-features.cpp
+  ${VK}/thread-pool.cpp
+  ${VK}/kernels.cpp
+  ${VK}/kernels-ref.cpp)
+target_include_directories(versus_kernels PUBLIC ${PROJECT_SOURCE_DIR}/src)
+target_link_libraries(versus_kernels PUBLIC Threads::Threads)
+
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+  target_sources(versus_kernels PRIVATE ${VK}/arch/x86/kernels-avx2.cpp ${VK}/arch/x86/kernels-avx512.cpp)
+  set_source_files_properties(${VK}/arch/x86/kernels-avx2.cpp PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
+  set_source_files_properties(${VK}/arch/x86/kernels-avx512.cpp PROPERTIES
+    COMPILE_OPTIONS "-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512vnni;-mavx512bf16;-mfma;-mf16c")
+  target_compile_definitions(versus_kernels PUBLIC VERSUS_KERNELS_X86=1)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64")
+  target_sources(versus_kernels PRIVATE ${VK}/arch/arm/kernels-neon.cpp)
+  # Base NEON for all; dotprod and fp16 paths are compiled with target attributes and chosen at run time.
+  target_compile_definitions(versus_kernels PUBLIC VERSUS_KERNELS_ARM=1)
+endif()

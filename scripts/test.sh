@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite: release and ASan+UBSan builds of everything, and the Arm kernels built
+# with the cross compiler and run under qemu-aarch64. Ends with one line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test || exit $?
+
+jobs=$(nproc 2>/dev/null || echo 2)
+passed=0; failed=0; skipped=0; status=0
+run_preset() {
+  local preset=$1
+  echo "=== $preset ==="
+  cmake --preset "$preset" >/dev/null || { echo "configure $preset failed"; status=1; failed=$((failed+1)); return; }
+  cmake --build --preset "$preset" -j "$jobs" || { echo "build $preset failed"; status=1; failed=$((failed+1)); return; }
+  local log; log=$(mktemp)
+  ctest --preset "$preset" -j "$jobs" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  # "100% tests passed, 0 tests failed out of 57" and "The following tests did not run:" (skips).
+  local total fail skip
+  total=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -n1)
+  fail=$(sed -n 's/.* \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -n1)
+  skip=$(grep -c '(Skipped)' "$log" || true)
+  total=${total:-0}; fail=${fail:-0}
+  passed=$((passed + total - fail - skip)); failed=$((failed + fail)); skipped=$((skipped + skip))
+  (( rc == 0 )) || status=1
+  rm -f "$log"
+}
+
+for preset in ${VERSUS_TEST_PRESETS:-release asan arm64}; do run_preset "$preset"; done
+echo
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+exit $status

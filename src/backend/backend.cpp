@@ -1,0 +1,238 @@
+#include "backend/backend.hpp"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <climits>
+#include <utility>
+#include <cstdlib>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+extern "C" int versus_cpu_backend_init(uint32_t abi_version, versus_backend_i* out, char* err, size_t err_len);
+
+namespace versus::backend {
+
+std::string_view memory_kind_name(int kind) {
+    switch (kind) {
+        case VERSUS_MEMORY_HOST: return "host";
+        case VERSUS_MEMORY_UNIFIED: return "unified";
+        case VERSUS_MEMORY_DISCRETE: return "discrete";
+    }
+    return "unknown";
+}
+
+namespace {
+struct DtypeName {
+    versus_dtype dtype;
+    const char* name;
+    size_t size;
+};
+constexpr DtypeName DTYPES[] = {
+    {VERSUS_DTYPE_F32, "f32", 4}, {VERSUS_DTYPE_F16, "f16", 2}, {VERSUS_DTYPE_BF16, "bf16", 2},
+    {VERSUS_DTYPE_I8, "i8", 1},   {VERSUS_DTYPE_TF32, "tf32", 4}, {VERSUS_DTYPE_FP8, "fp8", 1},
+    {VERSUS_DTYPE_F64, "f64", 8},
+};
+}  // namespace
+
+std::string_view dtype_name(versus_dtype d) {
+    for (const auto& e : DTYPES)
+        if (e.dtype == d) return e.name;
+    return "unknown";
+}
+
+size_t dtype_size(versus_dtype d) {
+    for (const auto& e : DTYPES)
+        if (e.dtype == d) return e.size;
+    return 0;
+}
+
+bool dtype_from_name(std::string_view name, versus_dtype* out) {
+    for (const auto& e : DTYPES)
+        if (name == e.name) {
+            *out = e.dtype;
+            return true;
+        }
+    return false;
+}
+
+DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& o) noexcept {
+    if (this != &o) {
+        reset();
+        b_ = std::exchange(o.b_, nullptr);
+        device_ = o.device_;
+        p_ = std::exchange(o.p_, nullptr);
+        bytes_ = std::exchange(o.bytes_, 0);
+    }
+    return *this;
+}
+
+void DeviceBuffer::reset() {
+    if (b_ && p_) b_->free_buffer(device_, p_);
+    b_ = nullptr;
+    p_ = nullptr;
+    bytes_ = 0;
+}
+
+HostBuffer& HostBuffer::operator=(HostBuffer&& o) noexcept {
+    if (this != &o) {
+        reset();
+        b_ = std::exchange(o.b_, nullptr);
+        device_ = o.device_;
+        p_ = std::exchange(o.p_, nullptr);
+        bytes_ = std::exchange(o.bytes_, 0);
+        pinned_ = o.pinned_;
+    }
+    return *this;
+}
+
+void HostBuffer::reset() {
+    if (b_ && p_) b_->free_host(device_, p_, pinned_);
+    b_ = nullptr;
+    p_ = nullptr;
+    bytes_ = 0;
+}
+
+Backend::Backend(const versus_backend_i& table, void* dl_handle) : t_(table), dl_handle_(dl_handle) {}
+
+Backend::~Backend() {
+    if (t_.destroy) t_.destroy(t_.ctx);
+    if (dl_handle_) dlclose(dl_handle_);
+}
+
+void Backend::check(int rc, const char* what) {
+    if (rc != 0) throw BackendError(fmt::format("[{}] {} failed: {}", t_.name, what, t_.last_error(t_.ctx)));
+}
+
+int Backend::device_count() { return t_.device_count(t_.ctx); }
+
+versus_device_info Backend::device_info(int device) {
+    versus_device_info info{};
+    check(t_.device_info(t_.ctx, device, &info), "device_info");
+    return info;
+}
+
+bool Backend::supports(int device, versus_op op, versus_dtype dtype, std::string* why) {
+    if (t_.supports(t_.ctx, device, op, dtype)) return true;
+    if (why) *why = t_.last_error(t_.ctx);
+    return false;
+}
+
+void Backend::set_threads(int n) {
+    if (t_.set_threads) check(t_.set_threads(t_.ctx, n), "set_threads");
+}
+
+DeviceBuffer Backend::alloc(int device, uint64_t bytes) {
+    void* p = nullptr;
+    check(t_.buffer_alloc(t_.ctx, device, bytes, &p), "buffer_alloc");
+    return DeviceBuffer(this, device, p, bytes);
+}
+
+HostBuffer Backend::host_alloc(int device, uint64_t bytes, bool pinned) {
+    void* p = nullptr;
+    check(t_.host_alloc(t_.ctx, device, bytes, pinned ? 1 : 0, &p), "host_alloc");
+    return HostBuffer(this, device, p, bytes, pinned);
+}
+
+void Backend::free_buffer(int device, void* p) noexcept { t_.buffer_free(t_.ctx, device, p); }
+void Backend::free_host(int device, void* p, bool pinned) noexcept { t_.host_free(t_.ctx, device, p, pinned ? 1 : 0); }
+
+void Backend::copy_h2d(int device, void* dst, const void* src, uint64_t bytes) {
+    check(t_.copy_h2d(t_.ctx, device, dst, src, bytes), "copy_h2d");
+}
+void Backend::copy_d2h(int device, void* dst, const void* src, uint64_t bytes) {
+    check(t_.copy_d2h(t_.ctx, device, dst, src, bytes), "copy_d2h");
+}
+void Backend::synchronize(int device) { check(t_.synchronize(t_.ctx, device), "synchronize"); }
+
+void Backend::gemm(int device, versus_dtype dtype, int M, int N, int K, const void* A, const void* B, void* C) {
+    check(t_.gemm(t_.ctx, device, dtype, M, N, K, A, B, C), "gemm");
+}
+
+void Backend::stream(int device, versus_stream_kind kind, void* a, const void* b, const void* c, double s,
+                     uint64_t n, uint32_t passes) {
+    check(t_.stream(t_.ctx, device, kind, a, b, c, s, n, passes), "stream");
+}
+
+void Backend::empty_task(int device) { check(t_.empty_task(t_.ctx, device), "empty_task"); }
+
+double Backend::peak_flops(int device, versus_dtype dtype, std::string* method) {
+    if (!t_.peak_flops) return 0;
+    double v = 0;
+    const char* m = nullptr;
+    if (t_.peak_flops(t_.ctx, device, dtype, &v, &m) != 0) return 0;
+    if (method) *method = m ? m : "";
+    return v;
+}
+
+namespace {
+
+std::string exe_dir() {
+    char buf[PATH_MAX];
+    const ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+    if (n <= 0) return ".";
+    buf[n] = 0;
+    return std::filesystem::path(buf).parent_path().string();
+}
+
+// Plugins sit next to the binary (build tree) or in ../lib/versus (installed); VERSUS_PLUGIN_DIR wins.
+BackendSlot load_plugin(const std::string& name) {
+    BackendSlot slot{name, nullptr, {}};
+    const std::string file = "libversus-" + name + ".so";
+    std::vector<std::string> dirs;
+    if (const char* d = std::getenv("VERSUS_PLUGIN_DIR")) dirs.emplace_back(d);
+    const std::string here = exe_dir();
+    dirs.push_back(here);
+    dirs.push_back(here + "/../lib/versus");
+    std::string tried;
+    for (const auto& dir : dirs) {
+        const std::string path = dir + "/" + file;
+        if (!std::filesystem::exists(path)) continue;
+        void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+        if (!h) {
+            slot.reason = fmt::format("plugin {} failed to load: {}", path, dlerror());
+            return slot;
+        }
+        auto init = reinterpret_cast<versus_backend_init_fn>(dlsym(h, VERSUS_BACKEND_INIT_SYMBOL));
+        if (!init) {
+            slot.reason = fmt::format("plugin {} has no {} symbol", path, VERSUS_BACKEND_INIT_SYMBOL);
+            dlclose(h);
+            return slot;
+        }
+        versus_backend_i table{};
+        char err[512] = {0};
+        if (init(VERSUS_BACKEND_ABI, &table, err, sizeof(err)) != 0) {
+            slot.reason = err[0] ? err : "plugin initialisation failed";
+            dlclose(h);
+            return slot;
+        }
+        slot.backend = std::make_unique<Backend>(table, h);
+        return slot;
+    }
+    slot.reason = fmt::format("{} not found (built without the toolkit?)", file);
+    return slot;
+}
+
+}  // namespace
+
+std::vector<BackendSlot> load_backends() {
+    std::vector<BackendSlot> out;
+#if defined(__linux__) || defined(_WIN32)
+    out.push_back(load_plugin("cuda"));
+#endif
+#if defined(__APPLE__)
+    out.push_back(BackendSlot{"metal", nullptr, "the Metal backend is not built yet"});
+#endif
+    BackendSlot cpu{"cpu", nullptr, {}};
+    versus_backend_i table{};
+    char err[512] = {0};
+    if (versus_cpu_backend_init(VERSUS_BACKEND_ABI, &table, err, sizeof(err)) == 0)
+        cpu.backend = std::make_unique<Backend>(table, nullptr);
+    else
+        cpu.reason = err;
+    out.push_back(std::move(cpu));
+    return out;
+}
+
+}  // namespace versus::backend

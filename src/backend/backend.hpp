@@ -1,0 +1,117 @@
+// backend: the C++ face of a backend's C function table (backend-abi.h). It owns the table's
+// context (and the plugin's dlopen handle), checks every call, and turns failures into
+// BackendError with the backend's own message. Buffers are RAII.
+#pragma once
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backend/backend-abi.h"
+
+namespace versus::backend {
+
+class BackendError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+std::string_view memory_kind_name(int kind);  // "host", "unified", "discrete"
+std::string_view dtype_name(versus_dtype d);  // "f32", "bf16", ...
+size_t dtype_size(versus_dtype d);            // bytes per input element
+bool dtype_from_name(std::string_view name, versus_dtype* out);
+
+class Backend;
+
+// A device buffer; freed with its backend's buffer_free.
+class DeviceBuffer {
+public:
+    DeviceBuffer() = default;
+    DeviceBuffer(Backend* b, int device, void* p, uint64_t bytes) : b_(b), device_(device), p_(p), bytes_(bytes) {}
+    DeviceBuffer(DeviceBuffer&& o) noexcept { *this = std::move(o); }
+    DeviceBuffer& operator=(DeviceBuffer&& o) noexcept;
+    ~DeviceBuffer() { reset(); }
+    void reset();
+    void* get() const { return p_; }
+    uint64_t bytes() const { return bytes_; }
+
+private:
+    Backend* b_ = nullptr;
+    int device_ = 0;
+    void* p_ = nullptr;
+    uint64_t bytes_ = 0;
+};
+
+// Host memory obtained through the backend (pinned where asked and supported).
+class HostBuffer {
+public:
+    HostBuffer() = default;
+    HostBuffer(Backend* b, int device, void* p, uint64_t bytes, bool pinned)
+        : b_(b), device_(device), p_(p), bytes_(bytes), pinned_(pinned) {}
+    HostBuffer(HostBuffer&& o) noexcept { *this = std::move(o); }
+    HostBuffer& operator=(HostBuffer&& o) noexcept;
+    ~HostBuffer() { reset(); }
+    void reset();
+    void* get() const { return p_; }
+    uint64_t bytes() const { return bytes_; }
+
+private:
+    Backend* b_ = nullptr;
+    int device_ = 0;
+    void* p_ = nullptr;
+    uint64_t bytes_ = 0;
+    bool pinned_ = false;
+};
+
+class Backend {
+public:
+    // Takes ownership of table.ctx (destroyed with table.destroy) and of dl_handle (dlclose).
+    Backend(const versus_backend_i& table, void* dl_handle);
+    ~Backend();
+    Backend(const Backend&) = delete;
+    Backend& operator=(const Backend&) = delete;
+
+    std::string_view name() const { return t_.name; }
+    int device_count();
+    versus_device_info device_info(int device);
+    // True if supported; otherwise false and *why (if given) holds the backend's reason.
+    bool supports(int device, versus_op op, versus_dtype dtype, std::string* why = nullptr);
+    bool has_threads() const { return t_.set_threads != nullptr; }
+    void set_threads(int n);
+
+    DeviceBuffer alloc(int device, uint64_t bytes);
+    HostBuffer host_alloc(int device, uint64_t bytes, bool pinned);
+    void copy_h2d(int device, void* dst, const void* src, uint64_t bytes);
+    void copy_d2h(int device, void* dst, const void* src, uint64_t bytes);
+    void synchronize(int device);
+    void gemm(int device, versus_dtype dtype, int M, int N, int K, const void* A, const void* B, void* C);
+    void stream(int device, versus_stream_kind kind, void* a, const void* b, const void* c, double s, uint64_t n,
+                uint32_t passes = 1);
+    void empty_task(int device);
+    // Peak FLOP/s for dtype, or 0 with an empty method when the backend cannot tell.
+    double peak_flops(int device, versus_dtype dtype, std::string* method);
+
+    // Used by the buffer classes.
+    void free_buffer(int device, void* p) noexcept;
+    void free_host(int device, void* p, bool pinned) noexcept;
+
+private:
+    void check(int rc, const char* what);
+
+    versus_backend_i t_;
+    void* dl_handle_;
+};
+
+// One entry of the backend list: a loaded backend, or the reason it is not available.
+struct BackendSlot {
+    std::string name;
+    std::unique_ptr<Backend> backend;  // null when unavailable
+    std::string reason;                // why unavailable
+};
+
+// The explicit backend list, in order: CUDA (plugin), Metal (macOS builds), CPU last.
+std::vector<BackendSlot> load_backends();
+
+}  // namespace versus::backend

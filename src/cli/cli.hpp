@@ -1,0 +1,9 @@
+// cli: argument parsing (CLI11) and the commands' plumbing; no measuring logic lives here.
+#pragma once
+
+namespace versus::cli {
+
+// Returns the process exit code (see ExitCode in core/error.hpp).
+int main(int argc, char** argv);
+
+}  // namespace versus::cli

@@ -1,0 +1,152 @@
+// The binary as a user meets it: exit codes, one-line errors with hints, probe speed and fields,
+// a bench run end to end into a results file.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+#include <csignal>
+
+#include <nlohmann/json.hpp>
+
+#include "core/results-file.hpp"
+
+namespace {
+
+struct Result {
+    int code;
+    std::string out, err;
+};
+
+// Runs versus with args through the shell; stdout and stderr captured separately.
+Result run_versus(const std::string& args) {
+    const auto dir = std::filesystem::temp_directory_path() / ("versus-cli-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const auto out = dir / "out", err = dir / "err";
+    const std::string cmd = std::string(VERSUS_BINARY) + " " + args + " >" + out.string() + " 2>" + err.string();
+    const int status = std::system(cmd.c_str());
+    auto slurp = [](const std::filesystem::path& p) {
+        std::ifstream in(p);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+}
+
+std::string tmpfile(const std::string& name) {
+    const auto dir = std::filesystem::temp_directory_path() / ("versus-cli-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    return (dir / name).string();
+}
+
+}  // namespace
+
+TEST(Cli, UsageErrorsExitTwoWithHint) {
+    const std::array<std::string, 9> bad = {
+        "bench nosuch",
+        "bench gemm --size 0",
+        "bench gemm --size -5",
+        "bench gemm --size 8-1",
+        "bench membw --size 1M-1G*1",
+        "bench gemm --dtype f33",
+        "run --bogus",
+        "bench gemm -o xml",
+        "bench gemm --backend tpu",
+    };
+    for (const auto& args : bad) {
+        auto r = run_versus(args);
+        EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
+        EXPECT_NE(r.err.find("HINT"), std::string::npos) << args << "\n" << r.err;
+        EXPECT_TRUE(r.out.empty()) << args;
+    }
+}
+
+TEST(Cli, SizeThatCannotFitIsRefusedBeforeAllocating) {
+    auto r = run_versus("bench gemm --dtype f32 --size 65536 -r 1");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("needs"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("available"), std::string::npos) << r.err;
+}
+
+TEST(Cli, UnwritableOutputPathIsUsageError) {
+    auto r = run_versus("run --out /proc/versus/results.jsonl -q");
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_NE(r.err.find("/proc/versus/results.jsonl"), std::string::npos);
+}
+
+TEST(Cli, ProbeJsonHasTheFieldsAndIsFast) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = run_versus("probe -o json");
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out);
+    for (const char* k : {"system", "backends", "power_meters", "probe_ms"}) EXPECT_TRUE(j.contains(k)) << k;
+    bool cpu = false, cuda = false;
+    for (const auto& b : j["backends"]) {
+        if (b["name"] == "cpu") cpu = b["available"] == true && b["devices"].size() == 1;
+        if (b["name"] == "cuda") cuda = true;
+    }
+    EXPECT_TRUE(cpu);
+    EXPECT_TRUE(cuda);  // listed, available or with its reason
+    EXPECT_LT(j["probe_ms"].get<double>(), 200.0);
+    // The whole process, start-up included; generous for sanitizer builds and a noisy VM.
+    EXPECT_LT(ms, 2000.0);
+    EXPECT_EQ(run_versus("probe").code, 0);
+}
+
+TEST(Cli, BenchWritesResultsAndPrintsEveryFormat) {
+    const std::string out = tmpfile("bench.jsonl");
+    std::filesystem::remove(out);
+    auto r = run_versus("bench gemm --dtype f32,bf16 --size 64 -r 2 -t 1 -o jsonl -q --out " + out);
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto stored = versus::core::read_results(out);
+    ASSERT_EQ(stored.records.size(), 2u);
+    EXPECT_TRUE(stored.problems.empty());
+    EXPECT_EQ(stored.records[1].str("dtype"), "bf16");
+    for (const char* f : {"table", "md", "csv", "json", "sql"}) {
+        auto rf = run_versus(std::string("bench latency --op dispatch -r 2 -q -o ") + f);
+        EXPECT_EQ(rf.code, 0) << f << rf.err;
+        EXPECT_FALSE(rf.out.empty()) << f;
+    }
+}
+
+TEST(Cli, UnavailableBackendIsASkippedRowNotAFailure) {
+    auto r = run_versus("bench latency --op dispatch -r 2 -q -o jsonl --backend cuda,cpu");
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("\"backend\":\"cuda\""), std::string::npos);
+    EXPECT_NE(r.out.find("\"status\":\"skipped\""), std::string::npos);
+}
+
+TEST(Cli, InterruptKeepsCompletedRowsAndMarksTheRun) {
+    const std::string out = tmpfile("interrupted.jsonl");
+    std::filesystem::remove(out);
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        std::freopen("/dev/null", "w", stdout);
+        std::freopen("/dev/null", "w", stderr);
+        execl(VERSUS_BINARY, VERSUS_BINARY, "bench", "latency", "--op", "dispatch,roundtrip", "-t", "1,1,1,1,1,1,1,1",
+              "--time", "0.5", "-q", "-o", "jsonl", "--out", out.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    // Wait for at least one completed row, then Ctrl-C.
+    for (int i = 0; i < 200; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (std::filesystem::exists(out) && std::filesystem::file_size(out) > 0) break;
+    }
+    kill(pid, SIGINT);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 130);
+    auto stored = versus::core::read_results(out);
+    EXPECT_TRUE(stored.problems.empty());
+    ASSERT_GE(stored.records.size(), 2u);
+    EXPECT_EQ(stored.records.front().str("status"), "ok");
+    EXPECT_EQ(stored.records.back().str("status"), "interrupted");
+}
