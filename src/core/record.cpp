@@ -77,7 +77,9 @@ std::string format_value(const Value& v, int sig) {
 
 nlohmann::ordered_json Record::to_json(bool with_samples) const {
     nlohmann::ordered_json j = nlohmann::ordered_json::object();
-    for (const auto& [k, v] : fields_) {
+    for (const auto& field : fields_) {
+        const std::string& k = field.first;  // not a structured binding: lambdas below capture it
+        const Value& v = field.second;
         if (!with_samples && std::holds_alternative<Samples>(v)) continue;
         std::visit(
             [&](const auto& x) {

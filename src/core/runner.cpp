@@ -116,8 +116,8 @@ Record record_head(const Context& ctx, const std::string& backend, const versus_
     r.set("dtype", dtype ? Value{std::get<std::string>(*dtype)} : Value{Null{}});
     const ParamValue* threads = params.find("threads");
     r.set("threads", threads ? Value{std::get<int64_t>(*threads)} : Value{Null{}});
-    for (const auto& [k, v] : params.items())
-        std::visit([&](const auto& x) { r.set(k, x); }, v);
+    for (const auto& item : params.items())
+        std::visit([&](const auto& x) { r.set(item.first, x); }, item.second);
     for (const char* f : {"reps", "ops_per_sample", "samples_ns", "median_ns", "mdape_pct", "unstable", "flops",
                           "bytes", "gflops", "gbps", "peak_pct", "peak_method"})
         r.set(f, Null{});
