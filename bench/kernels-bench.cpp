@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -70,8 +71,8 @@ void bench_gemm(const std::vector<const KernelSet*>& rungs, const std::vector<in
 #if defined(VERSUS_BENCH_OPENBLAS)
             openblas_set_num_threads(t);
             const double s = best_seconds(reps, [&] {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, af.data(), n, bf.data(), n,
-                            0.0f, cf.data(), n);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, af.data(), n, bf.data(), n, 0.0f,
+                            cf.data(), n);
             });
             std::printf("%-20s %-6s n=%-5d t=%d %8.1f GFLOP/s\n", "openblas", "sgemm", n, t, ops / s * 1e-9);
 #endif
@@ -92,8 +93,7 @@ void bench_gemm(const std::vector<const KernelSet*>& rungs, const std::vector<in
     }
 }
 
-void bench_stream(const std::vector<const KernelSet*>& rungs, const std::vector<int>& threads, int reps,
-                  size_t n) {
+void bench_stream(const std::vector<const KernelSet*>& rungs, const std::vector<int>& threads, int reps, size_t n) {
     static const char* names[] = {"copy", "scale", "add", "triad"};
     static const double arrays[] = {2, 2, 3, 3};
     for (int t : threads) {
@@ -105,8 +105,8 @@ void bench_stream(const std::vector<const KernelSet*>& rungs, const std::vector<
         kernels_ref().stream(StreamOp::SCALE, c.get(), c.get(), nullptr, 0.0, n, pool);
         for (const KernelSet* k : rungs) {
             for (int op = 0; op < 4; ++op) {
-                const double s = best_seconds(
-                    reps, [&] { k->stream(StreamOp(op), a.get(), b.get(), c.get(), 3.0, n, pool); });
+                const double s =
+                    best_seconds(reps, [&] { k->stream(StreamOp(op), a.get(), b.get(), c.get(), 3.0, n, pool); });
                 std::printf("%-20s %-6s n=%-9zu t=%d %8.1f GB/s\n", std::string(k->isa).c_str(), names[op], n, t,
                             arrays[op] * 8.0 * double(n) / s * 1e-9);
             }
@@ -138,8 +138,7 @@ void bench_fma(const std::vector<const KernelSet*>& rungs, const std::vector<int
                     if (thread == 0) flops = f;
                 });
             });
-            std::printf("%-20s %-6s t=%d %8.1f GFLOP/s\n", std::string(k->isa).c_str(), "fma", t,
-                        flops * t / s * 1e-9);
+            std::printf("%-20s %-6s t=%d %8.1f GFLOP/s\n", std::string(k->isa).c_str(), "fma", t, flops * t / s * 1e-9);
         }
         std::fflush(stdout);
     }

@@ -17,6 +17,7 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   target_compile_definitions(versus_kernels PUBLIC VERSUS_KERNELS_X86=1)
 elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64")
   target_sources(versus_kernels PRIVATE ${VK}/arch/arm/kernels-neon.cpp)
-  # Base NEON for all; dotprod and fp16 paths are compiled with target attributes and chosen at run time.
+  # Base NEON for all; the dotprod (SDOT) and bf16 (BFDOT) kernels carry target attributes and are chosen
+  # at run time from the hwcaps.
   target_compile_definitions(versus_kernels PUBLIC VERSUS_KERNELS_ARM=1)
 endif()

@@ -23,8 +23,9 @@ pkgs=(build-essential cmake ninja-build pkg-config git
       libopenblas-dev libcli11-dev nlohmann-json3-dev libfmt-dev libcpuinfo-dev libhwloc-dev
       libsqlite3-dev libgtest-dev libgmock-dev)
 if (( want_tests )); then
-  # Arm NEON kernels are checked under qemu; clang builds the fuzz targets.
-  pkgs+=(g++-aarch64-linux-gnu qemu-user-static clang libclang-rt-14-dev)
+  # Arm NEON kernels are checked under qemu; clang builds the fuzz targets; SIMDe runs the
+  # AVX-512 kernels on CPUs without AVX-512.
+  pkgs+=(g++-aarch64-linux-gnu qemu-user-static clang libclang-rt-14-dev libsimde-dev)
 fi
 
 missing=()

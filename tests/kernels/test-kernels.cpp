@@ -52,10 +52,12 @@ struct Shape {
     int M, N, K;
 };
 
-// Not multiples of any tile (MR 6/8/12, NR 12/16/32, K words of 1/2/4) nor of one another.
+// Not multiples of any tile (MR 6/8/12, NR 12/16/32, K words of 1/2/4) nor of one another. Rungs run
+// problems under a megaflop on the calling thread, so the last rows are there to split over the pool.
 const Shape ODD_SHAPES[] = {
-    {1, 1, 1},    {1, 3, 17},   {3, 17, 63},  {17, 3, 65},  {63, 65, 130}, {65, 130, 17},
-    {130, 63, 3}, {1, 130, 65}, {130, 1, 63}, {64, 64, 64}, {13, 33, 7},   {7, 31, 130},
+    {1, 1, 1},     {1, 3, 17},     {3, 17, 63},    {17, 3, 65},    {63, 65, 130}, {65, 130, 17},
+    {130, 63, 3},  {1, 130, 65},   {130, 1, 63},   {64, 64, 64},   {13, 33, 7},   {7, 31, 130},
+    {67, 131, 63}, {130, 17, 257}, {3, 1000, 257}, {1000, 3, 257},
 };
 // Crosses every K block (f32 256, bf16 pairs 512, int8 quads 1024), the L2 column block (256 columns)
 // and the thread split; kept small enough for qemu.
@@ -145,8 +147,8 @@ void check_i8(const KernelSet& ks, ThreadPool& pool, const Shape& s, const std::
     for (size_t i = 0; i < ref.size(); ++i) {
         ASSERT_LE(std::fabs(ref[i]), double(INT32_MAX));
         if (C[i] != int32_t(ref[i]) && ++bad <= 5) {
-            ADD_FAILURE() << "gemm_i8 M=" << s.M << " N=" << s.N << " K=" << s.K << " at (" << i / s.N << ","
-                          << i % s.N << "): got " << C[i] << " want " << int64_t(ref[i]);
+            ADD_FAILURE() << "gemm_i8 M=" << s.M << " N=" << s.N << " K=" << s.K << " at (" << i / s.N << "," << i % s.N
+                          << "): got " << C[i] << " want " << int64_t(ref[i]);
         }
     }
     EXPECT_EQ(bad, 0) << "gemm_i8 M=" << s.M << " N=" << s.N << " K=" << s.K;
@@ -189,9 +191,9 @@ TEST_P(KernelTest, GemmI8AtKLimit) {
     auto A = random_i8(size_t(s.M) * s.K, 400);
     auto B = random_i8(size_t(s.K) * s.N, 401);
     for (int k = 0; k < s.K; ++k) {
-        A[k] = 127;                     // row 0
-        A[size_t(s.K) + k] = -127;      // row 1
-        B[size_t(k) * s.N + 0] = 127;   // column 0
+        A[k] = 127;  // row 0
+        A[size_t(s.K) + k] = -127;  // row 1
+        B[size_t(k) * s.N + 0] = 127;  // column 0
         B[size_t(k) * s.N + 1] = -127;  // column 1
         B[size_t(k) * s.N + 18] = 127;  // column 18: in the edge tile of every rung
     }
@@ -272,7 +274,7 @@ TEST_P(KernelTest, FmaLoopCountsFlops) {
 // Several threads, some of which get an empty block: odd thread counts and skinny problems.
 TEST_P(KernelTest, GemmThreeThreads) {
     ThreadPool pool(3);
-    const Shape shapes[] = {{1, 200, 40}, {200, 1, 40}, {5, 5, 5}, {40, 70, 33}};
+    const Shape shapes[] = {{1, 3000, 200}, {3000, 1, 200}, {5, 5, 5}, {40, 70, 200}, {17, 65, 1000}};
     uint32_t seed = 500;
     for (const Shape& s : shapes) {
         check_bf16(k(), pool, s, seed += 2);
@@ -377,8 +379,8 @@ TEST(Conversions, Bf16RoundsToNearestEven) {
             const uint32_t base = (h | sign) << 16;
             const uint32_t even_up = (h & 1) ? 1 : 0;
             EXPECT_EQ(f32_to_bf16(from_bits(base | 0x8000)), (h | sign) + even_up) << std::hex << h;  // tie
-            EXPECT_EQ(f32_to_bf16(from_bits(base | 0x7fff)), h | sign);                               // below
-            EXPECT_EQ(f32_to_bf16(from_bits(base | 0x8001)), (h | sign) + 1);                         // above
+            EXPECT_EQ(f32_to_bf16(from_bits(base | 0x7fff)), h | sign);  // below
+            EXPECT_EQ(f32_to_bf16(from_bits(base | 0x8001)), (h | sign) + 1);  // above
         }
     }
     EXPECT_EQ(f32_to_bf16(std::numeric_limits<float>::max()), 0x7f80);  // rounds up to Inf
@@ -408,8 +410,8 @@ TEST(Conversions, F16Specials) {
     EXPECT_EQ(f32_to_f16(1e9f), 0x7c00);
     EXPECT_EQ(f32_to_f16(-INFINITY), 0xfc00);
     EXPECT_EQ(f32_to_f16(0x1p-24f), 0x0001);
-    EXPECT_EQ(f32_to_f16(0x1p-25f), 0x0000);         // tie with 0: even
-    EXPECT_EQ(f32_to_f16(0x1.8p-24f), 0x0002);       // tie between 1 and 2 units: even
+    EXPECT_EQ(f32_to_f16(0x1p-25f), 0x0000);  // tie with 0: even
+    EXPECT_EQ(f32_to_f16(0x1.8p-24f), 0x0002);  // tie between 1 and 2 units: even
     EXPECT_EQ(f32_to_f16(0x1.000002p-25f), 0x0001);  // just above the tie
     EXPECT_EQ(f32_to_f16(-0.0f), 0x8000);
     EXPECT_EQ(f32_to_f16(0x1.ff8p-15f), 0x03ff);  // largest subnormal

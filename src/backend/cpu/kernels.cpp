@@ -13,6 +13,8 @@
 // by the linker for an inline function shared with baseline code.
 #include "kernels.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <bit>
 #include <cstdlib>
@@ -21,8 +23,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
 
 #include "cpu-features.hpp"
 
@@ -76,9 +76,9 @@ f16_t f32_to_f16(float x) {
     }
     // Subnormal in f16: the result counts units of 2^-24. At or below 2^-25 (half a unit) it is 0.
     if (a <= 0x33000000u) return static_cast<f16_t>(sign);
-    const uint32_t exp = a >> 23;                   // 102..112 here
+    const uint32_t exp = a >> 23;  // 102..112 here
     const uint32_t mant = (a & 0x7fffffu) | 0x800000u;
-    const uint32_t shift = 126 - exp;               // 14..24: |x| / 2^-24 = mant >> shift
+    const uint32_t shift = 126 - exp;  // 14..24: |x| / 2^-24 = mant >> shift
     uint32_t r = mant >> shift;
     const uint32_t rest = mant & ((1u << shift) - 1);
     const uint32_t half = 1u << (shift - 1);

@@ -46,7 +46,7 @@ struct GemmJob {
     int M, N, K;
     const typename T::In* A;  // (M, K)
     const typename T::In* B;  // (K, N)
-    typename T::Out* C;       // (M, N)
+    typename T::Out* C;  // (M, N)
 };
 
 template <class T>
@@ -123,6 +123,11 @@ void gemm_run(int M, int N, int K, const typename T::In* A, const typename T::In
         return;
     }
     GemmJob<T> job{M, N, K, A, B, C};
+    // Below about a megaflop (tens of microseconds) waking the pool costs more than it saves.
+    if (pool.size() == 1 || 2.0 * M * N * K < 1e6) {
+        gemm_worker<T>(&job, 0, 1);
+        return;
+    }
     detail::pool_run(pool, gemm_worker<T>, &job);
 }
 
@@ -319,11 +324,15 @@ struct I8DotTraits {
     static constexpr int MR = neon::MR, NR = neon::NR, KW = 4;
     static constexpr int KC = neon::KC, MC = neon::MC, NC = neon::NC, NC2 = neon::NC2;
     static size_t b_panel_words(int kw) { return size_t(kw) * NR; }
-    static void pack_a(const int8_t* s, int ld, int mv, int kk, int kw, uint32_t* d) { pack_a_groups<int8_t, 4>(s, ld, mv, kk, kw, d); }
-    static void pack_b(const int8_t* s, int ld, int nv, int kk, int kw, uint32_t* d) { pack_b_groups<int8_t, 4>(s, ld, nv, kk, kw, d); }
+    static void pack_a(const int8_t* s, int ld, int mv, int kk, int kw, uint32_t* d) {
+        pack_a_groups<int8_t, 4>(s, ld, mv, kk, kw, d);
+    }
+    static void pack_b(const int8_t* s, int ld, int nv, int kk, int kw, uint32_t* d) {
+        pack_b_groups<int8_t, 4>(s, ld, nv, kk, kw, d);
+    }
 
     __attribute__((target("arch=armv8.2-a+dotprod"))) static void kernel(int kw, const uint32_t* a, const uint32_t* b,
-                                                                          int32_t* c, int ldc, bool accumulate) {
+                                                                         int32_t* c, int ldc, bool accumulate) {
         int32x4_t r[MR][3];
 #pragma GCC unroll 8
         for (int i = 0; i < MR; ++i) r[i][0] = r[i][1] = r[i][2] = vdupq_n_s32(0);
@@ -354,11 +363,15 @@ struct Bf16DotTraits {
     static constexpr int MR = neon::MR, NR = neon::NR, KW = 2;
     static constexpr int KC = neon::KC, MC = neon::MC, NC = neon::NC, NC2 = neon::NC2;
     static size_t b_panel_words(int kw) { return size_t(kw) * NR; }
-    static void pack_a(const uint16_t* s, int ld, int mv, int kk, int kw, uint32_t* d) { pack_a_groups<uint16_t, 2>(s, ld, mv, kk, kw, d); }
-    static void pack_b(const uint16_t* s, int ld, int nv, int kk, int kw, uint32_t* d) { pack_b_groups<uint16_t, 2>(s, ld, nv, kk, kw, d); }
+    static void pack_a(const uint16_t* s, int ld, int mv, int kk, int kw, uint32_t* d) {
+        pack_a_groups<uint16_t, 2>(s, ld, mv, kk, kw, d);
+    }
+    static void pack_b(const uint16_t* s, int ld, int nv, int kk, int kw, uint32_t* d) {
+        pack_b_groups<uint16_t, 2>(s, ld, nv, kk, kw, d);
+    }
 
     __attribute__((target("arch=armv8.2-a+bf16"))) static void kernel(int kw, const uint32_t* a, const uint32_t* b,
-                                                                       float* c, int ldc, bool accumulate) {
+                                                                      float* c, int ldc, bool accumulate) {
         float32x4_t r[MR][3];
 #pragma GCC unroll 8
         for (int i = 0; i < MR; ++i) r[i][0] = r[i][1] = r[i][2] = vdupq_n_f32(0.0f);
@@ -459,6 +472,10 @@ void stream_worker(void* ctx, int t, int n_threads) {
 
 void stream(StreamOp op, double* a, const double* b, const double* c, double s, size_t n, ThreadPool& pool) {
     StreamJob job{op, a, b, c, s, n};
+    if (pool.size() == 1 || n < 16384) {  // under 128 KiB per array the pool's wake-up dominates
+        stream_worker(&job, 0, 1);
+        return;
+    }
     detail::pool_run(pool, stream_worker, &job);
 }
 

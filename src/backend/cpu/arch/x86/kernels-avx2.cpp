@@ -46,7 +46,7 @@ struct GemmJob {
     int M, N, K;
     const typename T::In* A;  // (M, K)
     const typename T::In* B;  // (K, N)
-    typename T::Out* C;       // (M, N)
+    typename T::Out* C;  // (M, N)
 };
 
 template <class T>
@@ -123,6 +123,11 @@ void gemm_run(int M, int N, int K, const typename T::In* A, const typename T::In
         return;
     }
     GemmJob<T> job{M, N, K, A, B, C};
+    // Below about a megaflop (tens of microseconds) waking the pool costs more than it saves.
+    if (pool.size() == 1 || 2.0 * M * N * K < 1e6) {
+        gemm_worker<T>(&job, 0, 1);
+        return;
+    }
     detail::pool_run(pool, gemm_worker<T>, &job);
 }
 
@@ -160,7 +165,9 @@ void kernel_f32(int kw, const float* a, const float* b, float* c, int ldc, bool 
 }
 
 // Widening B packers: dst(kw, 16) from src(kk, nv), zero beyond.
-inline float widen_bf16(uint16_t x) { return _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128(int(uint32_t(x) << 16)))); }
+inline float widen_bf16(uint16_t x) {
+    return _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128(int(uint32_t(x) << 16))));
+}
 inline float widen_f16(uint16_t x) { return _cvtsh_ss(x); }
 
 template <bool BF16>
@@ -228,7 +235,9 @@ struct I8Traits {
     static constexpr int KC = 256, MC = 384, NC = 2048, NC2 = 256;
     static size_t b_panel_words(int kw) { return size_t(kw) * NR; }
 
-    static uint32_t pair(int8_t lo, int8_t hi) { return uint32_t(uint16_t(int16_t(lo))) | uint32_t(uint16_t(int16_t(hi))) << 16; }
+    static uint32_t pair(int8_t lo, int8_t hi) {
+        return uint32_t(uint16_t(int16_t(lo))) | uint32_t(uint16_t(int16_t(hi))) << 16;
+    }
 
     static void pack_a(const int8_t* src, int lda, int mv, int kk, int kw, uint32_t* dst) {
         if (mv < MR || kk < kw * KW) std::memset(dst, 0, sizeof(uint32_t) * size_t(kw) * MR);
@@ -251,7 +260,8 @@ struct I8Traits {
                 const __m128i x1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r1));
                 // Interleave k and k+1 per column, then sign-extend bytes to int16: (b[k][j], b[k+1][j]).
                 _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x0, x1)));
-                _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 8), _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(x0, x1)));
+                _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 8),
+                                    _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(x0, x1)));
                 continue;
             }
             for (int j = 0; j < NR; ++j) {
@@ -384,6 +394,10 @@ void stream_worker(void* ctx, int t, int n_threads) {
 void stream(StreamOp op, double* a, const double* b, const double* c, double s, size_t n, ThreadPool& pool) {
     const size_t arrays = (op == StreamOp::ADD || op == StreamOp::TRIAD) ? 3 : 2;
     StreamJob job{op, a, b, c, s, n, detail::stream_use_nt(arrays * n * sizeof(double))};
+    if (pool.size() == 1 || n < 16384) {  // under 128 KiB per array the pool's wake-up dominates
+        stream_worker(&job, 0, 1);
+        return;
+    }
     detail::pool_run(pool, stream_worker, &job);
 }
 

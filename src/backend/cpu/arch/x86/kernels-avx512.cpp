@@ -97,7 +97,7 @@ struct GemmJob {
     int M, N, K;
     const typename T::In* A;  // (M, K)
     const typename T::In* B;  // (K, N)
-    typename T::Out* C;       // (M, N)
+    typename T::Out* C;  // (M, N)
 };
 
 template <class T>
@@ -174,6 +174,11 @@ void gemm_run(int M, int N, int K, const typename T::In* A, const typename T::In
         return;
     }
     GemmJob<T> job{M, N, K, A, B, C};
+    // Below about a megaflop (tens of microseconds) waking the pool costs more than it saves.
+    if (pool.size() == 1 || 2.0 * M * N * K < 1e6) {
+        gemm_worker<T>(&job, 0, 1);
+        return;
+    }
     detail::pool_run(pool, gemm_worker<T>, &job);
 }
 
@@ -612,6 +617,10 @@ void stream_worker(void* ctx, int t, int n_threads) {
 void stream(StreamOp op, double* a, const double* b, const double* c, double s, size_t n, ThreadPool& pool) {
     const size_t arrays = (op == StreamOp::ADD || op == StreamOp::TRIAD) ? 3 : 2;
     StreamJob job{op, a, b, c, s, n, detail::stream_use_nt(arrays * n * sizeof(double))};
+    if (pool.size() == 1 || n < 16384) {  // under 128 KiB per array the pool's wake-up dominates
+        stream_worker(&job, 0, 1);
+        return;
+    }
     detail::pool_run(pool, stream_worker, &job);
 }
 
