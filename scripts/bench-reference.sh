@@ -10,22 +10,37 @@ for b in versus ref-sgemm ref-stream; do
   [[ -x "$build/$b" ]] || { echo "[bench-reference] $build/$b missing. HINT: cmake --build --preset release" >&2; exit 2; }
 done
 field() { sed -n "s/.*\"$1\":\([0-9.eE+-]*\).*/\1/p" | head -n1; }
+# Fastest sample of a record, as a rate: amount / (min(samples_ns) / ops_per_sample).
+best_rate() {
+  local rec=$1 amount=$2
+  local ops; ops=$(field ops_per_sample <<<"$rec")
+  local min; min=$(sed -n 's/.*"samples_ns":\[\([0-9,]*\)\].*/\1/p' <<<"$rec" | tr ',' '\n' | sort -n | head -n1)
+  awk -v a="$amount" -v m="$min" -v o="$ops" 'BEGIN { printf "%.2f", a * 1e9 / (m / o) }'
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 
 echo "threads=$threads rounds=$rounds"
 for n in 1024 2048; do
   for ((r = 1; r <= rounds; r++)); do
-    v=$("$build/versus" bench gemm --dtype f32 --size "$n" -t "$threads" --time 2 -q -o jsonl | field gflops)
+    rec=$("$build/versus" bench gemm --dtype f32 --size "$n" -t "$threads" -r 20 -q -o jsonl 2>/dev/null)
+    v=$(field gflops <<<"$rec")
+    vbest=$(best_rate "$rec" "$(awk -v n="$n" 'BEGIN { print 2 * n * n * n / 1e9 }')")
     ref=$(OPENBLAS_NUM_THREADS=$threads "$build/ref-sgemm" "$n" 20)
     best=$(sed -n 's/.*best_gflops=\([0-9.]*\).*/\1/p' <<<"$ref")
-    echo "gemm f32 n=$n round $r: versus median $v GFLOP/s, OpenBLAS best $best -> ratio $(ratio "$v" "$best")"
+    med=$(sed -n 's/.*median_gflops=\([0-9.]*\).*/\1/p' <<<"$ref")
+    printf 'gemm f32 n=%s round %s: median %.2f vs OpenBLAS %.2f GFLOP/s (ratio %s); best %s vs %s (ratio %s)\n' \
+      "$n" "$r" "$v" "$med" "$(ratio "$v" "$med")" "$vbest" "$best" "$(ratio "$vbest" "$best")"
   done
 done
 for set in 268435456; do
   for ((r = 1; r <= rounds; r++)); do
-    v=$("$build/versus" bench membw --op triad --size "$set" -t "$threads" --time 2 -q -o jsonl | field gbps)
+    rec=$("$build/versus" bench membw --op triad --size "$set" -t "$threads" -r 20 -q -o jsonl 2>/dev/null)
+    v=$(field gbps <<<"$rec")
+    vbest=$(best_rate "$rec" "$(awk -v b="$(field bytes <<<"$rec")" 'BEGIN { print b / 1e9 }')")
     ref=$(OMP_NUM_THREADS=$threads "$build/ref-stream" "$set" 20)
     med=$(sed -n 's/.*median_gbps=\([0-9.]*\).*/\1/p' <<<"$ref")
-    echo "membw triad $set B round $r: versus median $v GB/s, OpenMP STREAM median $med -> ratio $(ratio "$v" "$med")"
+    best=$(sed -n 's/.*best_gbps=\([0-9.]*\).*/\1/p' <<<"$ref")
+    printf 'membw triad %s B round %s: median %.2f vs OpenMP STREAM %.2f GB/s (ratio %s); best %s vs %s (ratio %s)\n' \
+      "$set" "$r" "$v" "$med" "$(ratio "$v" "$med")" "$vbest" "$best" "$(ratio "$vbest" "$best")"
   done
 done
