@@ -38,7 +38,7 @@ std::string human(uint64_t bytes) {
     static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
     double v = static_cast<double>(bytes);
     int u = 0;
-    while (u < 6 && v >= 1024) {
+    while (u < 6 && v >= 1023.995) {  // so that 1023.999 MiB prints as 1.00 GiB
         v /= 1024;
         ++u;
     }

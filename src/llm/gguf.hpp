@@ -266,7 +266,8 @@ struct GgufTensorInfo {
     uint64_t offset = 0;   // from the data section start; a multiple of the alignment
     uint64_t n_bytes = 0;  // computed from ne and type
     int64_t n_elements = 0;
-    const uint8_t* data = nullptr;  // into the mapping: n_bytes bytes, read-only
+    const uint8_t* data = nullptr;  // into the mapping, n_bytes long, read-only; page base + offset, so aligned to
+                                    // the file's alignment (from_bytes: only to the buffer's 16 bytes)
 
     std::span<const uint8_t> bytes() const { return {data, static_cast<size_t>(n_bytes)}; }
     std::span<const int64_t> shape() const { return {ne.data(), static_cast<size_t>(n_dims)}; }
@@ -275,7 +276,8 @@ struct GgufTensorInfo {
 // ---- reader -------------------------------------------------------------------------------------
 
 // An open GGUF file: the whole file mapped read-only, metadata and tensor infos parsed and checked.
-// Tensor data is never copied: GgufTensorInfo::data points into the mapping. Move-only.
+// Tensor data is never copied: GgufTensorInfo::data points into the mapping. Move-only. Like any mmap
+// reader, a file truncated by another process while open makes later reads of the lost pages fault (SIGBUS).
 class GgufFile {
 public:
     // Maps and parses `path`; throws UsageError for a missing, unreadable, foreign, damaged or truncated
