@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define VERSUS_BACKEND_ABI 1
+#define VERSUS_BACKEND_ABI 2
 
 typedef enum versus_memory_kind {
     VERSUS_MEMORY_HOST = 0,     /* the device is the host CPU: "transfers" do not exist */
@@ -40,7 +40,8 @@ typedef enum versus_op {
     VERSUS_OP_COPY_H2D = 2,
     VERSUS_OP_COPY_D2H = 3,
     VERSUS_OP_EMPTY_TASK = 4, /* dispatch + synchronise of a task that does nothing */
-    VERSUS_OP_PINNED_HOST = 5 /* page-locked host memory for transfers */
+    VERSUS_OP_PINNED_HOST = 5, /* page-locked host memory for transfers */
+    VERSUS_OP_ATTENTION = 6    /* causal GQA attention over an f16 KV cache; dtype is the cache's (F16) */
 } versus_op;
 
 typedef enum versus_stream_kind {
@@ -49,6 +50,20 @@ typedef enum versus_stream_kind {
     VERSUS_STREAM_ADD = 2,   /* a = b + c   */
     VERSUS_STREAM_TRIAD = 3  /* a = b + s*c */
 } versus_stream_kind;
+
+/* Causal multi-head attention with grouped-query heads (the `attention` op). Queries are the n_q tokens at
+ * positions q_pos0 .. q_pos0 + n_q - 1, keys/values positions 0 .. n_kv - 1; the query at position p sees
+ * keys 0 .. min(p, n_kv - 1); query head h reads kv head h / (n_head / n_head_kv). Tensors, row-major:
+ *   Q    f32 (n_q, n_head, head_dim)
+ *   K, V f16, position t's (n_head_kv, head_dim) row at element t * k_row_stride (v_row_stride)
+ *   out  f32 (n_q, n_head, head_dim) */
+typedef struct versus_attention_shape {
+    int32_t n_head, n_head_kv, head_dim;
+    int32_t n_q, n_kv, q_pos0;
+    float scale; /* applied to q.k, usually 1/sqrt(head_dim) */
+    int32_t reserved0;
+    uint64_t k_row_stride, v_row_stride; /* in elements, >= n_head_kv * head_dim */
+} versus_attention_shape;
 
 typedef struct versus_device_info {
     char name[128];        /* "AMD EPYC 9R14 (2 threads)", "NVIDIA H100 80GB HBM3" */
@@ -105,6 +120,11 @@ typedef struct versus_backend_i {
     /* (optional) the device's peak rate for a GEMM dtype at the current settings, in FLOP/s (OP/s
      * for I8), and how it was obtained ("measured: FMA loop", "spec: SMs x clock x ops/clk"). */
     int (*peak_flops)(void* ctx, int device, versus_dtype dtype, double* flops_per_s, const char** method);
+    /* (optional) attention (see versus_attention_shape) on device buffers. impl 0 is the naive form: the score
+     * matrix goes to `scratch`, at least n_head * n_q * n_kv * 4 bytes; impl 1 the fused (FlashAttention) form,
+     * which keeps its own working memory and ignores `scratch` (may be NULL). */
+    int (*attention)(void* ctx, int device, int impl, const versus_attention_shape* shape, const void* Q, const void* K,
+                     const void* V, void* out, void* scratch);
 } versus_backend_i;
 
 /* A plugin exports this symbol. Returns 0 and fills *out, or non-zero with a reason in err. */

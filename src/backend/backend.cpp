@@ -157,6 +157,14 @@ void Backend::stream(int device, versus_stream_kind kind, void* a, const void* b
 
 void Backend::empty_task(int device) { check(t_.empty_task(t_.ctx, device), "empty_task"); }
 
+void Backend::attention(int device, int impl, const versus_attention_shape& shape, const void* Q, const void* K,
+                        const void* V, void* out, void* scratch) {
+    if (!t_.attention)
+        throw BackendError(fmt::format("[{}] the backend has no attention op. HINT: use one that has, e.g. -b cpu",
+                                       t_.name));
+    check(t_.attention(t_.ctx, device, impl, &shape, Q, K, V, out, scratch), "attention");
+}
+
 double Backend::peak_flops(int device, versus_dtype dtype, std::string* method) {
     if (!t_.peak_flops) return 0;
     double v = 0;

@@ -90,6 +90,10 @@ public:
     void stream(int device, versus_stream_kind kind, void* a, const void* b, const void* c, double s, uint64_t n,
                 uint32_t passes = 1);
     void empty_task(int device);
+    // Attention (backend-abi.h, versus_attention_shape): impl 0 naive (score matrix in `scratch`), 1 fused.
+    // Throws BackendError when the backend has no attention op.
+    void attention(int device, int impl, const versus_attention_shape& shape, const void* Q, const void* K,
+                   const void* V, void* out, void* scratch);
     // Peak FLOP/s for dtype, or 0 with an empty method when the backend cannot tell.
     double peak_flops(int device, versus_dtype dtype, std::string* method);
 

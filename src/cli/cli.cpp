@@ -1,4 +1,5 @@
 #include "cli/cli.hpp"
+#include "cli/cli-llm.hpp"
 
 #include <unistd.h>
 
@@ -338,11 +339,12 @@ int main(int argc, char** argv) {
                 help += " [" + list + ",all]";
             }
             if (!p.quick.empty()) help += " (default " + p.quick + ")";
-            sub->add_option("--" + p.name, vals[p.name], help);
+            sub->add_option((p.flags.empty() ? "" : p.flags + ",") + "--" + p.name, vals[p.name], help);
         }
     }
 
     app.add_subcommand("list", "list the workloads and their parameters");
+    LlmCommands* llm_cmds = add_llm_commands(app);
 
     try {
         app.parse(argc, argv);
@@ -361,6 +363,7 @@ int main(int argc, char** argv) {
         if (*probe) return cmd_probe(probe_format);
         if (*run) return cmd_run(run_c, full);
         if (app.got_subcommand("list")) return cmd_list();
+        if (int rc = run_llm_commands(llm_cmds); rc >= 0) return rc;
         for (auto* sub : bench->get_subcommands())
             if (*sub) return cmd_bench(*workloads::find_workload(sub->get_name()), bench_c, bench_values[sub->get_name()]);
     } catch (const UsageError& e) {

@@ -19,6 +19,10 @@ void Params::set(std::string field, ParamValue v) {
     items_.emplace_back(std::move(field), std::move(v));
 }
 
+void Params::erase(std::string_view field) {
+    std::erase_if(items_, [&](const auto& kv) { return kv.first == field; });
+}
+
 const ParamValue* Params::find(std::string_view field) const {
     for (const auto& [k, v] : items_)
         if (k == field) return &v;
@@ -114,6 +118,13 @@ std::vector<ParamValue> parse_sweep(const ParamSpec& spec, std::string_view text
     std::vector<ParamValue> out;
     if (trim(text).empty()) throw UsageError(place, "empty value", "give a value, a list (a,b) or a range (a-b*2)");
 
+    if (spec.kind == ParamKind::TEXT) {
+        for (auto item : split(text, ',')) {
+            if (item.empty()) throw UsageError(place, fmt::format("empty item in '{}'", text), "remove the extra comma");
+            out.emplace_back(std::string(item));
+        }
+        return out;
+    }
     if (spec.kind == ParamKind::CHOICE) {
         for (auto item : split(text, ',')) {
             if (item == "all") {

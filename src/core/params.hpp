@@ -16,7 +16,7 @@ namespace versus::core {
 
 using ParamValue = std::variant<int64_t, std::string>;
 
-enum class ParamKind { INT, SIZE, CHOICE };
+enum class ParamKind { INT, SIZE, CHOICE, TEXT };  // TEXT: free text (paths, names), listed with commas
 
 struct ParamSpec {
     std::string name;           // command-line name: --name
@@ -28,12 +28,14 @@ struct ParamSpec {
     std::string full;           // sweep of --full
     int64_t min = 1;            // INT/SIZE lower bound (inclusive)
     int64_t max = INT64_MAX;    // INT/SIZE upper bound (inclusive)
+    std::string flags;          // extra command-line spellings, e.g. "-p" (llama-bench's)
 };
 
 // One configuration: (field, value) in declaration order.
 class Params {
 public:
     void set(std::string field, ParamValue v);
+    void erase(std::string_view field);
     const ParamValue* find(std::string_view field) const;
     int64_t integer(std::string_view field) const;    // throws std::out_of_range if absent
     const std::string& str(std::string_view field) const;

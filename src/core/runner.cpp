@@ -60,7 +60,7 @@ std::vector<Job> plan_jobs(const workloads::Workload& w, backend::Backend& b, in
         axes.emplace_back(spec.field, parse_sweep(spec, text));
     }
     std::vector<Job> jobs;
-    for (auto& p : expand_sweep(axes)) jobs.push_back(Job{&w, &b, device, info, std::move(p)});
+    for (auto& p : w.expand(expand_sweep(axes))) jobs.push_back(Job{&w, &b, device, info, std::move(p)});
     return jobs;
 }
 
@@ -68,10 +68,12 @@ std::vector<std::string> jobs_over_budget(const std::vector<Job>& jobs) {
     std::vector<std::string> out;
     for (const auto& j : jobs) {
         const double need = j.workload->memory_bytes(j.params);
-        if (need > static_cast<double>(j.info.mem_budget_bytes))
-            out.push_back(fmt::format("{} {} on {} needs {}, {} available", j.workload->key(), j.params.key(),
-                                      j.backend->name(), human_bytes(need),
+        if (need > static_cast<double>(j.info.mem_budget_bytes)) {
+            const std::string parts = j.workload->memory_breakdown(j.params);
+            out.push_back(fmt::format("{} {} on {} needs {}{}, {} available", j.workload->key(), j.params.key(),
+                                      j.backend->name(), human_bytes(need), parts.empty() ? "" : " (" + parts + ")",
                                       human_bytes(static_cast<double>(j.info.mem_budget_bytes))));
+        }
     }
     return out;
 }
@@ -212,6 +214,7 @@ Record Runner::run_one(const Job& job) {
             }
         }
         for (const auto& [k, v] : w.metrics(job.params, median_s)) r.set(k, v);
+        for (const auto& [k, v] : inst->metrics(median_s)) r.set(k, v);
         if (meter && ops > 0 && elapsed > 0) {
             r.set("power_w", average_power_w(joules, elapsed));
             r.set("energy_j", energy_per_op_j(joules, static_cast<double>(ops)));

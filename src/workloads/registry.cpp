@@ -7,6 +7,8 @@ std::unique_ptr<Workload> make_gemm();
 std::unique_ptr<Workload> make_membw();
 std::unique_ptr<Workload> make_transfer();
 std::unique_ptr<Workload> make_latency();
+std::unique_ptr<Workload> make_attention();
+std::unique_ptr<Workload> make_llm();
 
 const std::vector<std::unique_ptr<Workload>>& all_workloads() {
     static const auto list = [] {
@@ -15,6 +17,8 @@ const std::vector<std::unique_ptr<Workload>>& all_workloads() {
         v.push_back(make_transfer());
         v.push_back(make_membw());
         v.push_back(make_gemm());
+        v.push_back(make_attention());
+        v.push_back(make_llm());
         return v;
     }();
     return list;

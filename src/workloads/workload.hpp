@@ -37,6 +37,9 @@ public:
     virtual void run() = 0;
     // Checks the output left by the last run().
     virtual Check check() = 0;
+    // Metrics only the prepared instance knows (model bytes, measured bandwidth, peak RSS), from
+    // the median time of one op in seconds.
+    virtual Metrics metrics(double median_s) { return {}; }
 };
 
 struct Target {
@@ -57,11 +60,17 @@ public:
     // The sweep the suite uses on this device (quick or full); defaults to the specs' quick/full.
     virtual std::vector<std::pair<std::string, std::string>> suite(const versus_device_info& info, bool full) const;
 
+    // Rewrites the expanded sweep (e.g. llm turns each prompt/gen pair into a prefill row and a
+    // decode row, as llama-bench does); the default keeps it.
+    virtual std::vector<Params> expand(std::vector<Params> jobs) const { return jobs; }
+
     virtual double flops(const Params& p) const { return 0; }
     virtual double bytes(const Params& p) const { return 0; }
     // Device memory the configuration allocates; checked against the device budget before
     // anything is allocated.
     virtual double memory_bytes(const Params& p) const = 0;
+    // What memory_bytes() is made of, for the refusal message ("weights 38.5 + KV 0.7 GB").
+    virtual std::string memory_breakdown(const Params& p) const { return {}; }
     // GEMM-like workloads name the dtype whose peak `peak_pct` is measured against.
     virtual bool has_peak(const Params& p, versus_dtype* dtype) const { return false; }
     // Workload metrics from the median time of one op, in seconds.

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "backend/backend-abi.h"
+#include "backend/cpu/attention.hpp"
 #include "backend/cpu/cpu-features.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "backend/cpu/thread-pool.hpp"
@@ -106,6 +107,8 @@ int supports(void* ctx, int device, versus_op op, versus_dtype dtype) {
         case VERSUS_OP_COPY_D2H:
         case VERSUS_OP_EMPTY_TASK: return 1;
         case VERSUS_OP_PINNED_HOST: return unsupported(ctx, "host device: its memory is host memory, nothing to pin");
+        case VERSUS_OP_ATTENTION:
+            return dtype == VERSUS_DTYPE_F16 ? 1 : unsupported(ctx, "CPU attention reads an f16 KV cache only");
     }
     return unsupported(ctx, "unknown op");
 }
@@ -186,6 +189,30 @@ int stream(void* ctx, int, versus_stream_kind kind, void* a, const void* b, cons
         for (uint32_t p = 0; p < passes; ++p)
             k.stream(ops[kind], A + begin, B + begin, C ? C + begin : nullptr, s, end - begin, solo);
     });
+    return 0;
+}
+
+// Attention through attention.hpp on the fastest rung for the head_dim; shape errors come back as messages.
+int attention(void* ctx, int, int impl, const versus_attention_shape* shape, const void* Q, const void* K,
+              const void* V, void* out, void* scratch) {
+    const AttentionShape s{shape->n_head, shape->n_head_kv, shape->head_dim, shape->n_q,
+                           shape->n_kv,   shape->q_pos0,    shape->scale};
+    auto& pool = *ctx_of(ctx)->pool;
+    try {
+        if (impl == 0) {
+            if (!scratch && attention_naive_scratch_bytes(s) > 0) return fail(ctx, "naive attention needs a scratch buffer");
+            attention_naive(s, static_cast<const float*>(Q), static_cast<const f16_t*>(K), shape->k_row_stride,
+                            static_cast<const f16_t*>(V), shape->v_row_stride, static_cast<float*>(out),
+                            static_cast<float*>(scratch), pool);
+        } else if (impl == 1) {
+            attention_fused(s, static_cast<const float*>(Q), static_cast<const f16_t*>(K), shape->k_row_stride,
+                            static_cast<const f16_t*>(V), shape->v_row_stride, static_cast<float*>(out), pool);
+        } else {
+            return fail(ctx, fmt::format("unknown attention impl {} (0 naive, 1 fused)", impl));
+        }
+    } catch (const std::exception& e) {
+        return fail(ctx, e.what());
+    }
     return 0;
 }
 
@@ -277,6 +304,7 @@ extern "C" int versus_cpu_backend_init(uint32_t abi_version, versus_backend_i* o
         /* .stream       = */ stream,
         /* .empty_task   = */ empty_task,
         /* .peak_flops   = */ peak_flops,
+        /* .attention    = */ attention,
     };
     return 0;
 }

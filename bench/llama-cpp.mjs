@@ -1,0 +1,65 @@
+// llama-cpp.mjs: llama.cpp (through the npm package node-llama-cpp, prebuilt CPU binaries, offline)
+// as the reference versus is measured against, on the same GGUF file and thread count.
+//   node llama-cpp.mjs speed  MODEL THREADS N_PROMPT N_GEN   -> {"pp_tokens_per_s":..,"tg_tokens_per_s":..}
+//   node llama-cpp.mjs greedy MODEL THREADS IDS N_GEN        -> {"tokens":[...]}
+// IDS is a comma-separated list fed as given (no BOS added).
+import {getLlama} from "node-llama-cpp";
+
+const [mode, modelPath, threadsArg, a, b] = process.argv.slice(2);
+if (!mode || !modelPath) {
+    console.error("usage: node llama-cpp.mjs speed|greedy MODEL THREADS ...");
+    process.exit(2);
+}
+const threads = Number(threadsArg || 1);
+const llama = await getLlama({gpu: false, build: "never", skipDownload: true, maxThreads: threads, logLevel: "error"});
+const model = await llama.loadModel({modelPath, gpuLayers: 0});
+
+async function contextFor(size, batch) {
+    return model.createContext({contextSize: size, batchSize: batch, threads, sequences: 1, flashAttention: false});
+}
+
+if (mode === "speed") {
+    const nPrompt = Number(a), nGen = Number(b);
+    // Prompt ids: a fixed spread over the vocabulary, avoiding the first special tokens.
+    const ids = Array.from({length: nPrompt}, (_, i) => 3 + ((i * 7919) % 30000));
+    const out = {threads, n_prompt: nPrompt, n_gen: nGen};
+    if (nPrompt > 0) {
+        const ctx = await contextFor(nPrompt + 8, Math.min(512, nPrompt));
+        const seq = ctx.getSequence();
+        await seq.evaluateWithoutGeneratingNewTokens(ids.slice(0, 8));  // warm up
+        await seq.clearHistory();
+        const t0 = process.hrtime.bigint();
+        await seq.evaluateWithoutGeneratingNewTokens(ids);
+        out.pp_tokens_per_s = nPrompt / (Number(process.hrtime.bigint() - t0) / 1e9);
+        await ctx.dispose();
+    }
+    if (nGen > 0) {
+        const ctx = await contextFor(nGen + 16, 8);
+        const seq = ctx.getSequence();
+        let n = 0, t0 = 0n;
+        for await (const tok of seq.evaluate([ids[0] ?? 3], {temperature: 0})) {
+            if (n === 0) t0 = process.hrtime.bigint();  // the first token includes the prompt pass
+            if (++n > nGen) break;
+        }
+        out.tg_tokens_per_s = nGen / (Number(process.hrtime.bigint() - t0) / 1e9);
+        await ctx.dispose();
+    }
+    console.log(JSON.stringify(out));
+} else if (mode === "greedy") {
+    const ids = a.split(",").map(Number);
+    const nGen = Number(b);
+    const ctx = await contextFor(ids.length + nGen + 8, 64);
+    const seq = ctx.getSequence();
+    const tokens = [];
+    for await (const tok of seq.evaluate(ids, {temperature: 0})) {
+        tokens.push(tok);
+        if (tokens.length >= nGen) break;
+    }
+    console.log(JSON.stringify({tokens}));
+    await ctx.dispose();
+} else {
+    console.error(`unknown mode ${mode}`);
+    process.exit(2);
+}
+await model.dispose();
+await llama.dispose();

@@ -1,0 +1,526 @@
+// Contract: the "avx2" quant rung (AVX2 + FMA + F16C; quants.cpp lists it only when all three are present).
+//
+// Integer dot products run on vpmaddubsw (unsigned x signed bytes -> pairs summed into int16) and vpmaddwd
+// (int16 pairs -> int32), then one f32 FMA per block (Q4_0, Q8_0) or per super-block (K-quants):
+//   Q4_0 x Q8_0  nibbles are used unsigned (0..15) and the -8 comes off as 8 * Σx per block, computed once per
+//                token and shared by every row of the tile. Two blocks share one register, one per 128-bit
+//                lane ([a0..15 | b0..15] and [a16..31 | b16..31]), so that the int16 sums of a block's two
+//                halves add before vpmaddwd (|sum| <= 11684) and one FMA scales two blocks: on 128-bit
+//                datapaths (Zen 1) that halves the multiplies per block, elsewhere it halves the epilogue.
+//   Q8_0 x Q8_0  the same two-block layout, signed x signed through |w| and sign(x, w).
+//   Q4_K, Q5_K   per 64 elements one 32-byte load gives two sub-blocks (low and high nibbles; Q5_K ors in
+//                the fifth bit from qh), vpmaddwd multiplies by the 6-bit sub-block scale, mins come off once
+//                per super-block from the activation group sums (bsums).
+//   Q6_K         6-bit quants assembled from ql/qh, unsigned; the -32 comes off through bsums and the scales.
+//   F32/F16/BF16 weights widened to f32, FMA against f32 activations.
+// Tiles are rows x tokens (decode runs rows x 1); each (row, token) pair keeps a vector of partial sums,
+// reduced once at the end of the tile.
+#include <immintrin.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+
+#include "backend/cpu/quants.hpp"
+
+namespace versus::cpu {
+
+namespace qavx2 {
+
+namespace {
+
+using RunFn = void (*)(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y, size_t ys);
+
+// The tile entry point of a kernel K (K::run<R, T> for every R <= K::ROWS, T <= K::TOKS).
+template <class K, int... I>
+constexpr std::array<RunFn, sizeof...(I)> make_table(std::integer_sequence<int, I...>) {
+    return {&K::template run<I / K::TOKS + 1, I % K::TOKS + 1>...};
+}
+
+template <class K>
+void tile(int64_t n, const void* w, size_t ws, int nr, const void* x, size_t xs, int nt, float* y, size_t ys) {
+    static constexpr auto table = make_table<K>(std::make_integer_sequence<int, K::ROWS * K::TOKS>{});
+    table[size_t((nr - 1) * K::TOKS + (nt - 1))](n, static_cast<const uint8_t*>(w), ws,
+                                                  static_cast<const uint8_t*>(x), xs, y, ys);
+}
+
+template <class K>
+constexpr QuantTile tile_of() {
+    return {tile<K>, K::ROWS, K::TOKS};
+}
+
+// ---- helpers -------------------------------------------------------------------------------------
+
+inline __m256i loadu(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+inline __m128i loadu128(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+// [16 bytes at lo | 16 bytes at hi]
+inline __m256i loadu_pair(const uint8_t* lo, const uint8_t* hi) {
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(loadu128(lo)), loadu128(hi), 1);
+}
+inline uint16_t load_u16(const uint8_t* p) {
+    uint16_t v;
+    std::memcpy(&v, p, 2);
+    return v;
+}
+inline float load_f16(const uint8_t* p) { return _cvtsh_ss(load_u16(p)); }
+inline float load_f32(const uint8_t* p) {
+    float v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+
+// [f16 at a x4 | f16 at b x4] as f32.
+inline __m256 scale_pair(const uint8_t* a, const uint8_t* b) {
+    const __m128i dup = _mm_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3);
+    const uint32_t v = uint32_t(load_u16(a)) | uint32_t(load_u16(b)) << 16;
+    return _mm256_cvtph_ps(_mm_shuffle_epi8(_mm_cvtsi32_si128(int(v)), dup));
+}
+
+inline float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+inline int hsum_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+    return _mm_cvtsi128_si32(s);
+}
+
+inline float hmax(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+template <int R, int T>
+inline void store_tile(const __m256 (&acc)[R][T], const float (&tail)[R][T], float* y, size_t ys) {
+    for (int t = 0; t < T; ++t) {
+        for (int r = 0; r < R; ++r) y[size_t(t) * ys + r] = hsum(acc[r][t]) + tail[r][t];
+    }
+}
+
+// ---- activations ---------------------------------------------------------------------------------
+
+// 32 floats -> 32 int8 of round(x * id), in order; returns the int32 sums of elements 0..15 and 16..31.
+inline __m256i quantize32(const float* x, __m256 vid, int* sum_lo, int* sum_hi) {
+    __m256i q[4];
+    for (int i = 0; i < 4; ++i) q[i] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * i), vid));
+    *sum_lo = hsum_i32(_mm256_add_epi32(q[0], q[1]));
+    *sum_hi = hsum_i32(_mm256_add_epi32(q[2], q[3]));
+    const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+    // The packs work per 128-bit lane; this puts the 4-byte groups back in element order.
+    return _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+inline float amax_of(const float* x, int n) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 m = _mm256_setzero_ps();
+    for (int i = 0; i < n; i += 8) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)));
+    return hmax(m);
+}
+
+void act_q8_0(const float* x, void* dst, int64_t n) {
+    uint8_t* out = static_cast<uint8_t*>(dst);
+    for (int64_t ib = 0; ib < n / 32; ++ib, x += 32, out += 34) {
+        const float d = amax_of(x, 32) / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        const uint16_t h = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
+        std::memcpy(out, &h, 2);
+        int s0, s1;
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 2), quantize32(x, _mm256_set1_ps(id), &s0, &s1));
+    }
+}
+
+void act_q8_k(const float* x, void* dst, int64_t n) {
+    uint8_t* out = static_cast<uint8_t*>(dst);
+    for (int64_t ib = 0; ib < n / 256; ++ib, x += 256, out += sizeof(versus_block_q8_K)) {
+        const float d = amax_of(x, 256) / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        std::memcpy(out, &d, 4);
+        int16_t bsums[16];
+        for (int i = 0; i < 8; ++i) {
+            int s0, s1;
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 4 + 32 * i),
+                                quantize32(x + 32 * i, _mm256_set1_ps(id), &s0, &s1));
+            bsums[2 * i] = int16_t(s0), bsums[2 * i + 1] = int16_t(s1);
+        }
+        std::memcpy(out + 4 + 256, bsums, sizeof(bsums));
+    }
+}
+
+// ---- Q4_0 x Q8_0 ---------------------------------------------------------------------------------
+
+// Scalar dot of one Q4_0 block with one Q8_0 block (the odd last block of a row).
+inline float block_q4_0(const uint8_t* w, const uint8_t* x) {
+    int isum = 0;
+    for (int j = 0; j < 16; ++j) {
+        isum += ((w[2 + j] & 15) - 8) * int8_t(x[2 + j]) + ((w[2 + j] >> 4) - 8) * int8_t(x[18 + j]);
+    }
+    return float(isum) * (load_f16(w) * load_f16(x));
+}
+
+// The four f16 scales at p + k * stride (k = 0..3) as f32.
+inline __m128 scale_quad(const uint8_t* p, size_t stride) {
+    const uint64_t v = uint64_t(load_u16(p)) | uint64_t(load_u16(p + stride)) << 16 |
+                       uint64_t(load_u16(p + 2 * stride)) << 32 | uint64_t(load_u16(p + 3 * stride)) << 48;
+    return _mm_cvtph_ps(_mm_cvtsi64_si128(int64_t(v)));
+}
+
+// Two [a | b] and [c | d] int16 vectors (8 lanes per block) folded into one, [a c a c | b d b d] in pairs
+// of lanes: each output pair is the sum of two input pairs of the same block.
+inline __m256i fold_blocks(__m256i ab, __m256i cd) {
+    return _mm256_add_epi16(_mm256_unpacklo_epi32(ab, cd), _mm256_unpackhi_epi32(ab, cd));
+}
+
+// [s_a s_b s_c s_d] spread to match madd(fold_blocks(..)): [a c a c | b d b d].
+inline __m256 spread_quad(__m128 s) {
+    return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(s), _mm256_setr_epi32(0, 2, 0, 2, 1, 3, 1, 3));
+}
+
+struct Q4_0 {
+    static constexpr int ROWS = 4, TOKS = 2;
+    template <int R, int T>
+    static void run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y, size_t ys) {
+        const int64_t nb = n / 32;
+        const __m256i m4 = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8), ones = _mm256_set1_epi16(1);
+        __m256 acc[R][T];
+        for (auto& row : acc) {
+            for (auto& a : row) a = _mm256_setzero_ps();
+        }
+        int64_t b = 0;
+        // Four blocks a, b, c, d per step: per 128-bit lane [a | b] and [c | d], low halves (elements 0..15)
+        // and high halves (16..31) in separate registers, so each block's nibbles meet its activations.
+        for (; b + 4 <= nb; b += 4) {
+            __m256i xl0[T], xh0[T], xl1[T], xh1[T], xoff[T];
+            __m256 dx[T];
+#pragma GCC unroll 4
+            for (int t = 0; t < T; ++t) {
+                const uint8_t* xb = x + size_t(t) * xs + size_t(b) * 34;
+                xl0[t] = loadu_pair(xb + 2, xb + 36);
+                xh0[t] = loadu_pair(xb + 18, xb + 52);
+                xl1[t] = loadu_pair(xb + 70, xb + 104);
+                xh1[t] = loadu_pair(xb + 86, xb + 120);
+                // 8 * Σx, folded like the products below: the -8 of the nibbles, shared by every row.
+                xoff[t] = fold_blocks(
+                    _mm256_add_epi16(_mm256_maddubs_epi16(eight, xl0[t]), _mm256_maddubs_epi16(eight, xh0[t])),
+                    _mm256_add_epi16(_mm256_maddubs_epi16(eight, xl1[t]), _mm256_maddubs_epi16(eight, xh1[t])));
+                dx[t] = spread_quad(scale_quad(xb, 34));
+            }
+#pragma GCC unroll 8
+            for (int r = 0; r < R; ++r) {
+                const uint8_t* wb = w + size_t(r) * ws + size_t(b) * 18;
+                // The same place R rows on: the next tile's rows, which start cold in the caches.
+                _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws), _MM_HINT_T0);
+                _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws + 64), _MM_HINT_T0);
+                const __m256i q0 = loadu_pair(wb + 2, wb + 20), q1 = loadu_pair(wb + 38, wb + 56);
+                const __m256i lo0 = _mm256_and_si256(q0, m4), hi0 = _mm256_and_si256(_mm256_srli_epi16(q0, 4), m4);
+                const __m256i lo1 = _mm256_and_si256(q1, m4), hi1 = _mm256_and_si256(_mm256_srli_epi16(q1, 4), m4);
+                const __m256 dw = spread_quad(scale_quad(wb, 18));
+#pragma GCC unroll 4
+                for (int t = 0; t < T; ++t) {
+                    // Pairs of nibble x int8 products; |sums| <= 4 * 15 * 127, then folded (<= 15240) and the
+                    // offset taken off (|Σ(q - 8)x| <= 8128): int16 holds them all.
+                    const __m256i s0 =
+                        _mm256_add_epi16(_mm256_maddubs_epi16(lo0, xl0[t]), _mm256_maddubs_epi16(hi0, xh0[t]));
+                    const __m256i s1 =
+                        _mm256_add_epi16(_mm256_maddubs_epi16(lo1, xl1[t]), _mm256_maddubs_epi16(hi1, xh1[t]));
+                    const __m256i s = _mm256_madd_epi16(_mm256_sub_epi16(fold_blocks(s0, s1), xoff[t]), ones);
+                    acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, dx[t]), acc[r][t]);
+                }
+            }
+        }
+        float tail[R][T] = {};
+        for (; b < nb; ++b) {
+            for (int r = 0; r < R; ++r) {
+                for (int t = 0; t < T; ++t) {
+                    tail[r][t] += block_q4_0(w + size_t(r) * ws + size_t(b) * 18, x + size_t(t) * xs + size_t(b) * 34);
+                }
+            }
+        }
+        store_tile<R, T>(acc, tail, y, ys);
+    }
+};
+
+// ---- Q8_0 x Q8_0 ---------------------------------------------------------------------------------
+
+inline float block_q8_0(const uint8_t* w, const uint8_t* x) {
+    int isum = 0;
+    for (int j = 0; j < 32; ++j) isum += int8_t(w[2 + j]) * int8_t(x[2 + j]);
+    return float(isum) * (load_f16(w) * load_f16(x));
+}
+
+struct Q8_0 {
+    static constexpr int ROWS = 4, TOKS = 2;
+    template <int R, int T>
+    static void run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y, size_t ys) {
+        const int64_t nb = n / 32;
+        const __m256i ones = _mm256_set1_epi16(1);
+        __m256 acc[R][T];
+        for (auto& row : acc) {
+            for (auto& a : row) a = _mm256_setzero_ps();
+        }
+        int64_t b = 0;
+        for (; b + 2 <= nb; b += 2) {
+            __m256i xl[T], xh[T];
+            __m256 dx[T];
+            for (int t = 0; t < T; ++t) {
+                const uint8_t* xb = x + size_t(t) * xs + size_t(b) * 34;
+                xl[t] = loadu_pair(xb + 2, xb + 36);
+                xh[t] = loadu_pair(xb + 18, xb + 52);
+                dx[t] = scale_pair(xb, xb + 34);
+            }
+            for (int r = 0; r < R; ++r) {
+                const uint8_t* wb = w + size_t(r) * ws + size_t(b) * 34;
+                _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws), _MM_HINT_T0);
+                _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws + 64), _MM_HINT_T0);
+                const __m256i wl = loadu_pair(wb + 2, wb + 36), wh = loadu_pair(wb + 18, wb + 52);
+                const __m256i al = _mm256_sign_epi8(wl, wl), ah = _mm256_sign_epi8(wh, wh);  // |w|
+                const __m256 dw = scale_pair(wb, wb + 34);
+                for (int t = 0; t < T; ++t) {
+                    // |w| * sign(x, w) = w * x; pairs stay within int16 (2 * 128 * 127).
+                    const __m256i pl = _mm256_madd_epi16(_mm256_maddubs_epi16(al, _mm256_sign_epi8(xl[t], wl)), ones);
+                    const __m256i ph = _mm256_madd_epi16(_mm256_maddubs_epi16(ah, _mm256_sign_epi8(xh[t], wh)), ones);
+                    acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(pl, ph)), _mm256_mul_ps(dw, dx[t]),
+                                                acc[r][t]);
+                }
+            }
+        }
+        float tail[R][T] = {};
+        if (b < nb) {
+            for (int r = 0; r < R; ++r) {
+                for (int t = 0; t < T; ++t) {
+                    tail[r][t] = block_q8_0(w + size_t(r) * ws + size_t(b) * 34, x + size_t(t) * xs + size_t(b) * 34);
+                }
+            }
+        }
+        store_tile<R, T>(acc, tail, y, ys);
+    }
+};
+
+// ---- K-quants x Q8_K -----------------------------------------------------------------------------
+
+constexpr size_t Q8K_BYTES = sizeof(versus_block_q8_K);
+
+// The 8 scales and 8 mins of a Q4_K/Q5_K super-block as bytes: sc[0..7] then m[0..7].
+inline void k4_scales(const uint8_t* s, uint8_t out[16]) {
+    uint32_t w0, w1, w2;
+    std::memcpy(&w0, s, 4);
+    std::memcpy(&w1, s + 4, 4);
+    std::memcpy(&w2, s + 8, 4);
+    const uint32_t sc_lo = w0 & 0x3f3f3f3fu, m_lo = w1 & 0x3f3f3f3fu;
+    const uint32_t sc_hi = (w2 & 0x0f0f0f0fu) | ((w0 >> 2) & 0x30303030u);
+    const uint32_t m_hi = ((w2 >> 4) & 0x0f0f0f0fu) | ((w1 >> 2) & 0x30303030u);
+    std::memcpy(out, &sc_lo, 4);
+    std::memcpy(out + 4, &sc_hi, 4);
+    std::memcpy(out + 8, &m_lo, 4);
+    std::memcpy(out + 12, &m_hi, 4);
+}
+
+// In each 128-bit lane of v16 (8 x i16), i16 number j broadcast: [v.lo[jl] x8 | v.hi[jh] x8].
+inline __m256i bcast16(__m256i v16, int jl, int jh) {
+    const __m128i cl = _mm_set1_epi16(int16_t(0x0100 * (2 * jl + 1) + 2 * jl));
+    const __m128i ch = _mm_set1_epi16(int16_t(0x0100 * (2 * jh + 1) + 2 * jh));
+    return _mm256_shuffle_epi8(v16, _mm256_set_m128i(ch, cl));
+}
+
+// Q4_K (FIVE = false) and Q5_K.
+template <bool FIVE>
+struct K4 {
+    static constexpr int ROWS = 4, TOKS = 2;
+    static constexpr size_t WB = FIVE ? 176 : 144;
+    template <int R, int T>
+    static void run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y, size_t ys) {
+        const int64_t nb = n / 256;
+        const __m256i m4 = _mm256_set1_epi8(0x0F), bit4 = _mm256_set1_epi8(0x10);
+        __m256 acc[R][T];
+        for (auto& row : acc) {
+            for (auto& a : row) a = _mm256_setzero_ps();
+        }
+        for (int64_t b = 0; b < nb; ++b) {
+            for (int r = 0; r < R; ++r) {
+                const uint8_t* wb = w + size_t(r) * ws + size_t(b) * WB;
+                const uint8_t* qs = wb + (FIVE ? 48 : 16);
+                alignas(16) uint8_t scm[16];
+                k4_scales(wb + 4, scm);
+                const __m128i sm16 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(scm));
+                // i16 scales in both lanes; mins doubled per pair of bsums.
+                const __m128i sc8 = _mm_cvtepu8_epi16(sm16);
+                const __m256i sc16 = _mm256_broadcastsi128_si256(sc8);
+                const __m128i mn8 = _mm_cvtepu8_epi16(_mm_srli_si128(sm16, 8));
+                const __m256i mins = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi16(mn8, mn8)),
+                                                             _mm_unpackhi_epi16(mn8, mn8), 1);
+                const float d = load_f16(wb), dmin = load_f16(wb + 2);
+                __m256i qh = _mm256_setzero_si256();
+                if constexpr (FIVE) qh = loadu(wb + 16);
+                __m256i isum[T];
+                for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
+                for (int c = 0; c < 4; ++c) {
+                    const __m256i q = loadu(qs + 32 * c);
+                    __m256i lo = _mm256_and_si256(q, m4);
+                    __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+                    if constexpr (FIVE) {
+                        // Bit 2c (2c+1) of each qh byte moved to bit 4; 16-bit shifts spill across bytes only
+                        // into bits the mask drops.
+                        const int sl = 2 * c, sh = 2 * c + 1;
+                        const __m256i hl = sl <= 4 ? _mm256_slli_epi16(qh, 4 - sl) : _mm256_srli_epi16(qh, sl - 4);
+                        const __m256i hh = sh <= 4 ? _mm256_slli_epi16(qh, 4 - sh) : _mm256_srli_epi16(qh, sh - 4);
+                        lo = _mm256_or_si256(lo, _mm256_and_si256(hl, bit4));
+                        hi = _mm256_or_si256(hi, _mm256_and_si256(hh, bit4));
+                    }
+                    const __m256i s_lo = bcast16(sc16, 2 * c, 2 * c), s_hi = bcast16(sc16, 2 * c + 1, 2 * c + 1);
+                    for (int t = 0; t < T; ++t) {
+                        const uint8_t* xq = x + size_t(t) * xs + size_t(b) * Q8K_BYTES + 4 + 64 * c;
+                        const __m256i pl = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, loadu(xq)), s_lo);
+                        const __m256i ph = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, loadu(xq + 32)), s_hi);
+                        isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(pl, ph));
+                    }
+                }
+                for (int t = 0; t < T; ++t) {
+                    const uint8_t* xb = x + size_t(t) * xs + size_t(b) * Q8K_BYTES;
+                    const float dx = load_f32(xb);
+                    const __m256i msum = _mm256_madd_epi16(mins, loadu(xb + 260));
+                    acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_set1_ps(d * dx), acc[r][t]);
+                    acc[r][t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_set1_ps(dmin * dx), acc[r][t]);
+                }
+            }
+        }
+        const float tail[R][T] = {};
+        store_tile<R, T>(acc, tail, y, ys);
+    }
+};
+
+struct Q6_K {
+    static constexpr int ROWS = 4, TOKS = 2;
+    template <int R, int T>
+    static void run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y, size_t ys) {
+        const int64_t nb = n / 256;
+        const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+        __m256 acc[R][T];
+        for (auto& row : acc) {
+            for (auto& a : row) a = _mm256_setzero_ps();
+        }
+        for (int64_t b = 0; b < nb; ++b) {
+            for (int r = 0; r < R; ++r) {
+                const uint8_t* wb = w + size_t(r) * ws + size_t(b) * 210;
+                const __m256i sc16 = _mm256_cvtepi8_epi16(loadu128(wb + 192));  // 16 scales as i16
+                const float d = load_f16(wb + 208);
+                __m256i isum[T];
+                for (int t = 0; t < T; ++t) {
+                    // -32 * Σ_g sc_g * bsum_g, the offset of the unsigned quants.
+                    const __m256i off = _mm256_madd_epi16(sc16, loadu(x + size_t(t) * xs + size_t(b) * Q8K_BYTES + 260));
+                    isum[t] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 5));
+                }
+                for (int h = 0; h < 2; ++h) {
+                    const __m256i l0 = loadu(wb + 64 * h), l1 = loadu(wb + 64 * h + 32), qh = loadu(wb + 128 + 32 * h);
+                    const __m256i q[4] = {
+                        _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30)),
+                        _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30)),
+                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m30)),
+                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                        _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30)),
+                    };
+                    // Scales of this half in both lanes: [sc(8h .. 8h+7) | same].
+                    const __m256i sch = h == 0 ? _mm256_permute2x128_si256(sc16, sc16, 0x00)
+                                               : _mm256_permute2x128_si256(sc16, sc16, 0x11);
+                    for (int k = 0; k < 4; ++k) {
+                        // Elements 128h + 32k .. +31: groups 8h + 2k (low lane) and 8h + 2k + 1 (high lane).
+                        const __m256i s = bcast16(sch, 2 * k, 2 * k + 1);
+                        for (int t = 0; t < T; ++t) {
+                            const uint8_t* xq = x + size_t(t) * xs + size_t(b) * Q8K_BYTES + 4 + 128 * h + 32 * k;
+                            isum[t] = _mm256_add_epi32(isum[t],
+                                                       _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], loadu(xq)), s));
+                        }
+                    }
+                }
+                for (int t = 0; t < T; ++t) {
+                    const float dx = load_f32(x + size_t(t) * xs + size_t(b) * Q8K_BYTES);
+                    acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_set1_ps(d * dx), acc[r][t]);
+                }
+            }
+        }
+        const float tail[R][T] = {};
+        store_tile<R, T>(acc, tail, y, ys);
+    }
+};
+
+// ---- float weights x f32 activations -------------------------------------------------------------
+
+enum class Fmt { F32, F16, BF16 };
+
+template <Fmt F>
+inline __m256 widen8(const uint8_t* p) {
+    if constexpr (F == Fmt::F32) return _mm256_loadu_ps(reinterpret_cast<const float*>(p));
+    if constexpr (F == Fmt::F16) return _mm256_cvtph_ps(loadu128(p));
+    if constexpr (F == Fmt::BF16) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(loadu128(p)), 16));
+}
+
+template <Fmt F>
+inline float widen1(const uint8_t* p) {
+    if constexpr (F == Fmt::F32) return load_f32(p);
+    if constexpr (F == Fmt::F16) return load_f16(p);
+    if constexpr (F == Fmt::BF16) {
+        const uint32_t u = uint32_t(load_u16(p)) << 16;
+        float f;
+        std::memcpy(&f, &u, 4);
+        return f;
+    }
+}
+
+template <Fmt F>
+struct Float {
+    static constexpr int ROWS = 4, TOKS = 2;
+    static constexpr size_t ES = F == Fmt::F32 ? 4 : 2;
+    template <int R, int T>
+    static void run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y, size_t ys) {
+        __m256 acc[R][T];
+        for (auto& row : acc) {
+            for (auto& a : row) a = _mm256_setzero_ps();
+        }
+        int64_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            __m256 xv[T];
+            for (int t = 0; t < T; ++t) xv[t] = _mm256_loadu_ps(reinterpret_cast<const float*>(x + size_t(t) * xs) + i);
+            for (int r = 0; r < R; ++r) {
+                const __m256 wv = widen8<F>(w + size_t(r) * ws + size_t(i) * ES);
+                for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(wv, xv[t], acc[r][t]);
+            }
+        }
+        float tail[R][T] = {};
+        for (; i < n; ++i) {
+            for (int r = 0; r < R; ++r) {
+                const float wv = widen1<F>(w + size_t(r) * ws + size_t(i) * ES);
+                for (int t = 0; t < T; ++t) tail[r][t] += wv * load_f32(x + size_t(t) * xs + size_t(i) * 4);
+            }
+        }
+        store_tile<R, T>(acc, tail, y, ys);
+    }
+};
+
+constexpr QuantKernelSet AVX2 = {
+    /* .isa           = */ "avx2",
+    /* .quantize_q8_0 = */ act_q8_0,
+    /* .quantize_q8_k = */ act_q8_k,
+    /* .f32           = */ tile_of<Float<Fmt::F32>>(),
+    /* .f16           = */ tile_of<Float<Fmt::F16>>(),
+    /* .bf16          = */ tile_of<Float<Fmt::BF16>>(),
+    /* .q4_0          = */ tile_of<Q4_0>(),
+    /* .q8_0          = */ tile_of<Q8_0>(),
+    /* .q4_k          = */ tile_of<K4<false>>(),
+    /* .q5_k          = */ tile_of<K4<true>>(),
+    /* .q6_k          = */ tile_of<Q6_K>(),
+};
+
+}  // namespace
+
+const QuantKernelSet& rung() { return AVX2; }
+
+}  // namespace qavx2
+
+}  // namespace versus::cpu

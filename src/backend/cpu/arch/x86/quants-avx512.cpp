@@ -1,0 +1,586 @@
+// Contract: the two AVX-512 quant rungs. Built with -mavx512{f,bw,vl,dq,vnni} -mfma -mf16c; quants.cpp lists
+// each rung only when cpu_features() has every extension it executes:
+//   "avx512"       F/BW/VL/DQ: the AVX2 rung's method at 512 bits (vpmaddubsw, vpmaddwd).
+//   "avx512-vnni"  adds AVX512-VNNI: vpdpbusd (unsigned x signed byte quads into int32, no int16 saturation)
+//                  for Q4_0/Q8_0 and vpdpwssd (int16 pairs times the sub-block scales, accumulated) for the
+//                  K-quants.
+// Layouts, per 512-bit register:
+//   Q4_0, Q8_0   four blocks, one per 128-bit lane: [a0..15 | b0..15 | c0..15 | d0..15] and the same for
+//                elements 16..31, so one FMA scales four blocks. Q4_0 takes the -8 off as 8 * Σx (folded
+//                into the accumulator's initial value with VNNI). Q8_0 with VNNI multiplies x + 128 (unsigned)
+//                by w (signed) and subtracts 128 * Σw per row; without VNNI, |w| times x negated where w < 0.
+//   Q4_K, Q5_K   64 elements: the low nibbles of 32 quant bytes (sub-block 2c) and the high nibbles (2c + 1).
+//   Q6_K         64 elements: two 32-element runs assembled from ql/qh (four scale groups per register).
+// Odd leftover Q4_0/Q8_0 blocks (fewer than four) go through a scalar loop.
+//
+// Test build: with VERSUS_KERNELS_AVX512_SIMDE the file is compiled a second time, without -mavx512*, against
+// SIMDe's portable AVX-512, as namespace qavx512_simde with rungs named "*-simde" (see kernels-avx512.cpp).
+#if defined(VERSUS_KERNELS_AVX512_SIMDE)
+#define SIMDE_ENABLE_NATIVE_ALIASES
+#include <simde/x86/avx512.h>
+#include <simde/x86/f16c.h>
+#define VERSUS_QAVX512_NS qavx512_simde
+#define VERSUS_QAVX512_NAME(name) name "-simde"
+#else
+#include <immintrin.h>
+// GCC 12's AVX-512 headers initialise their "undefined" vectors from themselves (GCC bug 105593).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#define VERSUS_QAVX512_NS qavx512
+#define VERSUS_QAVX512_NAME(name) name
+#endif
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+
+#include "backend/cpu/kernels.hpp"
+#include "backend/cpu/quants.hpp"
+
+namespace versus::cpu {
+
+namespace VERSUS_QAVX512_NS {
+
+namespace {
+
+// ---- the few operations SIMDe 0.7.4 lacks --------------------------------------------------------
+
+#if defined(VERSUS_KERNELS_AVX512_SIMDE)
+inline __m512 cvt_i32_ps(__m512i v) {
+    int32_t a[16];
+    float f[16];
+    std::memcpy(a, &v, sizeof(a));
+    for (int i = 0; i < 16; ++i) f[i] = float(a[i]);
+    return _mm512_loadu_ps(f);
+}
+inline __m512i cvt_ps_i32(__m512 v) {  // round to nearest even, as vcvtps2dq under the default MXCSR
+    float f[16];
+    int32_t a[16];
+    std::memcpy(f, &v, sizeof(f));
+    for (int i = 0; i < 16; ++i) a[i] = int32_t(std::nearbyint(f[i]));
+    return _mm512_loadu_si512(a);
+}
+inline __m512 cvt_f16x16(__m256i h) {
+    uint16_t in[16];
+    float out[16];
+    std::memcpy(in, &h, sizeof(in));
+    for (int i = 0; i < 16; ++i) out[i] = f16_to_f32(in[i]);
+    return _mm512_loadu_ps(out);
+}
+inline __m512i cvt_u16_i32(__m256i h) {
+    uint16_t in[16];
+    int32_t out[16];
+    std::memcpy(in, &h, sizeof(in));
+    for (int i = 0; i < 16; ++i) out[i] = in[i];
+    return _mm512_loadu_si512(out);
+}
+// SIMDe 0.7.4 maps the native name to the masked form by mistake.
+inline __m512i madd_i16(__m512i a, __m512i b) { return simde_mm512_madd_epi16(a, b); }
+inline float f16_scalar(uint16_t h) { return f16_to_f32(h); }
+inline uint16_t f16_from(float f) { return f32_to_f16(f); }
+#else
+inline __m512 cvt_i32_ps(__m512i v) { return _mm512_cvtepi32_ps(v); }
+inline __m512i cvt_ps_i32(__m512 v) { return _mm512_cvtps_epi32(v); }
+inline __m512 cvt_f16x16(__m256i h) { return _mm512_cvtph_ps(h); }
+inline __m512i cvt_u16_i32(__m256i h) { return _mm512_cvtepu16_epi32(h); }
+inline __m512i madd_i16(__m512i a, __m512i b) { return _mm512_madd_epi16(a, b); }
+inline float f16_scalar(uint16_t h) { return _cvtsh_ss(h); }
+inline uint16_t f16_from(float f) { return _cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT); }
+#endif
+
+// ---- helpers -------------------------------------------------------------------------------------
+
+using RunFn = void (*)(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y, size_t ys);
+
+template <class K, int... I>
+constexpr std::array<RunFn, sizeof...(I)> make_table(std::integer_sequence<int, I...>) {
+    return {&K::template run<I / K::TOKS + 1, I % K::TOKS + 1>...};
+}
+
+template <class K>
+void tile(int64_t n, const void* w, size_t ws, int nr, const void* x, size_t xs, int nt, float* y, size_t ys) {
+    static constexpr auto table = make_table<K>(std::make_integer_sequence<int, K::ROWS * K::TOKS>{});
+    table[size_t((nr - 1) * K::TOKS + (nt - 1))](n, static_cast<const uint8_t*>(w), ws,
+                                                  static_cast<const uint8_t*>(x), xs, y, ys);
+}
+
+template <class K>
+constexpr QuantTile tile_of() {
+    return {tile<K>, K::ROWS, K::TOKS};
+}
+
+inline __m512i loadu512(const uint8_t* p) { return _mm512_loadu_si512(p); }
+inline __m256i loadu256(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+inline __m128i loadu128(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+inline uint16_t load_u16(const uint8_t* p) {
+    uint16_t v;
+    std::memcpy(&v, p, 2);
+    return v;
+}
+inline float load_f16(const uint8_t* p) { return f16_scalar(load_u16(p)); }
+inline float load_f32(const uint8_t* p) {
+    float v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+
+// Four 16-byte runs, p + k * stride for k = 0..3, one per 128-bit lane.
+inline __m512i load_lanes(const uint8_t* p, size_t stride) {
+    __m512i v = _mm512_castsi128_si512(loadu128(p));
+    v = _mm512_inserti32x4(v, loadu128(p + stride), 1);
+    v = _mm512_inserti32x4(v, loadu128(p + 2 * stride), 2);
+    return _mm512_inserti32x4(v, loadu128(p + 3 * stride), 3);
+}
+
+// The f16 scales at p + k * stride (k = 0..3), each repeated over the four f32 of its lane.
+inline __m512 scale_lanes(const uint8_t* p, size_t stride) {
+    const uint64_t v = uint64_t(load_u16(p)) | uint64_t(load_u16(p + stride)) << 16 |
+                       uint64_t(load_u16(p + 2 * stride)) << 32 | uint64_t(load_u16(p + 3 * stride)) << 48;
+    const __m256i idx = _mm256_setr_epi16(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    return cvt_f16x16(_mm256_permutexvar_epi16(idx, _mm256_set_m128i(_mm_setzero_si128(), _mm_cvtsi64_si128(int64_t(v)))));
+}
+
+inline float hsum(__m512 v) {
+    const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v),
+                                   _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+inline int hsum_i32(__m512i v) {
+    const __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+    return _mm_cvtsi128_si32(s);
+}
+
+inline float hmax(__m512 v) {
+    const __m256 h = _mm256_max_ps(_mm512_castps512_ps256(v),
+                                   _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// 256-bit int32 vector in the low half of a zeroed 512-bit one.
+inline __m512i zext256(__m256i v) { return _mm512_inserti64x4(_mm512_setzero_si512(), v, 0); }
+
+template <int R, int T>
+inline void store_tile(const __m512 (&acc)[R][T], const float (&tail)[R][T], float* y, size_t ys) {
+    for (int t = 0; t < T; ++t) {
+        for (int r = 0; r < R; ++r) y[size_t(t) * ys + r] = hsum(acc[r][t]) + tail[r][t];
+    }
+}
+
+// acc + int16 pairs of p times int16 pairs of s.
+template <bool VNNI>
+inline __m512i dot_i16(__m512i acc, __m512i p, __m512i s) {
+    if constexpr (VNNI) {
+        return _mm512_dpwssd_epi32(acc, p, s);
+    } else {
+        return _mm512_add_epi32(acc, madd_i16(p, s));
+    }
+}
+
+// ---- activations ---------------------------------------------------------------------------------
+
+inline float amax_of(const float* x, int n) {
+    __m512 m = _mm512_setzero_ps();
+    for (int i = 0; i < n; i += 16) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_loadu_ps(x + i)));
+    return hmax(m);
+}
+
+void act_q8_0(const float* x, void* dst, int64_t n) {
+    uint8_t* out = static_cast<uint8_t*>(dst);
+    for (int64_t ib = 0; ib < n / 32; ++ib, x += 32, out += 34) {
+        const float d = amax_of(x, 32) / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        const uint16_t h = f16_from(d);
+        std::memcpy(out, &h, 2);
+        const __m512 vid = _mm512_set1_ps(id);
+        for (int i = 0; i < 2; ++i) {
+            const __m512i q = cvt_ps_i32(_mm512_mul_ps(_mm512_loadu_ps(x + 16 * i), vid));
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 2 + 16 * i), _mm512_cvtsepi32_epi8(q));
+        }
+    }
+}
+
+void act_q8_k(const float* x, void* dst, int64_t n) {
+    uint8_t* out = static_cast<uint8_t*>(dst);
+    for (int64_t ib = 0; ib < n / 256; ++ib, x += 256, out += sizeof(versus_block_q8_K)) {
+        const float d = amax_of(x, 256) / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        std::memcpy(out, &d, 4);
+        const __m512 vid = _mm512_set1_ps(id);
+        int16_t bsums[16];
+        for (int g = 0; g < 16; ++g) {
+            const __m512i q = cvt_ps_i32(_mm512_mul_ps(_mm512_loadu_ps(x + 16 * g), vid));
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 4 + 16 * g), _mm512_cvtsepi32_epi8(q));
+            bsums[g] = int16_t(hsum_i32(q));
+        }
+        std::memcpy(out + 4 + 256, bsums, sizeof(bsums));
+    }
+}
+
+// ---- Q4_0 / Q8_0 x Q8_0 --------------------------------------------------------------------------
+
+inline float block_q4_0(const uint8_t* w, const uint8_t* x) {
+    int isum = 0;
+    for (int j = 0; j < 16; ++j) {
+        isum += ((w[2 + j] & 15) - 8) * int8_t(x[2 + j]) + ((w[2 + j] >> 4) - 8) * int8_t(x[18 + j]);
+    }
+    return float(isum) * (load_f16(w) * load_f16(x));
+}
+
+inline float block_q8_0(const uint8_t* w, const uint8_t* x) {
+    int isum = 0;
+    for (int j = 0; j < 32; ++j) isum += int8_t(w[2 + j]) * int8_t(x[2 + j]);
+    return float(isum) * (load_f16(w) * load_f16(x));
+}
+
+template <bool VNNI>
+struct Q4_0 {
+    static constexpr int ROWS = 4, TOKS = 3;
+    template <int R, int T>
+    static void run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y, size_t ys) {
+        const int64_t nb = n / 32;
+        const __m512i m4 = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
+        __m512 acc[R][T];
+        for (auto& row : acc) {
+            for (auto& a : row) a = _mm512_setzero_ps();
+        }
+        int64_t b = 0;
+        for (; b + 4 <= nb; b += 4) {
+            __m512i xl[T], xh[T], xoff[T];
+            __m512 dx[T];
+            for (int t = 0; t < T; ++t) {
+                const uint8_t* xb = x + size_t(t) * xs + size_t(b) * 34;
+                xl[t] = load_lanes(xb + 2, 34);
+                xh[t] = load_lanes(xb + 18, 34);
+                dx[t] = scale_lanes(xb, 34);
+                if constexpr (VNNI) {  // -8 * Σx per lane, the starting value of every row's sum
+                    xoff[t] = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                               _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), eight,
+                                                                                       xl[t]),
+                                                                   eight, xh[t]));
+                } else {  // 8 * Σx per int16 pair
+                    xoff[t] = _mm512_add_epi16(_mm512_maddubs_epi16(eight, xl[t]), _mm512_maddubs_epi16(eight, xh[t]));
+                }
+            }
+            for (int r = 0; r < R; ++r) {
+                const uint8_t* wb = w + size_t(r) * ws + size_t(b) * 18;
+                const __m512i q = load_lanes(wb + 2, 18);
+                const __m512i lo = _mm512_and_si512(q, m4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+                const __m512 dw = scale_lanes(wb, 18);
+                for (int t = 0; t < T; ++t) {
+                    __m512i s;
+                    if constexpr (VNNI) {
+                        s = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(xoff[t], lo, xl[t]), hi, xh[t]);
+                    } else {
+                        const __m512i p = _mm512_sub_epi16(
+                            _mm512_add_epi16(_mm512_maddubs_epi16(lo, xl[t]), _mm512_maddubs_epi16(hi, xh[t])),
+                            xoff[t]);
+                        s = madd_i16(p, _mm512_set1_epi16(1));
+                    }
+                    acc[r][t] = _mm512_fmadd_ps(cvt_i32_ps(s), _mm512_mul_ps(dw, dx[t]), acc[r][t]);
+                }
+            }
+        }
+        float tail[R][T] = {};
+        for (; b < nb; ++b) {
+            for (int r = 0; r < R; ++r) {
+                for (int t = 0; t < T; ++t) {
+                    tail[r][t] += block_q4_0(w + size_t(r) * ws + size_t(b) * 18, x + size_t(t) * xs + size_t(b) * 34);
+                }
+            }
+        }
+        store_tile<R, T>(acc, tail, y, ys);
+    }
+};
+
+template <bool VNNI>
+struct Q8_0 {
+    static constexpr int ROWS = 4, TOKS = 3;
+    template <int R, int T>
+    static void run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y, size_t ys) {
+        const int64_t nb = n / 32;
+        const __m512i bias = _mm512_set1_epi8(int8_t(-128));  // 0x80: +128 as unsigned, the sign bit as signed
+        __m512 acc[R][T];
+        for (auto& row : acc) {
+            for (auto& a : row) a = _mm512_setzero_ps();
+        }
+        int64_t b = 0;
+        for (; b + 4 <= nb; b += 4) {
+            __m512i xl[T], xh[T];
+            __m512 dx[T];
+            for (int t = 0; t < T; ++t) {
+                const uint8_t* xb = x + size_t(t) * xs + size_t(b) * 34;
+                xl[t] = load_lanes(xb + 2, 34);
+                xh[t] = load_lanes(xb + 18, 34);
+                dx[t] = scale_lanes(xb, 34);
+                if constexpr (VNNI) {  // x + 128, unsigned
+                    xl[t] = _mm512_xor_si512(xl[t], bias);
+                    xh[t] = _mm512_xor_si512(xh[t], bias);
+                }
+            }
+            for (int r = 0; r < R; ++r) {
+                const uint8_t* wb = w + size_t(r) * ws + size_t(b) * 34;
+                const __m512i wl = load_lanes(wb + 2, 34), wh = load_lanes(wb + 18, 34);
+                const __m512 dw = scale_lanes(wb, 34);
+                if constexpr (VNNI) {
+                    // Σ(x + 128) w - 128 Σw: the second term once per row, as the sums' starting value.
+                    const __m512i corr = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, wl),
+                                                             bias, wh);
+                    const __m512i start = _mm512_sub_epi32(_mm512_setzero_si512(), corr);
+                    for (int t = 0; t < T; ++t) {
+                        const __m512i s = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(start, xl[t], wl), xh[t], wh);
+                        acc[r][t] = _mm512_fmadd_ps(cvt_i32_ps(s), _mm512_mul_ps(dw, dx[t]), acc[r][t]);
+                    }
+                } else {
+                    const __m512i al = _mm512_abs_epi8(wl), ah = _mm512_abs_epi8(wh);
+                    const auto nl = _mm512_movepi8_mask(wl);
+                    const auto nh = _mm512_movepi8_mask(wh);
+                    const __m512i ones = _mm512_set1_epi16(1);
+                    for (int t = 0; t < T; ++t) {
+                        // |w| * (x negated where w < 0); |w| <= 128, so pairs stay within int16.
+                        const __m512i sl = _mm512_mask_sub_epi8(xl[t], nl, _mm512_setzero_si512(), xl[t]);
+                        const __m512i sh = _mm512_mask_sub_epi8(xh[t], nh, _mm512_setzero_si512(), xh[t]);
+                        const __m512i s = _mm512_add_epi32(madd_i16(_mm512_maddubs_epi16(al, sl), ones),
+                                                           madd_i16(_mm512_maddubs_epi16(ah, sh), ones));
+                        acc[r][t] = _mm512_fmadd_ps(cvt_i32_ps(s), _mm512_mul_ps(dw, dx[t]), acc[r][t]);
+                    }
+                }
+            }
+        }
+        float tail[R][T] = {};
+        for (; b < nb; ++b) {
+            for (int r = 0; r < R; ++r) {
+                for (int t = 0; t < T; ++t) {
+                    tail[r][t] += block_q8_0(w + size_t(r) * ws + size_t(b) * 34, x + size_t(t) * xs + size_t(b) * 34);
+                }
+            }
+        }
+        store_tile<R, T>(acc, tail, y, ys);
+    }
+};
+
+// ---- K-quants x Q8_K -----------------------------------------------------------------------------
+
+constexpr size_t Q8K_BYTES = sizeof(versus_block_q8_K);
+
+// The 8 scales and 8 mins of a Q4_K/Q5_K super-block as bytes: sc[0..7] then m[0..7].
+inline __m128i k4_scales(const uint8_t* s) {
+    uint32_t w0, w1, w2;
+    std::memcpy(&w0, s, 4);
+    std::memcpy(&w1, s + 4, 4);
+    std::memcpy(&w2, s + 8, 4);
+    const uint32_t sc_lo = w0 & 0x3f3f3f3fu, m_lo = w1 & 0x3f3f3f3fu;
+    const uint32_t sc_hi = (w2 & 0x0f0f0f0fu) | ((w0 >> 2) & 0x30303030u);
+    const uint32_t m_hi = ((w2 >> 4) & 0x0f0f0f0fu) | ((w1 >> 2) & 0x30303030u);
+    return _mm_setr_epi32(int(sc_lo), int(sc_hi), int(m_lo), int(m_hi));
+}
+
+// i16 index vectors: [a x16 | b x16] for the two sub-blocks of a 64-element run (K4), and four groups of 8
+// for Q6_K.
+inline __m512i idx_halves(int a, int b) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16(int16_t(a))), _mm256_set1_epi16(int16_t(b)), 1);
+}
+inline __m512i idx_quarters(int g) {
+    const __m128i a = _mm_set1_epi16(int16_t(g)), b = _mm_set1_epi16(int16_t(g + 1));
+    const __m128i c = _mm_set1_epi16(int16_t(g + 2)), d = _mm_set1_epi16(int16_t(g + 3));
+    __m512i v = _mm512_castsi128_si512(a);
+    v = _mm512_inserti32x4(v, b, 1);
+    v = _mm512_inserti32x4(v, c, 2);
+    return _mm512_inserti32x4(v, d, 3);
+}
+
+template <bool VNNI, bool FIVE>
+struct K4 {
+    static constexpr int ROWS = 4, TOKS = 4;
+    static constexpr size_t WB = FIVE ? 176 : 144;
+    template <int R, int T>
+    static void run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y, size_t ys) {
+        const int64_t nb = n / 256;
+        const __m512i m4 = _mm512_set1_epi8(0x0F), sixteen = _mm512_set1_epi8(0x10);
+        __m512 acc[R][T];
+        for (auto& row : acc) {
+            for (auto& a : row) a = _mm512_setzero_ps();
+        }
+        for (int64_t b = 0; b < nb; ++b) {
+            for (int r = 0; r < R; ++r) {
+                const uint8_t* wb = w + size_t(r) * ws + size_t(b) * WB;
+                const uint8_t* qs = wb + (FIVE ? 48 : 16);
+                const __m128i scm = k4_scales(wb + 4);
+                const __m512i sc16 = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(scm));  // scales as i16, lanes 0..7
+                const __m128i mn8 = _mm_cvtepu8_epi16(_mm_srli_si128(scm, 8));
+                const __m256i mins = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi16(mn8, mn8)),
+                                                             _mm_unpackhi_epi16(mn8, mn8), 1);
+                const float d = load_f16(wb), dmin = load_f16(wb + 2);
+                __m512i qh2 = _mm512_setzero_si512();
+                if constexpr (FIVE) qh2 = _mm512_broadcast_i64x4(loadu256(wb + 16));
+                __m512i isum[T];
+                for (int t = 0; t < T; ++t) isum[t] = _mm512_setzero_si512();
+                for (int c = 0; c < 4; ++c) {
+                    const __m256i q = loadu256(qs + 32 * c);
+                    __m512i wv = _mm512_and_si512(
+                        _mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1), m4);
+                    if constexpr (FIVE) {
+                        // Bit 2c of qh for the low half, 2c + 1 for the high half: + 16 where set.
+                        const __m512i bits = _mm512_inserti64x4(_mm512_set1_epi8(int8_t(1 << (2 * c))),
+                                                                _mm256_set1_epi8(int8_t(1 << (2 * c + 1))), 1);
+                        wv = _mm512_mask_add_epi8(wv, _mm512_test_epi8_mask(qh2, bits), wv, sixteen);
+                    }
+                    const __m512i s = _mm512_permutexvar_epi16(idx_halves(2 * c, 2 * c + 1), sc16);
+                    for (int t = 0; t < T; ++t) {
+                        const uint8_t* xq = x + size_t(t) * xs + size_t(b) * Q8K_BYTES + 4 + 64 * c;
+                        isum[t] = dot_i16<VNNI>(isum[t], _mm512_maddubs_epi16(wv, loadu512(xq)), s);
+                    }
+                }
+                for (int t = 0; t < T; ++t) {
+                    const uint8_t* xb = x + size_t(t) * xs + size_t(b) * Q8K_BYTES;
+                    const float dx = load_f32(xb);
+                    const __m256i msum = _mm256_madd_epi16(mins, loadu256(xb + 260));
+                    acc[r][t] = _mm512_fmadd_ps(cvt_i32_ps(isum[t]), _mm512_set1_ps(d * dx), acc[r][t]);
+                    acc[r][t] = _mm512_fnmadd_ps(cvt_i32_ps(zext256(msum)), _mm512_set1_ps(dmin * dx), acc[r][t]);
+                }
+            }
+        }
+        const float tail[R][T] = {};
+        store_tile<R, T>(acc, tail, y, ys);
+    }
+};
+
+template <bool VNNI>
+struct Q6_K {
+    static constexpr int ROWS = 4, TOKS = 4;
+    template <int R, int T>
+    static void run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y, size_t ys) {
+        const int64_t nb = n / 256;
+        const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+        // Per 16-bit lane shifts for [q0 | q1] (high bits 0-1 and 2-3 up to 4-5) and [q2 | q3] (4-5, 6-7).
+        const __m512i shl01 = idx_halves(4, 2), shr23 = idx_halves(0, 2);
+        __m512 acc[R][T];
+        for (auto& row : acc) {
+            for (auto& a : row) a = _mm512_setzero_ps();
+        }
+        for (int64_t b = 0; b < nb; ++b) {
+            for (int r = 0; r < R; ++r) {
+                const uint8_t* wb = w + size_t(r) * ws + size_t(b) * 210;
+                const __m256i sc16 = _mm256_cvtepi8_epi16(loadu128(wb + 192));
+                const __m512i sc512 = zext256(sc16);
+                const float d = load_f16(wb + 208);
+                __m512i isum[T];
+                for (int t = 0; t < T; ++t) {
+                    // -32 * Σ_g sc_g * bsum_g, the offset of the unsigned quants.
+                    const __m256i off = _mm256_madd_epi16(sc16, loadu256(x + size_t(t) * xs + size_t(b) * Q8K_BYTES + 260));
+                    isum[t] = zext256(_mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 5)));
+                }
+                for (int h = 0; h < 2; ++h) {
+                    const __m512i l = loadu512(wb + 64 * h);
+                    const __m512i qh = _mm512_broadcast_i64x4(loadu256(wb + 128 + 32 * h));
+                    const __m512i q01 = _mm512_or_si512(_mm512_and_si512(l, m4),
+                                                        _mm512_and_si512(_mm512_sllv_epi16(qh, shl01), m30));
+                    const __m512i q23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
+                                                        _mm512_and_si512(_mm512_srlv_epi16(qh, shr23), m30));
+                    const __m512i s01 = _mm512_permutexvar_epi16(idx_quarters(8 * h), sc512);
+                    const __m512i s23 = _mm512_permutexvar_epi16(idx_quarters(8 * h + 4), sc512);
+                    for (int t = 0; t < T; ++t) {
+                        const uint8_t* xq = x + size_t(t) * xs + size_t(b) * Q8K_BYTES + 4 + 128 * h;
+                        isum[t] = dot_i16<VNNI>(isum[t], _mm512_maddubs_epi16(q01, loadu512(xq)), s01);
+                        isum[t] = dot_i16<VNNI>(isum[t], _mm512_maddubs_epi16(q23, loadu512(xq + 64)), s23);
+                    }
+                }
+                for (int t = 0; t < T; ++t) {
+                    const float dx = load_f32(x + size_t(t) * xs + size_t(b) * Q8K_BYTES);
+                    acc[r][t] = _mm512_fmadd_ps(cvt_i32_ps(isum[t]), _mm512_set1_ps(d * dx), acc[r][t]);
+                }
+            }
+        }
+        const float tail[R][T] = {};
+        store_tile<R, T>(acc, tail, y, ys);
+    }
+};
+
+// ---- float weights x f32 activations -------------------------------------------------------------
+
+enum class Fmt { F32, F16, BF16 };
+
+template <Fmt F>
+inline __m512 widen16(const uint8_t* p) {
+    if constexpr (F == Fmt::F32) return _mm512_loadu_ps(reinterpret_cast<const float*>(p));
+    if constexpr (F == Fmt::F16) return cvt_f16x16(loadu256(p));
+    if constexpr (F == Fmt::BF16) return _mm512_castsi512_ps(_mm512_slli_epi32(cvt_u16_i32(loadu256(p)), 16));
+}
+
+template <Fmt F>
+inline float widen1(const uint8_t* p) {
+    if constexpr (F == Fmt::F32) return load_f32(p);
+    if constexpr (F == Fmt::F16) return load_f16(p);
+    if constexpr (F == Fmt::BF16) return bf16_to_f32(load_u16(p));
+}
+
+template <Fmt F>
+struct Float {
+    static constexpr int ROWS = 4, TOKS = 4;
+    static constexpr size_t ES = F == Fmt::F32 ? 4 : 2;
+    template <int R, int T>
+    static void run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y, size_t ys) {
+        __m512 acc[R][T];
+        for (auto& row : acc) {
+            for (auto& a : row) a = _mm512_setzero_ps();
+        }
+        int64_t i = 0;
+        for (; i + 16 <= n; i += 16) {
+            __m512 xv[T];
+            for (int t = 0; t < T; ++t) xv[t] = _mm512_loadu_ps(reinterpret_cast<const float*>(x + size_t(t) * xs) + i);
+            for (int r = 0; r < R; ++r) {
+                const __m512 wv = widen16<F>(w + size_t(r) * ws + size_t(i) * ES);
+                for (int t = 0; t < T; ++t) acc[r][t] = _mm512_fmadd_ps(wv, xv[t], acc[r][t]);
+            }
+        }
+        float tail[R][T] = {};
+        for (; i < n; ++i) {
+            for (int r = 0; r < R; ++r) {
+                const float wv = widen1<F>(w + size_t(r) * ws + size_t(i) * ES);
+                for (int t = 0; t < T; ++t) tail[r][t] += wv * load_f32(x + size_t(t) * xs + size_t(i) * 4);
+            }
+        }
+        store_tile<R, T>(acc, tail, y, ys);
+    }
+};
+
+template <bool VNNI>
+constexpr QuantKernelSet make_rung(std::string_view isa) {
+    return {
+        /* .isa           = */ isa,
+        /* .quantize_q8_0 = */ act_q8_0,
+        /* .quantize_q8_k = */ act_q8_k,
+        /* .f32           = */ tile_of<Float<Fmt::F32>>(),
+        /* .f16           = */ tile_of<Float<Fmt::F16>>(),
+        /* .bf16          = */ tile_of<Float<Fmt::BF16>>(),
+        /* .q4_0          = */ tile_of<Q4_0<VNNI>>(),
+        /* .q8_0          = */ tile_of<Q8_0<VNNI>>(),
+        /* .q4_k          = */ tile_of<K4<VNNI, false>>(),
+        /* .q5_k          = */ tile_of<K4<VNNI, true>>(),
+        /* .q6_k          = */ tile_of<Q6_K<VNNI>>(),
+    };
+}
+
+constexpr QuantKernelSet AVX512 = make_rung<false>(VERSUS_QAVX512_NAME("avx512"));
+constexpr QuantKernelSet AVX512_VNNI = make_rung<true>(VERSUS_QAVX512_NAME("avx512-vnni"));
+
+}  // namespace
+
+const QuantKernelSet& rung() { return AVX512; }
+const QuantKernelSet& rung_vnni() { return AVX512_VNNI; }
+
+}  // namespace VERSUS_QAVX512_NS
+
+}  // namespace versus::cpu

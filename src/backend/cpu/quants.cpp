@@ -1,0 +1,244 @@
+// Contract: the ISA-independent half of quants: the type table, the registry of quant rungs (which exist,
+// in which order, which this CPU may run), and the matmul driver every rung shares: it splits the output
+// rows over the pool and walks each chunk in tiles that the rung computes.
+//
+// Ladder (x86): scalar → avx2 (AVX2+FMA+F16C: vpmaddubsw/vpmaddwd) → avx512 (F/BW/VL/DQ, the same at 512
+// bits) → avx512-vnni (vpdpbusd/vpdpwssd). Ladder (Arm): scalar → neon (smull/sadalp) → neon-dotprod (sdot).
+// A rung is listed only when every feature it uses is present.
+//
+// Work split. Decode (one token) reads every weight once and is bound by memory bandwidth: rows go out in
+// chunks of ~32 KiB of weights, handed out dynamically so that a thread slowed by its neighbours takes
+// fewer, and each chunk is walked in (rows x 1) tiles that share the loaded activation block between rows.
+// Prefill (many tokens) is bound by arithmetic: a chunk is at most ~128 KiB of weights so it stays in L2
+// while every token group of the batch passes over it, tile by tile (rows x toks), so that each weight block
+// is decoded once per `toks` tokens and read from DRAM once per matmul.
+//
+// This file is compiled for the baseline ISA, like kernels.cpp.
+#include "quants.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cpu-features.hpp"
+
+namespace versus::cpu {
+
+// Rungs defined in the other files of the ladder.
+namespace qref {
+const QuantKernelSet& rung();
+}
+#if defined(VERSUS_KERNELS_X86)
+namespace qavx2 {
+const QuantKernelSet& rung();
+}
+namespace qavx512 {
+const QuantKernelSet& rung();
+const QuantKernelSet& rung_vnni();
+}  // namespace qavx512
+#endif
+#if defined(VERSUS_KERNELS_ARM)
+namespace qneon {
+const QuantKernelSet& rung();
+const QuantKernelSet& rung_dotprod();
+}  // namespace qneon
+#endif
+
+namespace {
+
+constexpr QTypeInfo TYPES[] = {
+    {QType::F32, "f32", 1, 4},
+    {QType::F16, "f16", 1, 2},
+    {QType::Q4_0, "q4_0", VERSUS_QK4_0, sizeof(versus_block_q4_0)},
+    {QType::Q8_0, "q8_0", VERSUS_QK8_0, sizeof(versus_block_q8_0)},
+    {QType::Q4_K, "q4_K", VERSUS_QK_K, sizeof(versus_block_q4_K)},
+    {QType::Q5_K, "q5_K", VERSUS_QK_K, sizeof(versus_block_q5_K)},
+    {QType::Q6_K, "q6_K", VERSUS_QK_K, sizeof(versus_block_q6_K)},
+    {QType::Q8_K, "q8_K", VERSUS_QK_K, sizeof(versus_block_q8_K)},
+    {QType::BF16, "bf16", 1, 2},
+};
+
+std::string type_name(QType type) {
+    const QTypeInfo* info = qtype_info(type);
+    return info ? info->name : "type id " + std::to_string(uint32_t(type));
+}
+
+std::vector<const QuantKernelSet*> build_ladder() {
+    std::vector<const QuantKernelSet*> out{&qref::rung()};
+    [[maybe_unused]] const CpuFeatures& f = cpu_features();
+#if defined(VERSUS_KERNELS_X86)
+    if (f.avx2 && f.fma && f.f16c) out.push_back(&qavx2::rung());
+    const bool avx512 = f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.fma && f.f16c;
+    if (avx512) out.push_back(&qavx512::rung());
+    if (avx512 && f.avx512_vnni) out.push_back(&qavx512::rung_vnni());
+#endif
+#if defined(VERSUS_KERNELS_ARM)
+    out.push_back(&qneon::rung());
+    if (f.asimd_dotprod) out.push_back(&qneon::rung_dotprod());
+#endif
+    return out;
+}
+
+const std::vector<const QuantKernelSet*>& ladder() {
+    static const std::vector<const QuantKernelSet*> rungs = build_ladder();
+    return rungs;
+}
+
+const QuantTile& tile_for(const QuantKernelSet& k, QType w) {
+    switch (w) {
+        case QType::F32: return k.f32;
+        case QType::F16: return k.f16;
+        case QType::BF16: return k.bf16;
+        case QType::Q4_0: return k.q4_0;
+        case QType::Q8_0: return k.q8_0;
+        case QType::Q4_K: return k.q4_k;
+        case QType::Q5_K: return k.q5_k;
+        case QType::Q6_K: return k.q6_k;
+        case QType::Q8_K: break;
+    }
+    throw std::invalid_argument("[quants] matmul: no kernel for weights of " + type_name(w) +
+                                ". HINT: weights may be f32, f16, bf16, q4_0, q8_0, q4_K, q5_K or q6_K");
+}
+
+constexpr size_t DECODE_CHUNK_BYTES = size_t{32} << 10;
+constexpr size_t PREFILL_CHUNK_BYTES = size_t{128} << 10;
+
+}  // namespace
+
+const QTypeInfo* qtype_info(QType type) {
+    for (const QTypeInfo& t : TYPES) {
+        if (t.type == type) return &t;
+    }
+    return nullptr;
+}
+
+size_t qtype_row_bytes(QType type, int64_t n) {
+    const QTypeInfo* info = qtype_info(type);
+    if (!info) {
+        throw std::invalid_argument("[quants] unsupported type id " + std::to_string(uint32_t(type)) +
+                                    ". HINT: versus implements f32, f16, bf16, q4_0, q8_0, q4_K, q5_K, q6_K, q8_K");
+    }
+    if (n < 0 || n % info->block_elems != 0) {
+        throw std::invalid_argument("[quants] a row of " + std::to_string(n) + " elements is not a whole number of " +
+                                    info->name + " blocks (" + std::to_string(info->block_elems) +
+                                    "). HINT: the tensor's first dimension must be a multiple of the block size");
+    }
+    return size_t(n / info->block_elems) * size_t(info->block_bytes);
+}
+
+QType vec_dot_type(QType w) {
+    switch (w) {
+        case QType::F32:
+        case QType::F16:
+        case QType::BF16: return QType::F32;
+        case QType::Q4_0:
+        case QType::Q8_0: return QType::Q8_0;
+        case QType::Q4_K:
+        case QType::Q5_K:
+        case QType::Q6_K: return QType::Q8_K;
+        case QType::Q8_K: break;
+    }
+    throw std::invalid_argument("[quants] vec_dot_type: " + type_name(w) +
+                                " is not a weight type. HINT: weights may be f32, f16, bf16, q4_0, q8_0, q4_K, "
+                                "q5_K or q6_K");
+}
+
+const QuantKernelSet& quant_kernels_ref() { return qref::rung(); }
+
+std::span<const QuantKernelSet* const> quant_kernels_available() { return ladder(); }
+
+const QuantKernelSet& quant_kernels_best() { return *ladder().back(); }
+
+void quantize_rows(QType type, const float* src, void* dst, int64_t n_rows, int64_t n_per_row, ThreadPool& pool) {
+    const size_t row_bytes = qtype_row_bytes(type, n_per_row);
+    // Rows of ~64 Ki elements per grab: the K-quant searches cost ~1 us per 32 elements.
+    const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, n_per_row));
+    uint8_t* out = static_cast<uint8_t*>(dst);
+    pool.parallel_for(n_rows, grain, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+            quantize_row(type, src + size_t(r) * size_t(n_per_row), out + size_t(r) * row_bytes, n_per_row);
+        }
+    });
+}
+
+void quantize_activations(const QuantKernelSet& k, QType act_type, const float* x, void* dst, int64_t n) {
+    qtype_row_bytes(act_type, n);  // validates n
+    switch (act_type) {
+        case QType::Q8_0: k.quantize_q8_0(x, dst, n); return;
+        case QType::Q8_K: k.quantize_q8_k(x, dst, n); return;
+        case QType::F32: std::memcpy(dst, x, size_t(n) * sizeof(float)); return;
+        default: break;
+    }
+    throw std::invalid_argument("[quants] quantize_activations: " + type_name(act_type) +
+                                " is not an activation type. HINT: use vec_dot_type(weight type)");
+}
+
+void quantize_activations(QType act_type, const float* x, void* dst, int64_t n) {
+    quantize_activations(quant_kernels_best(), act_type, x, dst, n);
+}
+
+void matmul(const QuantKernelSet& k, QType w_type, const void* W, int64_t n_in, int64_t n_out, const void* x_act,
+            int64_t n_tok, float* y, ThreadPool& pool) {
+    const QuantTile& tile = tile_for(k, w_type);
+    const size_t w_rb = qtype_row_bytes(w_type, n_in);
+    const size_t x_rb = qtype_row_bytes(vec_dot_type(w_type), n_in);
+    if (n_out <= 0 || n_tok <= 0) return;
+    if (n_in == 0) {
+        std::fill(y, y + size_t(n_out) * size_t(n_tok), 0.0f);
+        return;
+    }
+    const int R = tile.rows, T = tile.toks;
+    const int64_t n_threads = pool.size();
+
+    // Rows per chunk: whole tiles, about the cache budget, and enough chunks to keep every thread busy.
+    const size_t budget = n_tok == 1 ? DECODE_CHUNK_BYTES : PREFILL_CHUNK_BYTES;
+    int64_t chunk = std::max<int64_t>(1, int64_t(budget / w_rb));
+    chunk = std::min(chunk, (n_out + 4 * n_threads - 1) / (4 * n_threads));
+    chunk = std::max<int64_t>(R, (chunk + R - 1) / R * R);
+    const int64_t n_chunks = (n_out + chunk - 1) / chunk;
+
+    const uint8_t* wp = static_cast<const uint8_t*>(W);
+    const uint8_t* xp = static_cast<const uint8_t*>(x_act);
+    auto run_chunks = [&](int64_t c0, int64_t c1) {
+        for (int64_t c = c0; c < c1; ++c) {
+            const int64_t o0 = c * chunk, o1 = std::min(n_out, o0 + chunk);
+            for (int64_t t0 = 0; t0 < n_tok; t0 += T) {
+                const int nt = int(std::min<int64_t>(T, n_tok - t0));
+                for (int64_t r = o0; r < o1; r += R) {
+                    const int nr = int(std::min<int64_t>(R, o1 - r));
+                    tile.fn(n_in, wp + size_t(r) * w_rb, w_rb, nr, xp + size_t(t0) * x_rb, x_rb, nt,
+                            y + size_t(t0) * size_t(n_out) + size_t(r), size_t(n_out));
+                }
+            }
+        }
+    };
+    // Below ~64 KiB of weight traffic waking the pool costs more than it saves.
+    if (n_threads == 1 || n_chunks == 1 || w_rb * size_t(n_out) * size_t(n_tok) < (size_t{64} << 10)) {
+        run_chunks(0, n_chunks);
+        return;
+    }
+    pool.parallel_for(n_chunks, 1, run_chunks);
+}
+
+void matmul(QType w_type, const void* W, int64_t n_in, int64_t n_out, const void* x_act, int64_t n_tok, float* y,
+            ThreadPool& pool) {
+    matmul(quant_kernels_best(), w_type, W, n_in, n_out, x_act, n_tok, y, pool);
+}
+
+float vec_dot(const QuantKernelSet& k, QType w_type, int64_t n, const void* w_row, const void* x_act) {
+    const QuantTile& tile = tile_for(k, w_type);
+    const size_t w_rb = qtype_row_bytes(w_type, n);
+    const size_t x_rb = qtype_row_bytes(vec_dot_type(w_type), n);
+    if (n == 0) return 0.0f;
+    float y = 0.0f;
+    tile.fn(n, w_row, w_rb, 1, x_act, x_rb, 1, &y, 1);
+    return y;
+}
+
+float vec_dot(QType w_type, int64_t n, const void* w_row, const void* x_act) {
+    return vec_dot(quant_kernels_best(), w_type, n, w_row, x_act);
+}
+
+}  // namespace versus::cpu

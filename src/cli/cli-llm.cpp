@@ -1,0 +1,281 @@
+#include "cli/cli-llm.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "backend/cpu/thread-pool.hpp"
+#include "core/error.hpp"
+#include "core/params.hpp"
+#include "core/sysinfo.hpp"
+#include "llm/config.hpp"
+#include "llm/model-io.hpp"
+#include "llm/model.hpp"
+
+namespace versus::cli {
+
+struct LlmCommands {
+    CLI::App* generate = nullptr;
+    CLI::App* model = nullptr;
+    CLI::App* create = nullptr;
+    CLI::App* quantize = nullptr;
+    CLI::App* info = nullptr;
+
+    // generate
+    std::string gguf, preset, type = "q4_0", tokens, format = "table", dump_logits;
+    uint64_t seed = 1;
+    int n_gen = 32, threads = 0;
+    int64_t ctx = 0;
+    bool bos = false;
+    // model create / quantize / info
+    std::string out, in_path, out_path, info_path, info_format = "table";
+};
+
+namespace {
+
+llm::GgmlType parse_type(const std::string& name) {
+    const auto* t = llm::ggml_type_info(name);
+    if (!t || !t->supported)
+        throw UsageError("--type", fmt::format("'{}' is not a weight type versus computes with", name),
+                         "choose from " + llm::ggml_supported_type_names());
+    return t->type;
+}
+
+std::vector<int32_t> parse_tokens(const std::string& text) {
+    std::vector<int32_t> ids;
+    const core::ParamSpec spec{"tokens", "tokens", core::ParamKind::INT, "", {}, "", "", 0, INT32_MAX};
+    if (text.empty()) return ids;
+    // Lists only: a range of token ids would be a mistake more often than not.
+    size_t start = 0;
+    while (start <= text.size()) {
+        size_t comma = text.find(',', start);
+        if (comma == std::string::npos) comma = text.size();
+        const std::string item = text.substr(start, comma - start);
+        if (item.find('-', 1) != std::string::npos)
+            throw UsageError("--tokens", fmt::format("'{}' is not a token id", item), "give ids separated by commas");
+        for (const auto& v : core::parse_sweep(spec, item)) ids.push_back(static_cast<int32_t>(std::get<int64_t>(v)));
+        start = comma + 1;
+    }
+    return ids;
+}
+
+// A vocabulary piece as text: SentencePiece's "▁" is a space, "<0x0A>" the byte it names.
+std::string piece_text(const std::string& piece) {
+    if (piece.size() == 6 && piece.rfind("<0x", 0) == 0 && piece.back() == '>') {
+        const int b = std::stoi(piece.substr(3, 2), nullptr, 16);
+        return std::string(1, static_cast<char>(b));
+    }
+    std::string out;
+    for (size_t i = 0; i < piece.size();) {
+        if (piece.compare(i, 3, "\xe2\x96\x81") == 0) {
+            out += ' ';
+            i += 3;
+        } else {
+            out += piece[i++];
+        }
+    }
+    return out;
+}
+
+int cmd_generate(LlmCommands& o) {
+    if (o.gguf.empty() == o.preset.empty())
+        throw UsageError("generate", "give exactly one of --gguf FILE or --model PRESET", "e.g. --model tiny --type q8_0");
+    if (o.format != "table" && o.format != "json")
+        throw UsageError("-o", fmt::format("generate prints table or json, not '{}'", o.format), "use -o json");
+    const int threads = o.threads > 0 ? o.threads : cpu::ThreadPool::available_threads();
+    std::vector<int32_t> prompt = parse_tokens(o.tokens);
+
+    // Refuse before allocating anything that cannot fit.
+    std::unique_ptr<llm::Model> model;
+    llm::ModelConfig cfg;
+    llm::WeightSummary weights;
+    std::string label;
+    if (!o.gguf.empty()) {
+        auto f = llm::GgufFile::open(o.gguf);
+        cfg = llm::config_from_gguf(f);
+        for (const auto& t : f.tensors()) weights.total_bytes += t.n_bytes;
+        label = o.gguf;
+    } else {
+        cfg = llm::preset_config(o.preset);
+        weights = llm::weight_summary(cfg, parse_type(o.type));
+        label = o.preset + " " + o.type;
+    }
+    if (o.bos) prompt.insert(prompt.begin(), static_cast<int32_t>(cfg.bos_id >= 0 ? cfg.bos_id : 1));
+    if (prompt.empty()) throw UsageError("--tokens", "no prompt tokens", "give ids like --tokens 1,415,2211, or --bos");
+    const int64_t n_ctx = o.ctx > 0 ? o.ctx : static_cast<int64_t>(prompt.size()) + o.n_gen;
+    if (n_ctx < static_cast<int64_t>(prompt.size()) + o.n_gen)
+        throw UsageError("--ctx", fmt::format("{} positions cannot hold {} prompt + {} generated tokens", n_ctx,
+                                              prompt.size(), o.n_gen),
+                         "raise --ctx or lower -n");
+    // A mapped file's pages count as weights: they must fit in memory to run at speed.
+    llm::check_fit(label, weights, llm::kv_cache_bytes(cfg, n_ctx),
+                   llm::working_bytes(cfg, std::min<int64_t>(512, static_cast<int64_t>(prompt.size())), n_ctx),
+                   core::memory_available_bytes());
+
+    const auto t_load = std::chrono::steady_clock::now();
+    model = std::make_unique<llm::Model>(o.gguf.empty()
+                                             ? llm::Model::synthetic(cfg, parse_type(o.type), o.seed)
+                                             : llm::Model::load(o.gguf));
+    const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
+    cpu::ThreadPool pool(threads);
+    llm::Session session(*model, n_ctx, std::min<int64_t>(512, static_cast<int64_t>(prompt.size())), pool);
+
+    std::unique_ptr<FILE, int (*)(FILE*)> dump(nullptr, &std::fclose);
+    if (!o.dump_logits.empty()) {
+        dump.reset(std::fopen(o.dump_logits.c_str(), "wb"));
+        if (!dump) throw UsageError(o.dump_logits, "cannot open for writing", "choose a writable --dump-logits path");
+    }
+    const auto& vocab = model->vocab();
+    nlohmann::ordered_json steps = nlohmann::ordered_json::array();
+    std::vector<int32_t> generated;
+    std::string text;
+    const auto t0 = std::chrono::steady_clock::now();
+    std::span<const float> logits = session.eval(prompt);
+    const double prefill_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const auto t1 = std::chrono::steady_clock::now();
+    for (int i = 0; i < o.n_gen; ++i) {
+        if (dump) std::fwrite(logits.data(), sizeof(float), logits.size(), dump.get());
+        // top-5 fingerprint of this step's distribution
+        std::vector<int32_t> idx(logits.size());
+        for (size_t k = 0; k < idx.size(); ++k) idx[k] = static_cast<int32_t>(k);
+        const size_t top = std::min<size_t>(5, idx.size());
+        std::partial_sort(idx.begin(), idx.begin() + static_cast<long>(top), idx.end(),
+                          [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
+        const int32_t next = idx[0];
+        nlohmann::ordered_json s;
+        s["id"] = next;
+        const std::string piece = next < static_cast<int32_t>(vocab.size()) ? vocab[next] : "";
+        s["piece"] = piece;
+        nlohmann::ordered_json t5 = nlohmann::ordered_json::array();
+        for (size_t k = 0; k < top; ++k) t5.push_back({idx[k], logits[idx[k]]});
+        s["top5"] = t5;
+        steps.push_back(s);
+        generated.push_back(next);
+        text += piece_text(piece);
+        if (i + 1 < o.n_gen) logits = session.eval(std::span<const int32_t>(&next, 1));
+    }
+    const double decode_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+    if (o.format == "json") {
+        nlohmann::ordered_json j;
+        j["model"] = label;
+        j["arch"] = cfg.arch;
+        j["types"] = model->type_label();
+        j["threads"] = threads;
+        j["prompt"] = prompt;
+        j["tokens"] = generated;
+        j["text"] = text;
+        j["steps"] = steps;
+        j["load_s"] = load_s;
+        j["prefill_ms"] = prefill_s * 1e3;
+        j["decode_tokens_per_s"] = o.n_gen > 1 ? (o.n_gen - 1) / decode_s : 0.0;
+        std::cout << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+    } else {
+        std::cout << fmt::format("model   {} ({}, {})\nprompt  {} tokens, {} threads\n", label, cfg.arch,
+                                 model->type_label(), prompt.size(), threads);
+        for (size_t i = 0; i < generated.size(); ++i)
+            std::cout << fmt::format("{:>4}  {:>7}  {:<16}  top5 {}\n", i, generated[i],
+                                     nlohmann::json(steps[i]["piece"].get<std::string>()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), steps[i]["top5"].dump());
+        std::cout << fmt::format("text    {}\nload {:.2f} s, prefill {:.1f} ms, decode {:.2f} tokens/s\n",
+                                 nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), load_s, prefill_s * 1e3,
+                                 o.n_gen > 1 ? (o.n_gen - 1) / decode_s : 0.0);
+    }
+    return 0;
+}
+
+int cmd_info(const LlmCommands& o) {
+    const auto f = llm::GgufFile::open(o.info_path);
+    const auto cfg = llm::config_from_gguf(f);
+    std::map<std::string, uint64_t> by_type;
+    uint64_t total = 0;
+    for (const auto& t : f.tensors()) {
+        by_type[llm::ggml_type_name(t.type)] += t.n_bytes;
+        total += t.n_bytes;
+    }
+    nlohmann::ordered_json j;
+    j["file"] = o.info_path;
+    j["gguf_version"] = f.version();
+    j["file_bytes"] = f.file_size();
+    j["arch"] = cfg.arch;
+    j["name"] = cfg.name;
+    j["n_vocab"] = cfg.n_vocab;
+    j["n_embd"] = cfg.n_embd;
+    j["n_layer"] = cfg.n_layer;
+    j["n_head"] = cfg.n_head;
+    j["n_head_kv"] = cfg.n_head_kv;
+    j["head_dim"] = cfg.head_dim;
+    j["n_ff"] = cfg.n_ff;
+    j["n_ctx_train"] = cfg.n_ctx_train;
+    j["rope_base"] = cfg.rope_base;
+    j["rope_scaling"] = cfg.rope_scaling;
+    j["tensors"] = f.tensors().size();
+    j["weight_bytes"] = total;
+    j["bytes_by_type"] = by_type;
+    j["metadata_keys"] = f.metadata().size();
+    if (o.info_format == "json") {
+        std::cout << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+    } else {
+        for (const auto& [k, v] : j.items()) std::cout << fmt::format("{:<14} {}\n", k, v.is_string() ? v.get<std::string>() : v.dump());
+    }
+    return 0;
+}
+
+}  // namespace
+
+LlmCommands* add_llm_commands(CLI::App& app) {
+    static LlmCommands c;
+    c.generate = app.add_subcommand("generate", "greedy generation from token ids, with a per-step logits fingerprint");
+    c.generate->add_option("--gguf", c.gguf, "GGUF model file");
+    c.generate->add_option("-m,--model", c.preset, "synthetic preset instead of a file (tiny, small, llama-7b, ...)");
+    c.generate->add_option("--type", c.type, "weight type of the preset")->capture_default_str();
+    c.generate->add_option("--seed", c.seed, "seed of the preset's weights")->capture_default_str();
+    c.generate->add_option("--tokens", c.tokens, "prompt token ids, fed exactly as given: 1,415,2211");
+    c.generate->add_flag("--bos", c.bos, "prepend the model's BOS token");
+    c.generate->add_option("-n", c.n_gen, "tokens to generate")->check(CLI::Range(1, 1 << 20))->capture_default_str();
+    c.generate->add_option("-t,--threads", c.threads, "threads (default: all available)")->check(CLI::Range(1, 4096));
+    c.generate->add_option("--ctx", c.ctx, "context length (default: prompt + n)")->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
+    c.generate->add_option("-o,--output", c.format, "table or json")->capture_default_str();
+    c.generate->add_option("--dump-logits", c.dump_logits, "write every step's logits as raw little-endian f32");
+
+    c.model = app.add_subcommand("model", "create, quantize and inspect GGUF model files");
+    c.model->require_subcommand(1);
+    c.create = c.model->add_subcommand("create", "write a synthetic preset as a GGUF file other tools load");
+    c.create->add_option("--preset", c.preset, "preset name")->required();
+    c.create->add_option("--type", c.type, "weight type")->capture_default_str();
+    c.create->add_option("--seed", c.seed, "seed of the weights")->capture_default_str();
+    c.create->add_option("-o,--output", c.out, "GGUF file to write")->required();
+    c.quantize = c.model->add_subcommand("quantize", "re-quantize a GGUF model's matrices");
+    c.quantize->add_option("in", c.in_path, "input GGUF")->required();
+    c.quantize->add_option("out", c.out_path, "output GGUF")->required();
+    c.quantize->add_option("--type", c.type, "target type")->required();
+    c.quantize->add_option("-t,--threads", c.threads, "threads")->check(CLI::Range(1, 4096));
+    c.info = c.model->add_subcommand("info", "a GGUF model's shape, types and sizes");
+    c.info->add_option("file", c.info_path, "GGUF file")->required();
+    c.info->add_option("-o,--output", c.info_format, "table or json")->capture_default_str();
+    return &c;
+}
+
+int run_llm_commands(LlmCommands* c) {
+    if (*c->generate) return cmd_generate(*c);
+    if (*c->create) {
+        const auto cfg = llm::preset_config(c->preset);
+        llm::write_synthetic_gguf(cfg, parse_type(c->type), c->seed, c->out);
+        std::fprintf(stderr, "wrote %s\n", c->out.c_str());
+        return 0;
+    }
+    if (*c->quantize) {
+        cpu::ThreadPool pool(c->threads > 0 ? c->threads : cpu::ThreadPool::available_threads());
+        llm::quantize_gguf(c->in_path, c->out_path, parse_type(c->type), pool);
+        std::fprintf(stderr, "wrote %s\n", c->out_path.c_str());
+        return 0;
+    }
+    if (*c->info) return cmd_info(*c);
+    return -1;
+}
+
+}  // namespace versus::cli
