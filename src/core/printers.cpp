@@ -127,6 +127,13 @@ Table build_table(const std::vector<const Record*>& group) {
         });
         if (present && (values.empty() || std::string_view(h.field) == "latency_us")) values.push_back(h);
     }
+    // Secondary figures some workloads report beside their headline.
+    static constexpr Headline SECONDARY[] = {{"ttft_ms", "TTFT ms"}, {"mbu_pct", "MBU %"}, {"mfu_pct", "MFU %"}};
+    std::vector<Headline> extra;
+    for (const auto& h : SECONDARY)
+        if (std::any_of(group.begin(), group.end(),
+                        [&](const Record* r) { return r->find(h.field) && !is_null(*r->find(h.field)); }))
+            extra.push_back(h);
     bool any_peak = false, any_not_ok = false;
     for (const auto* r : group) {
         any_peak = any_peak || (r->find("peak_pct") && !is_null(*r->find("peak_pct")));
@@ -137,6 +144,10 @@ Table build_table(const std::vector<const Record*>& group) {
         t.right.push_back(false);
     }
     for (const auto& h : values) {
+        t.header.push_back(h.unit);
+        t.right.push_back(true);
+    }
+    for (const auto& h : extra) {
         t.header.push_back(h.unit);
         t.right.push_back(true);
     }
@@ -166,6 +177,10 @@ Table build_table(const std::vector<const Record*>& group) {
             std::string cell = format_value(x, 4) + " ± " + format_value(x * mdape / 100.0, 2);
             if (r->find("unstable") && r->num("unstable") != 0) cell += " !";
             row.push_back(cell);
+        }
+        for (const auto& h : extra) {
+            const Value* v = r->find(h.field);
+            row.push_back(ok && v && !is_null(*v) ? format_value(r->num(h.field), 3) : "-");
         }
         if (any_peak) {
             const Value* v = r->find("peak_pct");

@@ -19,44 +19,49 @@ namespace {
 constexpr int KEY_TILE = 64;
 
 void attend(const AttentionBlock& b) {
-    const int d = b.head_dim, rows = b.n_pos * b.n_rep;
+    const int d = b.head_dim, rpg = b.n_pos * b.n_rep, rows = b.n_kvh * rpg;
     if (rows <= 0 || b.k_begin >= b.k_end) return;
     const AttentionTiles t = attention_tiles(rows, d, KEY_TILE);
-    for (int r = 0; r < rows; ++r) t.q_row[r] = b.q + size_t(r / b.n_rep) * b.q_stride + size_t(r % b.n_rep) * d;
+    for (int r = 0; r < rows; ++r) {
+        const int g = r / rpg, i = r % rpg / b.n_rep, j = r % b.n_rep;
+        t.q_row[r] = b.q + size_t(i) * b.q_stride + size_t(g * b.n_rep + j) * d;
+    }
     for (int t0 = b.k_begin; t0 < b.k_end; t0 += KEY_TILE) {
         const int nk = std::min(KEY_TILE, b.k_end - t0);
-        const int i_lo = std::max(0, t0 - b.pos0);  // rows before it see no key of this tile (nor of later ones)
+        const int i_lo = std::max(0, t0 - b.pos0);  // positions before it see no key of this tile (nor later ones)
         if (i_lo >= b.n_pos) break;
-        for (int j = 0; j < nk; ++j) {
-            const f16_t* kj = b.k + size_t(t0 + j) * b.k_stride;
-            const f16_t* vj = b.v + size_t(t0 + j) * b.v_stride;
-            for (int x = 0; x < d; ++x) {
-                t.k[size_t(j) * d + x] = f16_to_f32(kj[x]);
-                t.v[size_t(j) * d + x] = f16_to_f32(vj[x]);
+        for (int g = 0; g < b.n_kvh; ++g) {
+            for (int j = 0; j < nk; ++j) {
+                const f16_t* kj = b.k + size_t(t0 + j) * b.k_stride + size_t(g) * d;
+                const f16_t* vj = b.v + size_t(t0 + j) * b.v_stride + size_t(g) * d;
+                for (int x = 0; x < d; ++x) {
+                    t.k[size_t(j) * d + x] = f16_to_f32(kj[x]);
+                    t.v[size_t(j) * d + x] = f16_to_f32(vj[x]);
+                }
             }
-        }
-        for (int r = i_lo * b.n_rep; r < rows; ++r) {
-            const int n_vis = std::min(nk, b.pos0 + r / b.n_rep - t0 + 1);
-            float* s = t.s + size_t(r) * KEY_TILE;
-            float mx = -INFINITY;
-            for (int j = 0; j < n_vis; ++j) {
-                const float* kj = t.k + size_t(j) * d;
-                float dot = 0;
-                for (int x = 0; x < d; ++x) dot += t.q_row[r][x] * kj[x];
-                s[j] = b.scale * dot;
-                mx = std::max(mx, s[j]);
-            }
-            const float m_new = std::max(b.m[r], mx);
-            const float corr = std::exp(b.m[r] - m_new);  // 0 on the first tile (m = -inf)
-            float sum = 0;
-            for (int j = 0; j < n_vis; ++j) sum += s[j] = std::exp(s[j] - m_new);
-            b.l[r] = b.l[r] * corr + sum;
-            b.m[r] = m_new;
-            float* acc = b.acc + size_t(r) * d;
-            for (int x = 0; x < d; ++x) acc[x] *= corr;
-            for (int j = 0; j < n_vis; ++j) {
-                const float* vj = t.v + size_t(j) * d;
-                for (int x = 0; x < d; ++x) acc[x] += s[j] * vj[x];
+            for (int r = g * rpg + i_lo * b.n_rep; r < (g + 1) * rpg; ++r) {
+                const int n_vis = std::min(nk, b.pos0 + r % rpg / b.n_rep - t0 + 1);
+                float* s = t.s + size_t(r) * KEY_TILE;
+                float mx = -INFINITY;
+                for (int j = 0; j < n_vis; ++j) {
+                    const float* kj = t.k + size_t(j) * d;
+                    float dot = 0;
+                    for (int x = 0; x < d; ++x) dot += t.q_row[r][x] * kj[x];
+                    s[j] = b.scale * dot;
+                    mx = std::max(mx, s[j]);
+                }
+                const float m_new = std::max(b.m[r], mx);
+                const float corr = std::exp(b.m[r] - m_new);  // 0 on the first tile (m = -inf)
+                float sum = 0;
+                for (int j = 0; j < n_vis; ++j) sum += s[j] = std::exp(s[j] - m_new);
+                b.l[r] = b.l[r] * corr + sum;
+                b.m[r] = m_new;
+                float* acc = b.acc + size_t(r) * d;
+                for (int x = 0; x < d; ++x) acc[x] *= corr;
+                for (int j = 0; j < n_vis; ++j) {
+                    const float* vj = t.v + size_t(j) * d;
+                    for (int x = 0; x < d; ++x) acc[x] += s[j] * vj[x];
+                }
             }
         }
     }

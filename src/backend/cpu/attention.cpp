@@ -113,10 +113,11 @@ void zero_out(const AttentionShape& s, float* out) {
 struct Plan {
     int n_rep;     // query heads per kv head
     int bq;        // query positions per block
-    int n_qblk;    // blocks per kv head
-    int items;     // blocks in all: n_head_kv * n_qblk
+    int n_qblk;    // query blocks
+    int n_kvh;     // kv heads per block: 1, or all of them
+    int items;     // blocks in all: n_qblk * n_head_kv / n_kvh
     int n_split;   // key ranges per block (1: no split)
-    int rows_max;  // rows of the largest block: bq * n_rep
+    int rows_max;  // rows of the largest block: n_kvh * bq * n_rep
 };
 
 Plan make_plan(const AttentionShape& s, int n_threads) {
@@ -124,13 +125,18 @@ Plan make_plan(const AttentionShape& s, int n_threads) {
     p.n_rep = s.n_head / s.n_head_kv;
     p.bq = std::min(s.n_q, std::max(1, BLOCK_ROWS / p.n_rep));
     p.n_qblk = (s.n_q + p.bq - 1) / p.bq;
-    p.items = s.n_head_kv * p.n_qblk;
-    p.rows_max = p.bq * p.n_rep;
+    const int kv_max = int(std::min<int64_t>(s.n_kv, int64_t(s.q_pos0) + s.n_q));  // keys the last query sees
+    // One query block (decode, a short chunk): all kv heads go in one block, which reads the cache position
+    // after position instead of one head's few cache lines at a time, and the keys are split over the
+    // threads. Unless the keys are too few to split: then one block per kv head spreads the work.
+    const bool all_heads = p.n_qblk == 1 && (n_threads == 1 || kv_max / SPLIT_MIN_KEYS >= n_threads);
+    p.n_kvh = all_heads ? s.n_head_kv : 1;
+    p.items = p.n_qblk * (s.n_head_kv / p.n_kvh);
+    p.rows_max = p.n_kvh * p.bq * p.n_rep;
     p.n_split = 1;
-    // Fewer than four blocks per thread leaves threads idle or unbalanced (decode: one block per kv
-    // head): split the keys as well, into ranges of at least SPLIT_MIN_KEYS.
+    // Fewer than four blocks per thread leaves threads idle or unbalanced: split the keys as well, into
+    // ranges of at least SPLIT_MIN_KEYS.
     if (n_threads > 1 && p.items < 4 * n_threads) {
-        const int kv_max = int(std::min<int64_t>(s.n_kv, int64_t(s.q_pos0) + s.n_q));
         const int want = (4 * n_threads + p.items - 1) / p.items;
         p.n_split = std::max(1, std::min(want, kv_max / SPLIT_MIN_KEYS));
     }
@@ -151,21 +157,28 @@ struct Fused {
     float* out;
     Plan p;
 
-    // Block `item`, heaviest first: the last query blocks see the most keys.
+    // Block `item`, heaviest first: the last query blocks see the most keys. g is its first kv head.
     void block_of(int item, int* g, int* i0, int* i1) const {
-        const int qb = p.n_qblk - 1 - item / s.n_head_kv;
-        *g = item % s.n_head_kv;
+        const int groups = s.n_head_kv / p.n_kvh;
+        const int qb = p.n_qblk - 1 - item / groups;
+        *g = item % groups * p.n_kvh;
         *i0 = qb * p.bq;
         *i1 = std::min(s.n_q, *i0 + p.bq);
     }
     int kv_end(int i1) const { return int(std::min<int64_t>(s.n_kv, int64_t(s.q_pos0) + i1)); }
+    // Where row r of the block (g, i0, i1) goes in out (see AttentionBlock for the row order).
+    float* out_row(int g, int i0, int i1, int r) const {
+        const int rpg = (i1 - i0) * p.n_rep;
+        const int head = (g + r / rpg) * p.n_rep + r % p.n_rep;
+        return out + (size_t(i0 + r % rpg / p.n_rep) * s.n_head + head) * s.head_dim;
+    }
 
     // Runs one (block, key range) task into `state`; writes out directly when the block is not split.
     void run_task(int task, float* state) const {
         const int item = task / p.n_split, split = task % p.n_split;
         int g, i0, i1;
         block_of(item, &g, &i0, &i1);
-        const int d = s.head_dim, rows = (i1 - i0) * p.n_rep;
+        const int d = s.head_dim, rows = p.n_kvh * (i1 - i0) * p.n_rep;
         const int end = kv_end(i1);
         const int tile = k.key_tile;
         const int chunk = ((end + p.n_split - 1) / p.n_split + tile - 1) / tile * tile;
@@ -177,15 +190,15 @@ struct Fused {
         std::fill(m, m + rows, -std::numeric_limits<float>::infinity());
         std::fill(l, l + rows, 0.0f);
         const size_t q_stride = size_t(s.n_head) * d;
-        const size_t head0 = size_t(g) * p.n_rep * d;  // first query head of kv head g, in floats
         AttentionBlock b{};
-        b.q = Q + size_t(i0) * q_stride + head0;
+        b.q = Q + size_t(i0) * q_stride + size_t(g) * p.n_rep * d;
         b.q_stride = q_stride;
         b.k = K + size_t(g) * d;
         b.k_stride = ks;
         b.v = V + size_t(g) * d;
         b.v_stride = vs;
         b.n_pos = i1 - i0;
+        b.n_kvh = p.n_kvh;
         b.n_rep = p.n_rep;
         b.head_dim = d;
         b.pos0 = s.q_pos0 + i0;
@@ -199,7 +212,7 @@ struct Fused {
         if (p.n_split > 1) return;
         // Every row sees key 0 (n_kv > 0), so l > 0.
         for (int r = 0; r < rows; ++r) {
-            float* o = out + size_t(i0 + r / p.n_rep) * q_stride + head0 + size_t(r % p.n_rep) * d;
+            float* o = out_row(g, i0, i1, r);
             const float inv = 1.0f / l[r];
             const float* a = acc + size_t(r) * d;
             for (int x = 0; x < d; ++x) o[x] = a[x] * inv;
@@ -210,10 +223,8 @@ struct Fused {
     void merge(int item, const float* partial) const {
         int g, i0, i1;
         block_of(item, &g, &i0, &i1);
-        const int d = s.head_dim, rows = (i1 - i0) * p.n_rep;
+        const int d = s.head_dim, rows = p.n_kvh * (i1 - i0) * p.n_rep;
         const size_t sf = state_floats(p, d);
-        const size_t q_stride = size_t(s.n_head) * d;
-        const size_t head0 = size_t(g) * p.n_rep * d;
         const float* first = partial + size_t(item) * p.n_split * sf;
         for (int r = 0; r < rows; ++r) {
             float mx = -std::numeric_limits<float>::infinity();
@@ -221,7 +232,7 @@ struct Fused {
                 const float* st = first + sp * sf;
                 if (st[size_t(rows) * d + rows + r] > 0) mx = std::max(mx, st[size_t(rows) * d + r]);
             }
-            float* o = out + size_t(i0 + r / p.n_rep) * q_stride + head0 + size_t(r % p.n_rep) * d;
+            float* o = out_row(g, i0, i1, r);
             std::fill(o, o + d, 0.0f);
             float denom = 0;
             for (int sp = 0; sp < p.n_split; ++sp) {

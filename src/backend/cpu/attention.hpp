@@ -64,21 +64,24 @@ size_t attention_naive_scratch_bytes(const AttentionShape& shape);
 
 // ---- the ladder ---------------------------------------------------------------------------------------
 
-// One unit of fused work for a rung: the rows of one query block that share a kv head, over a key range.
-// Row r = i * n_rep + j is the query at position pos0 + i of head (kv head) * n_rep + j; it sees keys
-// t <= pos0 + i within [k_begin, k_end). The rung folds those keys into the running state of every row:
+// One unit of fused work for a rung: a block of query positions for n_kvh consecutive kv heads (and the
+// n_rep query heads each serves), over a key range. There are n_kvh * n_pos * n_rep rows, kv head major:
+// row r = (g * n_pos + i) * n_rep + j is the query at position pos0 + i of query head (g * n_rep + j) of
+// the block, reading kv head g of the block; it sees keys t <= pos0 + i within [k_begin, k_end). The rung
+// goes through the keys a tile at a time, every kv head of the block per tile (so that decode, which takes
+// all kv heads in one block, reads the cache row after row), and folds them into each row's state:
 //   m[r]       the largest scaled score seen          (starts at -inf)
 //   l[r]       sum of exp(s - m[r]) over those keys    (starts at 0)
 //   acc[r][:]  sum of exp(s - m[r]) * v over them      (starts at 0), (rows, head_dim)
 // so that out = acc / l once every key has been seen.
 struct AttentionBlock {
-    const float* q;     // row (i, j) at q + i * q_stride + j * head_dim
+    const float* q;     // position i, block query head h at q + i * q_stride + h * head_dim
     size_t q_stride;    // floats between consecutive positions: n_head * head_dim
-    const f16_t* k;     // the kv head's key at position t: k + t * k_stride
+    const f16_t* k;     // key of the block's kv head g at position t: k + t * k_stride + g * head_dim
     size_t k_stride;
-    const f16_t* v;     // likewise its values
+    const f16_t* v;     // likewise the values
     size_t v_stride;
-    int n_pos, n_rep, head_dim;
+    int n_pos, n_kvh, n_rep, head_dim;
     int pos0;
     int k_begin, k_end;
     float scale;

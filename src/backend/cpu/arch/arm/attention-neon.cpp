@@ -25,6 +25,16 @@ constexpr int R = 4;          // rows per register block
 inline int imin(int a, int b) { return a < b ? a : b; }
 inline int imax(int a, int b) { return a > b ? a : b; }
 
+// As in the AVX2 rung: fetch the next tile's rows while this one is widened.
+inline void prefetch_row(const f16_t* k, const f16_t* v, int d) {
+    for (int x = 0; x < d; x += 32) {
+        __builtin_prefetch(k + x);
+        __builtin_prefetch(v + x);
+    }
+    __builtin_prefetch(k + d - 1);
+    __builtin_prefetch(v + d - 1);
+}
+
 inline float32x4_t widen4(const f16_t* p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
 
 // e^x for x <= 0, relative error about 2 ulp; exactly 0 below -87 and for -inf (see the AVX2 rung).
@@ -129,62 +139,71 @@ void pv_rows(float* acc, const float* corr, const float* p, int ls, const float*
 }
 
 void attend(const AttentionBlock& b) {
-    const int d = b.head_dim, rows = b.n_pos * b.n_rep;
+    const int d = b.head_dim, rpg = b.n_pos * b.n_rep, rows = b.n_kvh * rpg;
     if (rows <= 0 || b.k_begin >= b.k_end) return;
     const AttentionTiles t = attention_tiles(rows, d, KEY_TILE);
-    for (int r = 0; r < rows; ++r) t.q_row[r] = b.q + size_t(r / b.n_rep) * b.q_stride + size_t(r % b.n_rep) * d;
+    for (int r = 0; r < rows; ++r) {
+        const int g = r / rpg, i = r % rpg / b.n_rep, j = r % b.n_rep;
+        t.q_row[r] = b.q + size_t(i) * b.q_stride + size_t(g * b.n_rep + j) * d;
+    }
     for (int t0 = b.k_begin; t0 < b.k_end; t0 += KEY_TILE) {
         const int nk = imin(KEY_TILE, b.k_end - t0);
-        const int i_lo = imax(0, t0 - b.pos0);  // rows before it see no key of this tile (nor of later ones)
+        const int i_lo = imax(0, t0 - b.pos0);  // positions before it see no key of this tile (nor of later ones)
         if (i_lo >= b.n_pos) break;
-        const int r_lo = i_lo * b.n_rep;
-        for (int j = 0; j < nk; ++j) {
-            const f16_t* kj = b.k + size_t(t0 + j) * b.k_stride;
-            const f16_t* vj = b.v + size_t(t0 + j) * b.v_stride;
-            float* kd = t.k + size_t(j) * d;
-            float* vd = t.v + size_t(j) * d;
-            for (int x = 0; x < d; x += 8) {
-                const float16x8_t kh = vreinterpretq_f16_u16(vld1q_u16(kj + x));
-                const float16x8_t vh = vreinterpretq_f16_u16(vld1q_u16(vj + x));
-                vst1q_f32(kd + x, vcvt_f32_f16(vget_low_f16(kh)));
-                vst1q_f32(kd + x + 4, vcvt_high_f32_f16(kh));
-                vst1q_f32(vd + x, vcvt_f32_f16(vget_low_f16(vh)));
-                vst1q_f32(vd + x + 4, vcvt_high_f32_f16(vh));
+        const int next_end = imin(b.k_end - t0 - KEY_TILE, KEY_TILE);  // rows of the next tile
+        for (int g = 0; g < b.n_kvh; ++g) {
+            for (int j = 0; j < nk; ++j) {
+                const f16_t* kj = b.k + size_t(t0 + j) * b.k_stride + size_t(g) * d;
+                const f16_t* vj = b.v + size_t(t0 + j) * b.v_stride + size_t(g) * d;
+                if (j < next_end) prefetch_row(kj + size_t(KEY_TILE) * b.k_stride, vj + size_t(KEY_TILE) * b.v_stride, d);
+                float* kd = t.k + size_t(j) * d;
+                float* vd = t.v + size_t(j) * d;
+                for (int x = 0; x < d; x += 8) {
+                    const float16x8_t kh = vreinterpretq_f16_u16(vld1q_u16(kj + x));
+                    const float16x8_t vh = vreinterpretq_f16_u16(vld1q_u16(vj + x));
+                    vst1q_f32(kd + x, vcvt_f32_f16(vget_low_f16(kh)));
+                    vst1q_f32(kd + x + 4, vcvt_high_f32_f16(kh));
+                    vst1q_f32(vd + x, vcvt_f32_f16(vget_low_f16(vh)));
+                    vst1q_f32(vd + x + 4, vcvt_high_f32_f16(vh));
+                }
             }
-        }
+            const int r_lo = g * rpg + i_lo * b.n_rep, r_end = (g + 1) * rpg;
 
-        int r = r_lo;
-        for (; r + R <= rows; r += R) scores_tile<R>(t.q_row + r, t.k, nk, d, b.scale, t.s + size_t(r) * KEY_TILE, KEY_TILE);
-        for (; r < rows; ++r) scores_tile<1>(t.q_row + r, t.k, nk, d, b.scale, t.s + size_t(r) * KEY_TILE, KEY_TILE);
-
-        // Online softmax; keys a row does not see become -inf, so their probability is 0.
-        const int nk4 = (nk + 3) & ~3;
-        for (r = r_lo; r < rows; ++r) {
-            const int n_vis = imin(nk, b.pos0 + r / b.n_rep - t0 + 1);
-            float* s = t.s + size_t(r) * KEY_TILE;
-            for (int j = n_vis; j < nk4; ++j) s[j] = -INFINITY;
-            float32x4_t vmax = vdupq_n_f32(-INFINITY);
-            for (int j = 0; j < nk4; j += 4) vmax = vmaxq_f32(vmax, vld1q_f32(s + j));
-            const float m_old = b.m[r], m_new = fmaxf(m_old, vmaxvq_f32(vmax));
-            const float32x4_t vm = vdupq_n_f32(m_new);
-            float32x4_t vsum = vdupq_n_f32(0.0f);
-            for (int j = 0; j < nk4; j += 4) {
-                const float32x4_t e = exp4(vsubq_f32(vld1q_f32(s + j), vm));
-                vst1q_f32(s + j, e);
-                vsum = vaddq_f32(vsum, e);
+            int r = r_lo;
+            for (; r + R <= r_end; r += R) {
+                scores_tile<R>(t.q_row + r, t.k, nk, d, b.scale, t.s + size_t(r) * KEY_TILE, KEY_TILE);
             }
-            t.corr[r] = expf(m_old - m_new);  // 0 on the first tile (m = -inf)
-            b.l[r] = b.l[r] * t.corr[r] + vaddvq_f32(vsum);
-            b.m[r] = m_new;
-            t.n_vis[r] = n_vis;
-        }
+            for (; r < r_end; ++r) scores_tile<1>(t.q_row + r, t.k, nk, d, b.scale, t.s + size_t(r) * KEY_TILE, KEY_TILE);
 
-        for (r = r_lo; r + R <= rows; r += R) {
-            const int n = imax(imax(t.n_vis[r], t.n_vis[r + 1]), imax(t.n_vis[r + 2], t.n_vis[r + 3]));
-            pv_rows<R>(b.acc + size_t(r) * d, t.corr + r, t.s + size_t(r) * KEY_TILE, KEY_TILE, t.v, n, d);
-        }
-        for (; r < rows; ++r) {
-            pv_rows<1>(b.acc + size_t(r) * d, t.corr + r, t.s + size_t(r) * KEY_TILE, KEY_TILE, t.v, t.n_vis[r], d);
+            // Online softmax; keys a row does not see become -inf, so their probability is 0.
+            const int nk4 = (nk + 3) & ~3;
+            for (r = r_lo; r < r_end; ++r) {
+                const int n_vis = imin(nk, b.pos0 + r % rpg / b.n_rep - t0 + 1);
+                float* s = t.s + size_t(r) * KEY_TILE;
+                for (int j = n_vis; j < nk4; ++j) s[j] = -INFINITY;
+                float32x4_t vmax = vdupq_n_f32(-INFINITY);
+                for (int j = 0; j < nk4; j += 4) vmax = vmaxq_f32(vmax, vld1q_f32(s + j));
+                const float m_old = b.m[r], m_new = fmaxf(m_old, vmaxvq_f32(vmax));
+                const float32x4_t vm = vdupq_n_f32(m_new);
+                float32x4_t vsum = vdupq_n_f32(0.0f);
+                for (int j = 0; j < nk4; j += 4) {
+                    const float32x4_t e = exp4(vsubq_f32(vld1q_f32(s + j), vm));
+                    vst1q_f32(s + j, e);
+                    vsum = vaddq_f32(vsum, e);
+                }
+                t.corr[r] = expf(m_old - m_new);  // 0 on the first tile (m = -inf)
+                b.l[r] = b.l[r] * t.corr[r] + vaddvq_f32(vsum);
+                b.m[r] = m_new;
+                t.n_vis[r] = n_vis;
+            }
+
+            for (r = r_lo; r + R <= r_end; r += R) {
+                const int n = imax(imax(t.n_vis[r], t.n_vis[r + 1]), imax(t.n_vis[r + 2], t.n_vis[r + 3]));
+                pv_rows<R>(b.acc + size_t(r) * d, t.corr + r, t.s + size_t(r) * KEY_TILE, KEY_TILE, t.v, n, d);
+            }
+            for (; r < r_end; ++r) {
+                pv_rows<1>(b.acc + size_t(r) * d, t.corr + r, t.s + size_t(r) * KEY_TILE, KEY_TILE, t.v, t.n_vis[r], d);
+            }
         }
     }
 }

@@ -165,61 +165,68 @@ void pv_rows(float* acc, const float* corr, const float* p, int ls, const float*
 }
 
 void attend(const AttentionBlock& b) {
-    const int d = b.head_dim, rows = b.n_pos * b.n_rep;
+    const int d = b.head_dim, rpg = b.n_pos * b.n_rep, rows = b.n_kvh * rpg;
     if (rows <= 0 || b.k_begin >= b.k_end) return;
     const AttentionTiles t = attention_tiles(rows, d, KEY_TILE);
-    for (int r = 0; r < rows; ++r) t.q_row[r] = b.q + size_t(r / b.n_rep) * b.q_stride + size_t(r % b.n_rep) * d;
+    for (int r = 0; r < rows; ++r) {
+        const int g = r / rpg, i = r % rpg / b.n_rep, j = r % b.n_rep;
+        t.q_row[r] = b.q + size_t(i) * b.q_stride + size_t(g * b.n_rep + j) * d;
+    }
     const __m256 neg_inf = _mm256_set1_ps(-INFINITY);
     for (int t0 = b.k_begin; t0 < b.k_end; t0 += KEY_TILE) {
         const int nk = imin(KEY_TILE, b.k_end - t0);
-        const int i_lo = imax(0, t0 - b.pos0);  // rows before it see no key of this tile (nor of later ones)
+        const int i_lo = imax(0, t0 - b.pos0);  // positions before it see no key of this tile (nor of later ones)
         if (i_lo >= b.n_pos) break;
-        const int r_lo = i_lo * b.n_rep;
         const int next_end = imin(b.k_end - t0 - KEY_TILE, KEY_TILE);  // rows of the next tile
-        for (int j = 0; j < nk; ++j) {
-            const f16_t* kj = b.k + size_t(t0 + j) * b.k_stride;
-            const f16_t* vj = b.v + size_t(t0 + j) * b.v_stride;
-            if (j < next_end) prefetch_row(kj + size_t(KEY_TILE) * b.k_stride, vj + size_t(KEY_TILE) * b.v_stride, d);
-            float* kd = t.k + size_t(j) * d;
-            float* vd = t.v + size_t(j) * d;
-            for (int x = 0; x < d; x += 8) {
-                _mm256_storeu_ps(kd + x, widen8(kj + x));
-                _mm256_storeu_ps(vd + x, widen8(vj + x));
+        for (int g = 0; g < b.n_kvh; ++g) {
+            for (int j = 0; j < nk; ++j) {
+                const f16_t* kj = b.k + size_t(t0 + j) * b.k_stride + size_t(g) * d;
+                const f16_t* vj = b.v + size_t(t0 + j) * b.v_stride + size_t(g) * d;
+                if (j < next_end) prefetch_row(kj + size_t(KEY_TILE) * b.k_stride, vj + size_t(KEY_TILE) * b.v_stride, d);
+                float* kd = t.k + size_t(j) * d;
+                float* vd = t.v + size_t(j) * d;
+                for (int x = 0; x < d; x += 8) {
+                    _mm256_storeu_ps(kd + x, widen8(kj + x));
+                    _mm256_storeu_ps(vd + x, widen8(vj + x));
+                }
             }
-        }
+            const int r_lo = g * rpg + i_lo * b.n_rep, r_end = (g + 1) * rpg;
 
-        int r = r_lo;
-        for (; r + R <= rows; r += R) scores_tile<R>(t.q_row + r, t.k, nk, d, b.scale, t.s + size_t(r) * KEY_TILE, KEY_TILE);
-        for (; r < rows; ++r) scores_tile<1>(t.q_row + r, t.k, nk, d, b.scale, t.s + size_t(r) * KEY_TILE, KEY_TILE);
-
-        // Online softmax; keys a row does not see become -inf, so their probability is 0.
-        const int nk8 = (nk + 7) & ~7;
-        for (r = r_lo; r < rows; ++r) {
-            const int n_vis = imin(nk, b.pos0 + r / b.n_rep - t0 + 1);
-            float* s = t.s + size_t(r) * KEY_TILE;
-            for (int j = n_vis; j < nk8; ++j) s[j] = -INFINITY;
-            __m256 vmax = neg_inf;
-            for (int j = 0; j < nk8; j += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(s + j));
-            const float m_old = b.m[r], m_new = fmaxf(m_old, hmax8(vmax));
-            const __m256 vm = _mm256_set1_ps(m_new);
-            __m256 vsum = _mm256_setzero_ps();
-            for (int j = 0; j < nk8; j += 8) {
-                const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(s + j), vm));
-                _mm256_storeu_ps(s + j, e);
-                vsum = _mm256_add_ps(vsum, e);
+            int r = r_lo;
+            for (; r + R <= r_end; r += R) {
+                scores_tile<R>(t.q_row + r, t.k, nk, d, b.scale, t.s + size_t(r) * KEY_TILE, KEY_TILE);
             }
-            t.corr[r] = expf(m_old - m_new);  // 0 on the first tile (m = -inf)
-            b.l[r] = b.l[r] * t.corr[r] + hsum8(vsum);
-            b.m[r] = m_new;
-            t.n_vis[r] = n_vis;
-        }
+            for (; r < r_end; ++r) scores_tile<1>(t.q_row + r, t.k, nk, d, b.scale, t.s + size_t(r) * KEY_TILE, KEY_TILE);
 
-        for (r = r_lo; r + R <= rows; r += R) {
-            const int n = imax(t.n_vis[r], t.n_vis[r + 1]);
-            pv_rows<R>(b.acc + size_t(r) * d, t.corr + r, t.s + size_t(r) * KEY_TILE, KEY_TILE, t.v, n, d);
-        }
-        for (; r < rows; ++r) {
-            pv_rows<1>(b.acc + size_t(r) * d, t.corr + r, t.s + size_t(r) * KEY_TILE, KEY_TILE, t.v, t.n_vis[r], d);
+            // Online softmax; keys a row does not see become -inf, so their probability is 0.
+            const int nk8 = (nk + 7) & ~7;
+            for (r = r_lo; r < r_end; ++r) {
+                const int n_vis = imin(nk, b.pos0 + r % rpg / b.n_rep - t0 + 1);
+                float* s = t.s + size_t(r) * KEY_TILE;
+                for (int j = n_vis; j < nk8; ++j) s[j] = -INFINITY;
+                __m256 vmax = neg_inf;
+                for (int j = 0; j < nk8; j += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(s + j));
+                const float m_old = b.m[r], m_new = fmaxf(m_old, hmax8(vmax));
+                const __m256 vm = _mm256_set1_ps(m_new);
+                __m256 vsum = _mm256_setzero_ps();
+                for (int j = 0; j < nk8; j += 8) {
+                    const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(s + j), vm));
+                    _mm256_storeu_ps(s + j, e);
+                    vsum = _mm256_add_ps(vsum, e);
+                }
+                t.corr[r] = expf(m_old - m_new);  // 0 on the first tile (m = -inf)
+                b.l[r] = b.l[r] * t.corr[r] + hsum8(vsum);
+                b.m[r] = m_new;
+                t.n_vis[r] = n_vis;
+            }
+
+            for (r = r_lo; r + R <= r_end; r += R) {
+                const int n = imax(t.n_vis[r], t.n_vis[r + 1]);
+                pv_rows<R>(b.acc + size_t(r) * d, t.corr + r, t.s + size_t(r) * KEY_TILE, KEY_TILE, t.v, n, d);
+            }
+            for (; r < r_end; ++r) {
+                pv_rows<1>(b.acc + size_t(r) * d, t.corr + r, t.s + size_t(r) * KEY_TILE, KEY_TILE, t.v, t.n_vis[r], d);
+            }
         }
     }
 }

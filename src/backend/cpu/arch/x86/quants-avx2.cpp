@@ -323,11 +323,40 @@ inline void k4_scales(const uint8_t* s, uint8_t out[16]) {
     std::memcpy(out + 12, &m_hi, 4);
 }
 
-// In each 128-bit lane of v16 (8 x i16), i16 number j broadcast: [v.lo[jl] x8 | v.hi[jh] x8].
-inline __m256i bcast16(__m256i v16, int jl, int jh) {
-    const __m128i cl = _mm_set1_epi16(int16_t(0x0100 * (2 * jl + 1) + 2 * jl));
-    const __m128i ch = _mm_set1_epi16(int16_t(0x0100 * (2 * jh + 1) + 2 * jh));
-    return _mm256_shuffle_epi8(v16, _mm256_set_m128i(ch, cl));
+// Two vectors of int16 pair sums folded into one: the even 32-bit lanes of the result hold a's pairs, the odd
+// ones b's, each the sum of two of the input's (so the scale multiply, vpmaddwd, runs once for both).
+inline __m256i fold_pairs(__m256i a, __m256i b) {
+    return _mm256_add_epi16(_mm256_unpacklo_epi32(a, b), _mm256_unpackhi_epi32(a, b));
+}
+
+// vpshufb controls that lay int16 scales out to match fold_pairs: k4[c] gives, in both 128-bit lanes,
+// [s(2c) s(2c) s(2c+1) s(2c+1)] twice; q6[m] gives [s(4m) s(4m) s(4m+2) s(4m+2)] twice in the low lane and
+// [s(4m+1) s(4m+1) s(4m+3) s(4m+3)] twice in the high lane (s(j) = int16 number j of the source lane).
+// A table, so that the controls are loads rather than instructions.
+struct ShuffleTable {
+    alignas(32) uint8_t k4[4][32];
+    alignas(32) uint8_t q6[2][32];
+};
+constexpr ShuffleTable make_shuffles() {
+    ShuffleTable t{};
+    for (int i = 0; i < 32; i += 2) {
+        const int lane16 = (i % 16) / 2;  // int16 index within the 128-bit lane
+        const bool odd = (lane16 / 2) % 2 == 1;
+        for (int c = 0; c < 4; ++c) {
+            const int j = odd ? 2 * c + 1 : 2 * c;
+            t.k4[c][i] = uint8_t(2 * j), t.k4[c][i + 1] = uint8_t(2 * j + 1);
+        }
+        for (int m = 0; m < 2; ++m) {
+            const int j = 4 * m + (odd ? 2 : 0) + (i < 16 ? 0 : 1);
+            t.q6[m][i] = uint8_t(2 * j), t.q6[m][i + 1] = uint8_t(2 * j + 1);
+        }
+    }
+    return t;
+}
+constexpr ShuffleTable SHUF = make_shuffles();
+
+inline __m256i shuffle_by(__m256i v, const uint8_t (&ctl)[32]) {
+    return _mm256_shuffle_epi8(v, _mm256_load_si256(reinterpret_cast<const __m256i*>(ctl)));
 }
 
 // Q4_K (FIVE = false) and Q5_K.
@@ -344,8 +373,12 @@ struct K4 {
             for (auto& a : row) a = _mm256_setzero_ps();
         }
         for (int64_t b = 0; b < nb; ++b) {
+#pragma GCC unroll 8
             for (int r = 0; r < R; ++r) {
                 const uint8_t* wb = w + size_t(r) * ws + size_t(b) * WB;
+                for (size_t off = 0; off < WB; off += 64) {
+                    _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws + off), _MM_HINT_T0);
+                }
                 const uint8_t* qs = wb + (FIVE ? 48 : 16);
                 alignas(16) uint8_t scm[16];
                 k4_scales(wb + 4, scm);
@@ -361,6 +394,7 @@ struct K4 {
                 if constexpr (FIVE) qh = loadu(wb + 16);
                 __m256i isum[T];
                 for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
+#pragma GCC unroll 4
                 for (int c = 0; c < 4; ++c) {
                     const __m256i q = loadu(qs + 32 * c);
                     __m256i lo = _mm256_and_si256(q, m4);
@@ -374,12 +408,13 @@ struct K4 {
                         lo = _mm256_or_si256(lo, _mm256_and_si256(hl, bit4));
                         hi = _mm256_or_si256(hi, _mm256_and_si256(hh, bit4));
                     }
-                    const __m256i s_lo = bcast16(sc16, 2 * c, 2 * c), s_hi = bcast16(sc16, 2 * c + 1, 2 * c + 1);
+                    const __m256i sc = shuffle_by(sc16, SHUF.k4[c]);
                     for (int t = 0; t < T; ++t) {
+                        // Pair sums <= 2 * 31 * 127, two of them folded: within int16.
                         const uint8_t* xq = x + size_t(t) * xs + size_t(b) * Q8K_BYTES + 4 + 64 * c;
-                        const __m256i pl = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, loadu(xq)), s_lo);
-                        const __m256i ph = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, loadu(xq + 32)), s_hi);
-                        isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(pl, ph));
+                        const __m256i f = fold_pairs(_mm256_maddubs_epi16(lo, loadu(xq)),
+                                                     _mm256_maddubs_epi16(hi, loadu(xq + 32)));
+                        isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(f, sc));
                     }
                 }
                 for (int t = 0; t < T; ++t) {
@@ -407,8 +442,12 @@ struct Q6_K {
             for (auto& a : row) a = _mm256_setzero_ps();
         }
         for (int64_t b = 0; b < nb; ++b) {
+#pragma GCC unroll 8
             for (int r = 0; r < R; ++r) {
                 const uint8_t* wb = w + size_t(r) * ws + size_t(b) * 210;
+                for (size_t off = 0; off < 210; off += 64) {
+                    _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws + off), _MM_HINT_T0);
+                }
                 const __m256i sc16 = _mm256_cvtepi8_epi16(loadu128(wb + 192));  // 16 scales as i16
                 const float d = load_f16(wb + 208);
                 __m256i isum[T];
@@ -417,6 +456,7 @@ struct Q6_K {
                     const __m256i off = _mm256_madd_epi16(sc16, loadu(x + size_t(t) * xs + size_t(b) * Q8K_BYTES + 260));
                     isum[t] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 5));
                 }
+#pragma GCC unroll 2
                 for (int h = 0; h < 2; ++h) {
                     const __m256i l0 = loadu(wb + 64 * h), l1 = loadu(wb + 64 * h + 32), qh = loadu(wb + 128 + 32 * h);
                     const __m256i q[4] = {
@@ -429,13 +469,16 @@ struct Q6_K {
                     // Scales of this half in both lanes: [sc(8h .. 8h+7) | same].
                     const __m256i sch = h == 0 ? _mm256_permute2x128_si256(sc16, sc16, 0x00)
                                                : _mm256_permute2x128_si256(sc16, sc16, 0x11);
-                    for (int k = 0; k < 4; ++k) {
-                        // Elements 128h + 32k .. +31: groups 8h + 2k (low lane) and 8h + 2k + 1 (high lane).
-                        const __m256i s = bcast16(sch, 2 * k, 2 * k + 1);
+#pragma GCC unroll 2
+                    for (int m = 0; m < 2; ++m) {
+                        // Elements 128h + 64m .. +63: q[2m] holds groups 8h + 4m (low lane), +1 (high lane), q[2m+1]
+                        // groups +2 and +3. Pair sums <= 2 * 63 * 128, two folded: within int16.
+                        const __m256i s = shuffle_by(sch, SHUF.q6[m]);
                         for (int t = 0; t < T; ++t) {
-                            const uint8_t* xq = x + size_t(t) * xs + size_t(b) * Q8K_BYTES + 4 + 128 * h + 32 * k;
-                            isum[t] = _mm256_add_epi32(isum[t],
-                                                       _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], loadu(xq)), s));
+                            const uint8_t* xq = x + size_t(t) * xs + size_t(b) * Q8K_BYTES + 4 + 128 * h + 64 * m;
+                            const __m256i f = fold_pairs(_mm256_maddubs_epi16(q[2 * m], loadu(xq)),
+                                                         _mm256_maddubs_epi16(q[2 * m + 1], loadu(xq + 32)));
+                            isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(f, s));
                         }
                     }
                 }
