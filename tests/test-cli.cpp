@@ -150,3 +150,46 @@ TEST(Cli, InterruptKeepsCompletedRowsAndMarksTheRun) {
     EXPECT_EQ(stored.records.front().str("status"), "ok");
     EXPECT_EQ(stored.records.back().str("status"), "interrupted");
 }
+
+TEST(CliLlm, BenchGenerateCreateInfo) {
+    auto bench = run_versus("bench llm --model tiny --type q8_0 -p 16 -n 4 -t 1 -r 2 -q -o jsonl");
+    ASSERT_EQ(bench.code, 0) << bench.err;
+    EXPECT_NE(bench.out.find("\"phase\":\"prefill\""), std::string::npos);
+    EXPECT_NE(bench.out.find("\"phase\":\"decode\""), std::string::npos);
+    EXPECT_NE(bench.out.find("\"mbu_pct\""), std::string::npos);
+
+    const std::string file = tmpfile("tiny.gguf");
+    ASSERT_EQ(run_versus("model create --preset tiny --type q4_k --seed 2 -o " + file).code, 0);
+    auto info = run_versus("model info -o json " + file);
+    ASSERT_EQ(info.code, 0) << info.err;
+    EXPECT_EQ(nlohmann::json::parse(info.out)["n_layer"], 2);
+
+    auto gen = run_versus("generate --gguf " + file + " --tokens 1,5,9 -n 6 -t 2 -o json");
+    ASSERT_EQ(gen.code, 0) << gen.err;
+    auto j = nlohmann::json::parse(gen.out);
+    EXPECT_EQ(j["tokens"].size(), 6u);
+    EXPECT_EQ(j["steps"][0]["top5"].size(), 5u);
+    // The same ids from the preset in memory: the file and the preset are the same model.
+    auto mem = run_versus("generate --model tiny --type q4_k --seed 2 --tokens 1,5,9 -n 6 -t 1 -o json");
+    ASSERT_EQ(mem.code, 0) << mem.err;
+    EXPECT_EQ(nlohmann::json::parse(mem.out)["tokens"], j["tokens"]);
+
+    auto on_file = run_versus("bench llm --gguf " + file + " -p 8 -n 2 -t 1 -r 1 -q -o jsonl");
+    EXPECT_EQ(on_file.code, 0) << on_file.err;
+}
+
+TEST(CliLlm, BadInputExitsTwo) {
+    const std::string junk = tmpfile("junk.gguf");
+    std::ofstream(junk) << "this is not a model";
+    for (const std::string& args : std::vector<std::string>{
+             "generate --gguf " + junk + " --tokens 1", "generate --model tiny --tokens 1,99999 -n 2",
+          "generate --model nosuch --tokens 1", "generate --model tiny --type q5_0 --tokens 1",
+          "bench llm --model llama-70b --type f32 -p 8 -n 0", "model info /nonexistent.gguf",
+          "generate --model tiny --tokens 1,2 -n 4 --ctx 3"}) {
+        auto r = run_versus(args);
+        EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
+        EXPECT_NE(r.err.find("HINT"), std::string::npos) << args << "\n" << r.err;
+    }
+    auto r = run_versus("bench llm --model llama-70b --type f32 -p 8 -n 0");
+    EXPECT_NE(r.err.find("weights"), std::string::npos) << r.err;
+}
