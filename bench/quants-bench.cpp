@@ -11,12 +11,14 @@
 //   versus_quants_bench [--threads 1,2] [--types q4_0,q8_0,q4_K,q5_K,q6_K,f16] [--isa NAME] [--reps 5]
 //                       [--tokens 512] [read] [decode] [prefill]
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -183,12 +185,21 @@ int main(int argc, char** argv) {
     }
     std::fprintf(stderr, "rung: %.*s\n", int(rung->isa.size()), rung->isa.data());
 
+    // One pool per thread count for the whole run, kept busy for a moment first: a new pool's workers may
+    // start on the caller's core and spin against it until the scheduler moves them.
+    std::vector<std::unique_ptr<ThreadPool>> pools;
+    for (int t : threads) {
+        pools.push_back(std::make_unique<ThreadPool>(std::max(1, t)));
+        std::atomic<int64_t> spins{0};
+        const double until = now_s() + 0.2;
+        while (now_s() < until) pools.back()->run([&](int, int) { spins.fetch_add(1, std::memory_order_relaxed); });
+    }
+
     std::vector<double> read_bw(threads.size(), 0.0);
     if (do_read) {
         std::vector<uint64_t> data(size_t{1} << 27, 1);  // 1 GiB
         for (size_t ti = 0; ti < threads.size(); ++ti) {
-            ThreadPool pool(threads[ti]);
-            read_bw[ti] = read_gbps(pool, data, reps);
+            read_bw[ti] = read_gbps(*pools[ti], data, reps);
             std::printf("%-12s %-7s %-12s t=%d %8.1f GB/s\n", "read", "-", "1 GiB", threads[ti], read_bw[ti]);
         }
     }
@@ -205,7 +216,7 @@ int main(int argc, char** argv) {
                 const auto x = activations(t, s.n_in, 1);
                 std::vector<float> y(size_t(s.n_out));
                 for (size_t ti = 0; ti < threads.size(); ++ti) {
-                    ThreadPool pool(threads[ti]);
+                    ThreadPool& pool = *pools[ti];
                     const double sec = best_per_call(reps, copies, [&](int c) {
                         matmul(*rung, t, W[size_t(c)].data(), s.n_in, s.n_out, x.data(), 1, y.data(), pool);
                     });
@@ -220,7 +231,7 @@ int main(int argc, char** argv) {
                 const auto x = activations(t, s.n_in, tokens);
                 std::vector<float> y(size_t(s.n_out * tokens));
                 for (size_t ti = 0; ti < threads.size(); ++ti) {
-                    ThreadPool pool(threads[ti]);
+                    ThreadPool& pool = *pools[ti];
                     const double sec = best_per_call(std::max(1, reps / 2), 1, [&](int) {
                         matmul(*rung, t, W.data(), s.n_in, s.n_out, x.data(), tokens, y.data(), pool);
                     });

@@ -1,8 +1,8 @@
 // Contract: attention (attention.hpp) on every rung this machine can run, plus the AVX-512 rung compiled
 // against SIMDe where the build provides it, against an fp64 reference written here in straight loops:
 // fused and naive, prefill (n_q = n_kv), decode (n_q = 1 at depths 1, 7, 300, 1000), chunked prefill
-// (q_pos0 > 0), caches longer and shorter than the queries reach, GQA ratios 1, 4, 8 and multi-query,
-// head_dim 64, 80 and 128, padded K/V row strides, 1/2/3 threads (which takes the key split and its
+// (q_pos0 > 0), caches longer and shorter than the queries reach, GQA ratios 1, 3, 4, 8 and multi-query,
+// head_dim 64, 80, 128 and 256, padded K/V row strides, 1/2/3 threads (which takes the key split and its
 // merge). Also the shape checks, the edge cases n_q = 0 and n_kv = 0, and the scratch accounting.
 #include <gtest/gtest.h>
 
@@ -135,7 +135,9 @@ const Case CASES[] = {
     {8, 2, 128, 70, 70, 0, 3, 8},
     {8, 1, 64, 50, 50, 0, 3, 0},
     {4, 1, 80, 45, 45, 0, 3, 16},
+    {6, 2, 64, 9, 9, 0, 3, 0},  // 3 query heads per kv head: odd register-block tails
 #if !defined(__aarch64__)
+    {32, 1, 256, 3, 150, 147, 3, 0},  // multi-query, wide heads, one position per block
     {16, 2, 128, 130, 130, 0, 3, 0},
     {32, 8, 128, 100, 100, 0, 3, 0},
 #endif

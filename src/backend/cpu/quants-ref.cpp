@@ -80,7 +80,12 @@ inline void k4_pack_scales(const int sc[8], const int m[8], uint8_t* s) {
     }
 }
 
-inline int round_nearest(float v) { return int(std::lround(v)); }
+// Round to nearest (ties to even) without a libm call: adding 1.5 * 2^23 leaves the integer in the low
+// mantissa bits. Exact for |v| < 2^22; callers clamp into a small range first (values here are quants), and
+// the scale codes (at most 127 / 63 times a ratio <= 1) are far inside it.
+inline int round_nearest(float v) {
+    return int(std::bit_cast<uint32_t>(v + 12582912.0f) & 0x7fffffu) - 0x400000;
+}
 
 // ---- decoders ----------------------------------------------------------------------------------
 
@@ -200,17 +205,38 @@ void act_q8_k(const float* x, void* dst, int64_t n) {
     }
 }
 
-// Least squares of x ~ s * L + b over n elements; b is forced to 0 when the unconstrained fit wants b > 0
+// Σ x[i] * L[i] over N elements in eight independent partial sums (a fixed order, so the result is the
+// same on every target, and one the compiler can vectorise without reassociating).
+template <int N, class Q>
+inline float dot_xl(const float* x, const Q* L) {
+    float acc[8] = {};
+    for (int i = 0; i < N; i += 8) {
+        for (int k = 0; k < 8; ++k) acc[k] += x[i + k] * float(L[i + k]);
+    }
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+// Σx and Σx² of a sub-block, shared by all the candidate fits.
+struct Moments {
+    double sx, sxx;
+};
+template <int N>
+Moments moments(const float* x) {
+    double sx = 0, sxx = 0;
+    for (int i = 0; i < N; ++i) sx += x[i], sxx += double(x[i]) * x[i];
+    return {sx, sxx};
+}
+
+// Least squares of x ~ s * L + b over N elements; b is forced to 0 when the unconstrained fit wants b > 0
 // (the formats only subtract a min). Returns the squared error.
 struct Affine {
     float s, b, err;
 };
-Affine fit_affine_given(const float* x, const uint8_t* L, int n) {
-    double sw = n, sl = 0, sll = 0, sx = 0, slx = 0, sxx = 0;
-    for (int i = 0; i < n; ++i) {
-        sl += L[i], sll += L[i] * L[i];
-        sx += x[i], slx += L[i] * double(x[i]), sxx += double(x[i]) * x[i];
-    }
+template <int N>
+Affine fit_affine_given(const float* x, const uint8_t* L, const Moments& mo) {
+    int isl = 0, isll = 0;
+    for (int i = 0; i < N; ++i) isl += L[i], isll += L[i] * L[i];
+    const double sw = N, sl = isl, sll = isll, sx = mo.sx, sxx = mo.sxx, slx = dot_xl<N>(x, L);
     double s = 0, b = 0;
     const double det = sw * sll - sl * sl;
     if (det > 0) {
@@ -221,40 +247,50 @@ Affine fit_affine_given(const float* x, const uint8_t* L, int n) {
         b = 0;
         s = sll > 0 ? slx / sll : 0;
     }
-    if (s < 0) s = 0, b = std::min(0.0, sw > 0 ? sx / sw : 0.0);
+    if (s < 0) s = 0, b = std::min(0.0, sx / sw);
     // Σ(sL + b - x)² expanded.
     const double err = s * s * sll + b * b * sw + sxx + 2 * s * b * sl - 2 * s * slx - 2 * b * sx;
     return {float(s), float(b), float(std::max(0.0, err))};
 }
 
-void round_affine(const float* x, int n, int nmax, float s, float b, uint8_t* L) {
-    const float is = s > 0 ? 1.0f / s : 0.0f;
-    for (int i = 0; i < n; ++i) L[i] = uint8_t(std::clamp(round_nearest((x[i] - b) * is), 0, nmax));
+// L = clamp(round((x - b) / s), 0, nmax); clamped before rounding (the same for integer bounds), so the
+// rounding trick's range always holds.
+template <int N>
+void round_affine(const float* x, int nmax, float s, float b, uint8_t* L) {
+    const float is = s > 0 ? 1.0f / s : 0.0f, top = float(nmax);
+    for (int i = 0; i < N; ++i) {
+        float v = (x[i] - b) * is;
+        v = v < 0.0f ? 0.0f : v;
+        v = v > top ? top : v;
+        L[i] = uint8_t(round_nearest(v));
+    }
 }
 
 // The sub-block fit of Q4_K/Q5_K: returns scale s >= 0 and min m >= 0 with x ~ s * L - m.
-void fit_sub_affine(const float* x, int n, int nmax, float* s_out, float* m_out) {
+void fit_sub_affine(const float* x, int nmax, float* s_out, float* m_out) {
+    constexpr int N = 32;
     float lo = x[0], hi = x[0];
-    for (int i = 1; i < n; ++i) lo = std::min(lo, x[i]), hi = std::max(hi, x[i]);
+    for (int i = 1; i < N; ++i) lo = std::min(lo, x[i]), hi = std::max(hi, x[i]);
     lo = std::min(lo, 0.0f);
     if (hi <= lo) {
         *s_out = 0, *m_out = -lo;
         return;
     }
-    uint8_t L[32], best_L[32];
+    const Moments mo = moments<N>(x);
+    uint8_t L[N], best_L[N];
     Affine best{0, 0, INFINITY};
     for (int k = -10; k <= 10; ++k) {
         const float steps = float(nmax) + 0.1f * float(k);
-        round_affine(x, n, nmax, (hi - lo) / steps, lo, L);
-        const Affine f = fit_affine_given(x, L, n);
-        if (f.err < best.err) best = f, std::memcpy(best_L, L, size_t(n));
+        round_affine<N>(x, nmax, (hi - lo) / steps, lo, L);
+        const Affine f = fit_affine_given<N>(x, L, mo);
+        if (f.err < best.err) best = f, std::memcpy(best_L, L, N);
     }
     for (int it = 0; it < 4 && best.s > 0; ++it) {
-        round_affine(x, n, nmax, best.s, best.b, L);
-        if (std::memcmp(L, best_L, size_t(n)) == 0) break;
-        const Affine f = fit_affine_given(x, L, n);
+        round_affine<N>(x, nmax, best.s, best.b, L);
+        if (std::memcmp(L, best_L, N) == 0) break;
+        const Affine f = fit_affine_given<N>(x, L, mo);
         if (!(f.err < best.err)) break;
-        best = f, std::memcpy(best_L, L, size_t(n));
+        best = f, std::memcpy(best_L, L, N);
     }
     *s_out = best.s, *m_out = -best.b;
 }
@@ -262,13 +298,15 @@ void fit_sub_affine(const float* x, int n, int nmax, float* s_out, float* m_out)
 // The squared error of 32 elements coded as S * q - M (each product rounded as the decoder rounds it), the
 // quants q (0..nmax) re-rounded into L.
 float coded_error_affine(const float* x, int nmax, float S, float M, uint8_t* L) {
-    round_affine(x, 32, nmax, S, -M, L);
-    float err = 0;
-    for (int i = 0; i < 32; ++i) {
-        const float e = x[i] - (S * float(L[i]) - M);
-        err += e * e;
+    round_affine<32>(x, nmax, S, -M, L);
+    float acc[8] = {};
+    for (int i = 0; i < 32; i += 8) {
+        for (int k = 0; k < 8; ++k) {
+            const float e = x[i + k] - (S * float(L[i + k]) - M);
+            acc[k] += e * e;
+        }
     }
-    return err;
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
 // Q4_K (bits 4) and Q5_K (bits 5): the 256 quants (0 .. 2^bits - 1) and the block header.
@@ -277,7 +315,7 @@ void quant_k4_common(const float* x, int bits, uint8_t* d_ptr, uint8_t* scales, 
     float s[8], m[8];
     float max_s = 0, max_m = 0;
     for (int j = 0; j < 8; ++j) {
-        fit_sub_affine(x + 32 * j, 32, nmax, &s[j], &m[j]);
+        fit_sub_affine(x + 32 * j, nmax, &s[j], &m[j]);
         max_s = std::max(max_s, s[j]);
         max_m = std::max(max_m, m[j]);
     }
@@ -335,40 +373,48 @@ void quant_q5_k(const float* x, uint8_t* b) {
 struct Sym {
     float s, err;
 };
-Sym fit_sym_given(const float* x, const int8_t* L, int n) {
-    double sxl = 0, sll = 0, sxx = 0;
-    for (int i = 0; i < n; ++i) sxl += double(x[i]) * L[i], sll += L[i] * L[i], sxx += double(x[i]) * x[i];
+Sym fit_sym_given(const float* x, const int8_t* L, double sxx) {
+    int isll = 0;
+    for (int i = 0; i < 16; ++i) isll += L[i] * L[i];
+    const double sxl = dot_xl<16>(x, L), sll = isll;
     if (sll <= 0) return {0, float(sxx)};
     return {float(sxl / sll), float(std::max(0.0, sxx - sxl * sxl / sll))};
 }
 
-void round_sym(const float* x, int n, float s, int8_t* L) {
+void round_sym(const float* x, float s, int8_t* L) {
     const float is = s != 0 ? 1.0f / s : 0.0f;
-    for (int i = 0; i < n; ++i) L[i] = int8_t(std::clamp(round_nearest(x[i] * is), -32, 31));
+    for (int i = 0; i < 16; ++i) {
+        float v = x[i] * is;
+        v = v < -32.0f ? -32.0f : v;
+        v = v > 31.0f ? 31.0f : v;
+        L[i] = int8_t(round_nearest(v));
+    }
 }
 
-float fit_sub_sym(const float* x, int n) {
+// The sub-block fit of Q6_K (16 elements): returns the scale.
+float fit_sub_sym(const float* x) {
     float amax = 0, max = 0;
-    for (int i = 0; i < n; ++i) {
+    for (int i = 0; i < 16; ++i) {
         if (std::fabs(x[i]) > amax) amax = std::fabs(x[i]), max = x[i];
     }
     if (amax == 0) return 0;
+    const double sxx = moments<16>(x).sxx;
     int8_t L[16], best_L[16];
     Sym best{0, INFINITY};
     for (int k = -9; k <= 9; ++k) {
         // The largest element on -32 (scale of opposite sign) or on +31 (same sign), slightly stretched.
         for (const float target : {-32.0f, 31.0f}) {
-            round_sym(x, n, max / (target + (target < 0 ? -0.1f : 0.1f) * float(k)), L);
-            const Sym f = fit_sym_given(x, L, n);
-            if (f.err < best.err) best = f, std::memcpy(best_L, L, size_t(n));
+            round_sym(x, max / (target + (target < 0 ? -0.1f : 0.1f) * float(k)), L);
+            const Sym f = fit_sym_given(x, L, sxx);
+            if (f.err < best.err) best = f, std::memcpy(best_L, L, 16);
         }
     }
     for (int it = 0; it < 4 && best.s != 0; ++it) {
-        round_sym(x, n, best.s, L);
-        if (std::memcmp(L, best_L, size_t(n)) == 0) break;
-        const Sym f = fit_sym_given(x, L, n);
+        round_sym(x, best.s, L);
+        if (std::memcmp(L, best_L, 16) == 0) break;
+        const Sym f = fit_sym_given(x, L, sxx);
         if (!(f.err < best.err)) break;
-        best = f, std::memcpy(best_L, L, size_t(n));
+        best = f, std::memcpy(best_L, L, 16);
     }
     return best.s;
 }
@@ -377,7 +423,7 @@ void quant_q6_k(const float* x, uint8_t* b) {
     float s[16];
     float max_abs = 0;
     for (int g = 0; g < 16; ++g) {
-        s[g] = fit_sub_sym(x + 16 * g, 16);
+        s[g] = fit_sub_sym(x + 16 * g);
         max_abs = std::max(max_abs, std::fabs(s[g]));
     }
     int8_t* sc = reinterpret_cast<int8_t*>(b + 192);
@@ -392,7 +438,7 @@ void quant_q6_k(const float* x, uint8_t* b) {
         int best_c = c;
         for (int a = std::max(-127, c - 1); a <= std::min(127, c + 1); ++a) {
             const float S = d * float(a);
-            round_sym(x + 16 * g, 16, S, L + 16 * g);
+            round_sym(x + 16 * g, S, L + 16 * g);
             float err = 0;
             for (int i = 0; i < 16; ++i) {
                 const float e = x[16 * g + i] - S * float(L[16 * g + i]);
@@ -401,7 +447,7 @@ void quant_q6_k(const float* x, uint8_t* b) {
             if (err < best) best = err, best_c = a;
         }
         sc[g] = int8_t(best_c);
-        round_sym(x + 16 * g, 16, d * float(best_c), L + 16 * g);
+        round_sym(x + 16 * g, d * float(best_c), L + 16 * g);
     }
     uint8_t* ql = b;
     uint8_t* qh = b + 128;
@@ -568,14 +614,14 @@ constexpr QuantKernelSet REF = {
     /* .isa           = */ "scalar",
     /* .quantize_q8_0 = */ act_q8_0,
     /* .quantize_q8_k = */ act_q8_k,
-    /* .f32           = */ {tile_f32, 4, 4},
-    /* .f16           = */ {tile_f16, 4, 4},
-    /* .bf16          = */ {tile_bf16, 4, 4},
-    /* .q4_0          = */ {tile_q4_0, 4, 4},
-    /* .q8_0          = */ {tile_q8_0, 4, 4},
-    /* .q4_k          = */ {tile_q4_k, 4, 4},
-    /* .q5_k          = */ {tile_q5_k, 4, 4},
-    /* .q6_k          = */ {tile_q6_k, 4, 4},
+    /* .f32           = */ {tile_f32, 4, 4, nullptr, nullptr},
+    /* .f16           = */ {tile_f16, 4, 4, nullptr, nullptr},
+    /* .bf16          = */ {tile_bf16, 4, 4, nullptr, nullptr},
+    /* .q4_0          = */ {tile_q4_0, 4, 4, nullptr, nullptr},
+    /* .q8_0          = */ {tile_q8_0, 4, 4, nullptr, nullptr},
+    /* .q4_k          = */ {tile_q4_k, 4, 4, nullptr, nullptr},
+    /* .q5_k          = */ {tile_q5_k, 4, 4, nullptr, nullptr},
+    /* .q6_k          = */ {tile_q6_k, 4, 4, nullptr, nullptr},
 };
 
 [[noreturn]] void bad_type(const char* what, QType type) {

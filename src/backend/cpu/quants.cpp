@@ -11,13 +11,16 @@
 // fewer, and each chunk is walked in (rows x 1) tiles that share the loaded activation block between rows.
 // Prefill (many tokens) is bound by arithmetic: a chunk is at most ~128 KiB of weights so it stays in L2
 // while every token group of the batch passes over it, tile by tile (rows x toks), so that each weight block
-// is decoded once per `toks` tokens and read from DRAM once per matmul.
+// is decoded once per `toks` tokens and read from DRAM once per matmul. Rungs whose tiles want the
+// activations in another layout (QuantTile::prep) get them rewritten here first, once per token.
 //
 // This file is compiled for the baseline ISA, like kernels.cpp.
 #include "quants.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -104,6 +107,24 @@ const QuantTile& tile_for(const QuantKernelSet& k, QType w) {
 
 constexpr size_t DECODE_CHUNK_BYTES = size_t{32} << 10;
 constexpr size_t PREFILL_CHUNK_BYTES = size_t{128} << 10;
+
+struct FreeDeleter {
+    void operator()(void* p) const { std::free(p); }
+};
+
+// Prepared activations: 64-byte aligned, owned by the calling thread and kept between calls (a decode step
+// runs hundreds of matmuls); the pool's workers only read it while the call lasts.
+uint8_t* prep_scratch(size_t bytes) {
+    thread_local std::unique_ptr<void, FreeDeleter> buf;
+    thread_local size_t size = 0;
+    if (size < bytes) {
+        const size_t want = (bytes + 4095) & ~size_t{4095};
+        buf.reset(std::aligned_alloc(64, want));
+        if (!buf) throw std::bad_alloc();
+        size = want;
+    }
+    return static_cast<uint8_t*>(buf.get());
+}
 
 }  // namespace
 
@@ -201,6 +222,20 @@ void matmul(const QuantKernelSet& k, QType w_type, const void* W, int64_t n_in, 
 
     const uint8_t* wp = static_cast<const uint8_t*>(W);
     const uint8_t* xp = static_cast<const uint8_t*>(x_act);
+    size_t xs = x_rb;
+    if (tile.prep) {
+        xs = tile.prep_bytes(n_in);
+        uint8_t* buf = prep_scratch(xs * size_t(n_tok));
+        auto prep_rows = [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; ++t) tile.prep(n_in, xp + size_t(t) * x_rb, buf + size_t(t) * xs);
+        };
+        if (n_threads > 1 && n_tok >= 16) {
+            pool.parallel_for(n_tok, 8, prep_rows);
+        } else {
+            prep_rows(0, n_tok);
+        }
+        xp = buf;
+    }
     auto run_chunks = [&](int64_t c0, int64_t c1) {
         for (int64_t c = c0; c < c1; ++c) {
             const int64_t o0 = c * chunk, o1 = std::min(n_out, o0 + chunk);
@@ -208,7 +243,7 @@ void matmul(const QuantKernelSet& k, QType w_type, const void* W, int64_t n_in, 
                 const int nt = int(std::min<int64_t>(T, n_tok - t0));
                 for (int64_t r = o0; r < o1; r += R) {
                     const int nr = int(std::min<int64_t>(R, o1 - r));
-                    tile.fn(n_in, wp + size_t(r) * w_rb, w_rb, nr, xp + size_t(t0) * x_rb, x_rb, nt,
+                    tile.fn(n_in, wp + size_t(r) * w_rb, w_rb, nr, xp + size_t(t0) * xs, xs, nt,
                             y + size_t(t0) * size_t(n_out) + size_t(r), size_t(n_out));
                 }
             }
@@ -233,7 +268,13 @@ float vec_dot(const QuantKernelSet& k, QType w_type, int64_t n, const void* w_ro
     const size_t x_rb = qtype_row_bytes(vec_dot_type(w_type), n);
     if (n == 0) return 0.0f;
     float y = 0.0f;
-    tile.fn(n, w_row, w_rb, 1, x_act, x_rb, 1, &y, 1);
+    if (tile.prep) {
+        std::vector<uint8_t> prepared(tile.prep_bytes(n));
+        tile.prep(n, x_act, prepared.data());
+        tile.fn(n, w_row, w_rb, 1, prepared.data(), prepared.size(), 1, &y, 1);
+    } else {
+        tile.fn(n, w_row, w_rb, 1, x_act, x_rb, 1, &y, 1);
+    }
     return y;
 }
 

@@ -70,6 +70,12 @@ struct QuantTile {
     QuantTileFn fn;
     int rows;
     int toks;
+    // (optional) the activation layout fn reads, when it is not vec_dot_type's own: prep(n, x, out) rewrites
+    // one activation row of n elements into prep_bytes(n) bytes. matmul does it once per token, so that
+    // work depending only on the token (regrouping blocks into registers, offsets, scales) is not repeated
+    // for every tile of rows. Null: fn reads the activation rows as given.
+    size_t (*prep_bytes)(int64_t n);
+    void (*prep)(int64_t n, const void* x, void* out);
 };
 
 // One rung of the ladder. Every member is set.

@@ -19,8 +19,10 @@
 #else
 #include <immintrin.h>
 // GCC 12's AVX-512 headers initialise their "undefined" vectors from themselves (GCC bug 105593).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #define VERSUS_AVX512_NS avx512
 #define VERSUS_AVX512_NAME(name) name
 #define VERSUS_ROUND_NEAREST (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)

@@ -3,16 +3,25 @@
 // Integer dot products run on vpmaddubsw (unsigned x signed bytes -> pairs summed into int16) and vpmaddwd
 // (int16 pairs -> int32), then one f32 FMA per block (Q4_0, Q8_0) or per super-block (K-quants):
 //   Q4_0 x Q8_0  nibbles are used unsigned (0..15) and the -8 comes off as 8 * Σx per block, computed once per
-//                token and shared by every row of the tile. Two blocks share one register, one per 128-bit
-//                lane ([a0..15 | b0..15] and [a16..31 | b16..31]), so that the int16 sums of a block's two
-//                halves add before vpmaddwd (|sum| <= 11684) and one FMA scales two blocks: on 128-bit
-//                datapaths (Zen 1) that halves the multiplies per block, elsewhere it halves the epilogue.
-//   Q8_0 x Q8_0  the same two-block layout, signed x signed through |w| and sign(x, w).
+//                token and shared by every row of the tile. Four blocks per step, one per 128-bit lane of two
+//                registers ([a | b], [c | d]; elements 0..15 and 16..31 apart), so that a block's int16 pair
+//                sums add up before vpmaddwd: the two halves of each block, then the [a | b] and [c | d]
+//                registers folded into one (unpack + add; |sums| <= 15240), then one vpmaddwd, one convert
+//                and one FMA for four blocks. On 128-bit datapaths (Zen 1), where the integer multiplies are
+//                the bottleneck, that is 5 vector multiplies per 4 blocks instead of 8.
+//   Q8_0 x Q8_0  two blocks per step in the same lane layout, signed x signed through |w| and sign(x, w)
+//                (int16 pair sums reach 32512, so nothing folds before vpmaddwd).
 //   Q4_K, Q5_K   per 64 elements one 32-byte load gives two sub-blocks (low and high nibbles; Q5_K ors in
-//                the fifth bit from qh), vpmaddwd multiplies by the 6-bit sub-block scale, mins come off once
-//                per super-block from the activation group sums (bsums).
-//   Q6_K         6-bit quants assembled from ql/qh, unsigned; the -32 comes off through bsums and the scales.
+//                the fifth bit from qh); their products are folded into one register and multiplied by the
+//                two 6-bit sub-block scales in one vpmaddwd; mins come off once per super-block from the
+//                activation group sums (bsums).
+//   Q6_K         6-bit quants assembled from ql/qh, unsigned, two 16-element scale groups per register, two
+//                registers folded per vpmaddwd; the -32 comes off through bsums and the scales.
 //   F32/F16/BF16 weights widened to f32, FMA against f32 activations.
+// Q4_0 and Q8_0 read activations that matmul prepared once per token in that lane layout, with the
+// offsets and scales already computed (QuantTile::prep): per tile only the weights are decoded.
+// Every tile prefetches the rows of the next tile (R rows on) at the place it reads: decode walks its rows
+// as R short streams that start cold, which the hardware prefetchers pick up too late.
 // Tiles are rows x tokens (decode runs rows x 1); each (row, token) pair keeps a vector of partial sums,
 // reduced once at the end of the tile.
 #include <immintrin.h>
@@ -48,7 +57,11 @@ void tile(int64_t n, const void* w, size_t ws, int nr, const void* x, size_t xs,
 
 template <class K>
 constexpr QuantTile tile_of() {
-    return {tile<K>, K::ROWS, K::TOKS};
+    if constexpr (requires { K::prep; }) {
+        return {tile<K>, K::ROWS, K::TOKS, K::prep_bytes, K::prep};
+    } else {
+        return {tile<K>, K::ROWS, K::TOKS, nullptr, nullptr};
+    }
 }
 
 // ---- helpers -------------------------------------------------------------------------------------
@@ -184,12 +197,42 @@ inline __m256 spread_quad(__m128 s) {
     return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(s), _mm256_setr_epi32(0, 2, 0, 2, 1, 3, 1, 3));
 }
 
+// Prepared activations (QuantTile::prep), per group of four blocks a, b, c, d, 192 bytes:
+//   [0, 128)   the quants in the kernel's lane layout: [a0..15 | b0..15], [a16..31 | b16..31], then c, d
+//   [128, 160) 8 * Σx, in int16 pairs folded like the products (the -8 of the nibbles)
+//   [160, 176) the four scales as f32, then 16 bytes of padding
+// followed by the row's last nb % 4 blocks as they were.
+constexpr size_t Q4_0_GROUP = 192;
+
+size_t q4_0_prep_bytes(int64_t n) { return size_t(n / 128) * Q4_0_GROUP + size_t((n / 32) % 4) * 34; }
+
+void q4_0_prep(int64_t n, const void* xv, void* outv) {
+    const uint8_t* x = static_cast<const uint8_t*>(xv);
+    uint8_t* out = static_cast<uint8_t*>(outv);
+    const __m256i eight = _mm256_set1_epi8(8);
+    const int64_t groups = n / 128;
+    for (int64_t g = 0; g < groups; ++g, x += 4 * 34, out += Q4_0_GROUP) {
+        const __m256i v[4] = {loadu_pair(x + 2, x + 36), loadu_pair(x + 18, x + 52), loadu_pair(x + 70, x + 104),
+                              loadu_pair(x + 86, x + 120)};
+        for (int i = 0; i < 4; ++i) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * i), v[i]);
+        const __m256i off =
+            fold_blocks(_mm256_add_epi16(_mm256_maddubs_epi16(eight, v[0]), _mm256_maddubs_epi16(eight, v[1])),
+                        _mm256_add_epi16(_mm256_maddubs_epi16(eight, v[2]), _mm256_maddubs_epi16(eight, v[3])));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 128), off);
+        _mm256_storeu_ps(reinterpret_cast<float*>(out + 160), _mm256_castps128_ps256(scale_quad(x, 34)));
+        std::memset(out + 176, 0, 16);
+    }
+    std::memcpy(out, x, size_t((n / 32) % 4) * 34);
+}
+
 struct Q4_0 {
     static constexpr int ROWS = 4, TOKS = 2;
+    static constexpr auto prep_bytes = q4_0_prep_bytes;
+    static constexpr auto prep = q4_0_prep;
     template <int R, int T>
     static void run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y, size_t ys) {
         const int64_t nb = n / 32;
-        const __m256i m4 = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8), ones = _mm256_set1_epi16(1);
+        const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
         __m256 acc[R][T];
         for (auto& row : acc) {
             for (auto& a : row) a = _mm256_setzero_ps();
@@ -198,21 +241,7 @@ struct Q4_0 {
         // Four blocks a, b, c, d per step: per 128-bit lane [a | b] and [c | d], low halves (elements 0..15)
         // and high halves (16..31) in separate registers, so each block's nibbles meet its activations.
         for (; b + 4 <= nb; b += 4) {
-            __m256i xl0[T], xh0[T], xl1[T], xh1[T], xoff[T];
-            __m256 dx[T];
-#pragma GCC unroll 4
-            for (int t = 0; t < T; ++t) {
-                const uint8_t* xb = x + size_t(t) * xs + size_t(b) * 34;
-                xl0[t] = loadu_pair(xb + 2, xb + 36);
-                xh0[t] = loadu_pair(xb + 18, xb + 52);
-                xl1[t] = loadu_pair(xb + 70, xb + 104);
-                xh1[t] = loadu_pair(xb + 86, xb + 120);
-                // 8 * Σx, folded like the products below: the -8 of the nibbles, shared by every row.
-                xoff[t] = fold_blocks(
-                    _mm256_add_epi16(_mm256_maddubs_epi16(eight, xl0[t]), _mm256_maddubs_epi16(eight, xh0[t])),
-                    _mm256_add_epi16(_mm256_maddubs_epi16(eight, xl1[t]), _mm256_maddubs_epi16(eight, xh1[t])));
-                dx[t] = spread_quad(scale_quad(xb, 34));
-            }
+            const uint8_t* xg = x + size_t(b / 4) * Q4_0_GROUP;
 #pragma GCC unroll 8
             for (int r = 0; r < R; ++r) {
                 const uint8_t* wb = w + size_t(r) * ws + size_t(b) * 18;
@@ -222,25 +251,29 @@ struct Q4_0 {
                 const __m256i q0 = loadu_pair(wb + 2, wb + 20), q1 = loadu_pair(wb + 38, wb + 56);
                 const __m256i lo0 = _mm256_and_si256(q0, m4), hi0 = _mm256_and_si256(_mm256_srli_epi16(q0, 4), m4);
                 const __m256i lo1 = _mm256_and_si256(q1, m4), hi1 = _mm256_and_si256(_mm256_srli_epi16(q1, 4), m4);
-                const __m256 dw = spread_quad(scale_quad(wb, 18));
+                const __m128 dw = scale_quad(wb, 18);
 #pragma GCC unroll 4
                 for (int t = 0; t < T; ++t) {
+                    const uint8_t* xt = xg + size_t(t) * xs;
                     // Pairs of nibble x int8 products; |sums| <= 4 * 15 * 127, then folded (<= 15240) and the
                     // offset taken off (|Σ(q - 8)x| <= 8128): int16 holds them all.
-                    const __m256i s0 =
-                        _mm256_add_epi16(_mm256_maddubs_epi16(lo0, xl0[t]), _mm256_maddubs_epi16(hi0, xh0[t]));
-                    const __m256i s1 =
-                        _mm256_add_epi16(_mm256_maddubs_epi16(lo1, xl1[t]), _mm256_maddubs_epi16(hi1, xh1[t]));
-                    const __m256i s = _mm256_madd_epi16(_mm256_sub_epi16(fold_blocks(s0, s1), xoff[t]), ones);
-                    acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, dx[t]), acc[r][t]);
+                    const __m256i s0 = _mm256_add_epi16(_mm256_maddubs_epi16(lo0, loadu(xt)),
+                                                        _mm256_maddubs_epi16(hi0, loadu(xt + 32)));
+                    const __m256i s1 = _mm256_add_epi16(_mm256_maddubs_epi16(lo1, loadu(xt + 64)),
+                                                        _mm256_maddubs_epi16(hi1, loadu(xt + 96)));
+                    const __m256i s = _mm256_madd_epi16(_mm256_sub_epi16(fold_blocks(s0, s1), loadu(xt + 128)), ones);
+                    const __m128 dx = _mm_loadu_ps(reinterpret_cast<const float*>(xt + 160));
+                    acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), spread_quad(_mm_mul_ps(dw, dx)), acc[r][t]);
                 }
             }
         }
         float tail[R][T] = {};
+        const uint8_t* xtail = x + size_t(nb / 4) * Q4_0_GROUP;
         for (; b < nb; ++b) {
             for (int r = 0; r < R; ++r) {
                 for (int t = 0; t < T; ++t) {
-                    tail[r][t] += block_q4_0(w + size_t(r) * ws + size_t(b) * 18, x + size_t(t) * xs + size_t(b) * 34);
+                    tail[r][t] += block_q4_0(w + size_t(r) * ws + size_t(b) * 18,
+                                             xtail + size_t(t) * xs + size_t(b % 4) * 34);
                 }
             }
         }
@@ -256,8 +289,27 @@ inline float block_q8_0(const uint8_t* w, const uint8_t* x) {
     return float(isum) * (load_f16(w) * load_f16(x));
 }
 
+// Prepared activations, per pair of blocks a, b, 96 bytes: [a0..15 | b0..15], [a16..31 | b16..31], then the
+// scales spread as [da x4 | db x4] (f32); an odd last block follows as it was.
+constexpr size_t Q8_0_PAIR = 96;
+
+size_t q8_0_prep_bytes(int64_t n) { return size_t(n / 64) * Q8_0_PAIR + size_t((n / 32) % 2) * 34; }
+
+void q8_0_prep(int64_t n, const void* xv, void* outv) {
+    const uint8_t* x = static_cast<const uint8_t*>(xv);
+    uint8_t* out = static_cast<uint8_t*>(outv);
+    for (int64_t p = 0; p < n / 64; ++p, x += 68, out += Q8_0_PAIR) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), loadu_pair(x + 2, x + 36));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32), loadu_pair(x + 18, x + 52));
+        _mm256_storeu_ps(reinterpret_cast<float*>(out + 64), scale_pair(x, x + 34));
+    }
+    std::memcpy(out, x, size_t((n / 32) % 2) * 34);
+}
+
 struct Q8_0 {
     static constexpr int ROWS = 4, TOKS = 2;
+    static constexpr auto prep_bytes = q8_0_prep_bytes;
+    static constexpr auto prep = q8_0_prep;
     template <int R, int T>
     static void run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y, size_t ys) {
         const int64_t nb = n / 32;
@@ -268,14 +320,8 @@ struct Q8_0 {
         }
         int64_t b = 0;
         for (; b + 2 <= nb; b += 2) {
-            __m256i xl[T], xh[T];
-            __m256 dx[T];
-            for (int t = 0; t < T; ++t) {
-                const uint8_t* xb = x + size_t(t) * xs + size_t(b) * 34;
-                xl[t] = loadu_pair(xb + 2, xb + 36);
-                xh[t] = loadu_pair(xb + 18, xb + 52);
-                dx[t] = scale_pair(xb, xb + 34);
-            }
+            const uint8_t* xp = x + size_t(b / 2) * Q8_0_PAIR;
+#pragma GCC unroll 8
             for (int r = 0; r < R; ++r) {
                 const uint8_t* wb = w + size_t(r) * ws + size_t(b) * 34;
                 _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws), _MM_HINT_T0);
@@ -283,20 +329,26 @@ struct Q8_0 {
                 const __m256i wl = loadu_pair(wb + 2, wb + 36), wh = loadu_pair(wb + 18, wb + 52);
                 const __m256i al = _mm256_sign_epi8(wl, wl), ah = _mm256_sign_epi8(wh, wh);  // |w|
                 const __m256 dw = scale_pair(wb, wb + 34);
+#pragma GCC unroll 4
                 for (int t = 0; t < T; ++t) {
+                    const uint8_t* xt = xp + size_t(t) * xs;
                     // |w| * sign(x, w) = w * x; pairs stay within int16 (2 * 128 * 127).
-                    const __m256i pl = _mm256_madd_epi16(_mm256_maddubs_epi16(al, _mm256_sign_epi8(xl[t], wl)), ones);
-                    const __m256i ph = _mm256_madd_epi16(_mm256_maddubs_epi16(ah, _mm256_sign_epi8(xh[t], wh)), ones);
-                    acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(pl, ph)), _mm256_mul_ps(dw, dx[t]),
+                    const __m256i pl =
+                        _mm256_madd_epi16(_mm256_maddubs_epi16(al, _mm256_sign_epi8(loadu(xt), wl)), ones);
+                    const __m256i ph =
+                        _mm256_madd_epi16(_mm256_maddubs_epi16(ah, _mm256_sign_epi8(loadu(xt + 32), wh)), ones);
+                    const __m256 dx = _mm256_loadu_ps(reinterpret_cast<const float*>(xt + 64));
+                    acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(pl, ph)), _mm256_mul_ps(dw, dx),
                                                 acc[r][t]);
                 }
             }
         }
         float tail[R][T] = {};
         if (b < nb) {
+            const uint8_t* xtail = x + size_t(nb / 2) * Q8_0_PAIR;
             for (int r = 0; r < R; ++r) {
                 for (int t = 0; t < T; ++t) {
-                    tail[r][t] = block_q8_0(w + size_t(r) * ws + size_t(b) * 34, x + size_t(t) * xs + size_t(b) * 34);
+                    tail[r][t] = block_q8_0(w + size_t(r) * ws + size_t(b) * 34, xtail + size_t(t) * xs);
                 }
             }
         }

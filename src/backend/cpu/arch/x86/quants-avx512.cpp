@@ -11,7 +11,8 @@
 //                by w (signed) and subtracts 128 * Σw per row; without VNNI, |w| times x negated where w < 0.
 //   Q4_K, Q5_K   64 elements: the low nibbles of 32 quant bytes (sub-block 2c) and the high nibbles (2c + 1).
 //   Q6_K         64 elements: two 32-element runs assembled from ql/qh (four scale groups per register).
-// Odd leftover Q4_0/Q8_0 blocks (fewer than four) go through a scalar loop.
+// Q4_0/Q8_0 read activations prepared once per matmul in that layout (Prep below); leftover blocks (fewer
+// than four) go through a scalar loop.
 //
 // Test build: with VERSUS_KERNELS_AVX512_SIMDE the file is compiled a second time, without -mavx512*, against
 // SIMDe's portable AVX-512, as namespace qavx512_simde with rungs named "*-simde" (see kernels-avx512.cpp).
@@ -24,8 +25,10 @@
 #else
 #include <immintrin.h>
 // GCC 12's AVX-512 headers initialise their "undefined" vectors from themselves (GCC bug 105593).
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #define VERSUS_QAVX512_NS qavx512
 #define VERSUS_QAVX512_NAME(name) name
 #endif
@@ -109,7 +112,11 @@ void tile(int64_t n, const void* w, size_t ws, int nr, const void* x, size_t xs,
 
 template <class K>
 constexpr QuantTile tile_of() {
-    return {tile<K>, K::ROWS, K::TOKS};
+    if constexpr (requires { K::prep; }) {
+        return {tile<K>, K::ROWS, K::TOKS, K::prep_bytes, K::prep};
+    } else {
+        return {tile<K>, K::ROWS, K::TOKS, nullptr, nullptr};
+    }
 }
 
 inline __m512i loadu512(const uint8_t* p) { return _mm512_loadu_si512(p); }
@@ -245,59 +252,96 @@ inline float block_q8_0(const uint8_t* w, const uint8_t* x) {
     return float(isum) * (load_f16(w) * load_f16(x));
 }
 
+// Prepared activations (QuantTile::prep), per group of four blocks, 256 bytes (Q4_0) or 192 (Q8_0):
+//   [0, 128)   the quants in the kernels' lane layout, elements 0..15 then 16..31 of blocks a | b | c | d
+//              (Q8_0 with VNNI: + 128, as unsigned bytes)
+//   Q4_0 only: 64 bytes of offsets, -8 * Σx per int32 lane (VNNI: the sums' starting value) or 8 * Σx per
+//              int16 pair (without VNNI)
+//   then the four scales as f32, each over the four lanes of its block
+// followed by the row's last nb % 4 blocks as they were.
+template <bool Q4, bool VNNI>
+struct Prep {
+    static constexpr size_t GROUP = Q4 ? 256 : 192;
+    static size_t bytes(int64_t n) { return size_t(n / 128) * GROUP + size_t((n / 32) % 4) * 34; }
+    static void run(int64_t n, const void* xv, void* outv) {
+        const uint8_t* x = static_cast<const uint8_t*>(xv);
+        uint8_t* out = static_cast<uint8_t*>(outv);
+        const __m512i eight = _mm512_set1_epi8(8), bias = _mm512_set1_epi8(int8_t(-128));
+        for (int64_t g = 0; g < n / 128; ++g, x += 4 * 34, out += GROUP) {
+            __m512i xl = load_lanes(x + 2, 34), xh = load_lanes(x + 18, 34);
+            if constexpr (Q4) {
+                __m512i off;
+                if constexpr (VNNI) {
+                    off = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                           _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, xl),
+                                                               eight, xh));
+                } else {
+                    off = _mm512_add_epi16(_mm512_maddubs_epi16(eight, xl), _mm512_maddubs_epi16(eight, xh));
+                }
+                _mm512_storeu_si512(out + 128, off);
+            } else if constexpr (VNNI) {
+                xl = _mm512_xor_si512(xl, bias);
+                xh = _mm512_xor_si512(xh, bias);
+            }
+            _mm512_storeu_si512(out, xl);
+            _mm512_storeu_si512(out + 64, xh);
+            _mm512_storeu_ps(out + GROUP - 64, scale_lanes(x, 34));
+        }
+        std::memcpy(out, x, size_t((n / 32) % 4) * 34);
+    }
+};
+
 template <bool VNNI>
 struct Q4_0 {
-    static constexpr int ROWS = 4, TOKS = 3;
+    static constexpr int ROWS = 4, TOKS = 4;
+    static constexpr size_t GROUP = Prep<true, VNNI>::GROUP;
+    static constexpr auto prep_bytes = Prep<true, VNNI>::bytes;
+    static constexpr auto prep = Prep<true, VNNI>::run;
     template <int R, int T>
     static void run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y, size_t ys) {
         const int64_t nb = n / 32;
-        const __m512i m4 = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
+        const __m512i m4 = _mm512_set1_epi8(0x0F);
         __m512 acc[R][T];
         for (auto& row : acc) {
             for (auto& a : row) a = _mm512_setzero_ps();
         }
         int64_t b = 0;
         for (; b + 4 <= nb; b += 4) {
-            __m512i xl[T], xh[T], xoff[T];
-            __m512 dx[T];
-            for (int t = 0; t < T; ++t) {
-                const uint8_t* xb = x + size_t(t) * xs + size_t(b) * 34;
-                xl[t] = load_lanes(xb + 2, 34);
-                xh[t] = load_lanes(xb + 18, 34);
-                dx[t] = scale_lanes(xb, 34);
-                if constexpr (VNNI) {  // -8 * Σx per lane, the starting value of every row's sum
-                    xoff[t] = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                               _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), eight,
-                                                                                       xl[t]),
-                                                                   eight, xh[t]));
-                } else {  // 8 * Σx per int16 pair
-                    xoff[t] = _mm512_add_epi16(_mm512_maddubs_epi16(eight, xl[t]), _mm512_maddubs_epi16(eight, xh[t]));
-                }
-            }
+            const uint8_t* xg = x + size_t(b / 4) * GROUP;
+#pragma GCC unroll 8
             for (int r = 0; r < R; ++r) {
                 const uint8_t* wb = w + size_t(r) * ws + size_t(b) * 18;
+                _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws), _MM_HINT_T0);
+                _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws + 64), _MM_HINT_T0);
                 const __m512i q = load_lanes(wb + 2, 18);
                 const __m512i lo = _mm512_and_si512(q, m4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
                 const __m512 dw = scale_lanes(wb, 18);
+#pragma GCC unroll 4
                 for (int t = 0; t < T; ++t) {
+                    const uint8_t* xt = xg + size_t(t) * xs;
                     __m512i s;
                     if constexpr (VNNI) {
-                        s = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(xoff[t], lo, xl[t]), hi, xh[t]);
+                        s = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(loadu512(xt + 128), lo, loadu512(xt)), hi,
+                                                loadu512(xt + 64));
                     } else {
-                        const __m512i p = _mm512_sub_epi16(
-                            _mm512_add_epi16(_mm512_maddubs_epi16(lo, xl[t]), _mm512_maddubs_epi16(hi, xh[t])),
-                            xoff[t]);
+                        // |pair sums| <= 2 * 2 * 15 * 127, minus 8 * Σx: within int16.
+                        const __m512i p = _mm512_sub_epi16(_mm512_add_epi16(_mm512_maddubs_epi16(lo, loadu512(xt)),
+                                                                            _mm512_maddubs_epi16(hi, loadu512(xt + 64))),
+                                                           loadu512(xt + 128));
                         s = madd_i16(p, _mm512_set1_epi16(1));
                     }
-                    acc[r][t] = _mm512_fmadd_ps(cvt_i32_ps(s), _mm512_mul_ps(dw, dx[t]), acc[r][t]);
+                    const __m512 dx = _mm512_loadu_ps(xt + 192);
+                    acc[r][t] = _mm512_fmadd_ps(cvt_i32_ps(s), _mm512_mul_ps(dw, dx), acc[r][t]);
                 }
             }
         }
         float tail[R][T] = {};
+        const uint8_t* xtail = x + size_t(nb / 4) * GROUP;
         for (; b < nb; ++b) {
             for (int r = 0; r < R; ++r) {
                 for (int t = 0; t < T; ++t) {
-                    tail[r][t] += block_q4_0(w + size_t(r) * ws + size_t(b) * 18, x + size_t(t) * xs + size_t(b) * 34);
+                    tail[r][t] += block_q4_0(w + size_t(r) * ws + size_t(b) * 18,
+                                             xtail + size_t(t) * xs + size_t(b % 4) * 34);
                 }
             }
         }
@@ -307,31 +351,27 @@ struct Q4_0 {
 
 template <bool VNNI>
 struct Q8_0 {
-    static constexpr int ROWS = 4, TOKS = 3;
+    static constexpr int ROWS = 4, TOKS = 4;
+    static constexpr size_t GROUP = Prep<false, VNNI>::GROUP;
+    static constexpr auto prep_bytes = Prep<false, VNNI>::bytes;
+    static constexpr auto prep = Prep<false, VNNI>::run;
     template <int R, int T>
     static void run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y, size_t ys) {
         const int64_t nb = n / 32;
-        const __m512i bias = _mm512_set1_epi8(int8_t(-128));  // 0x80: +128 as unsigned, the sign bit as signed
+        const __m512i bias = _mm512_set1_epi8(int8_t(-128));  // 0x80: 128 as unsigned
         __m512 acc[R][T];
         for (auto& row : acc) {
             for (auto& a : row) a = _mm512_setzero_ps();
         }
         int64_t b = 0;
         for (; b + 4 <= nb; b += 4) {
-            __m512i xl[T], xh[T];
-            __m512 dx[T];
-            for (int t = 0; t < T; ++t) {
-                const uint8_t* xb = x + size_t(t) * xs + size_t(b) * 34;
-                xl[t] = load_lanes(xb + 2, 34);
-                xh[t] = load_lanes(xb + 18, 34);
-                dx[t] = scale_lanes(xb, 34);
-                if constexpr (VNNI) {  // x + 128, unsigned
-                    xl[t] = _mm512_xor_si512(xl[t], bias);
-                    xh[t] = _mm512_xor_si512(xh[t], bias);
-                }
-            }
+            const uint8_t* xg = x + size_t(b / 4) * GROUP;
+#pragma GCC unroll 8
             for (int r = 0; r < R; ++r) {
                 const uint8_t* wb = w + size_t(r) * ws + size_t(b) * 34;
+                _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws), _MM_HINT_T0);
+                _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws + 64), _MM_HINT_T0);
+                _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws + 128), _MM_HINT_T0);
                 const __m512i wl = load_lanes(wb + 2, 34), wh = load_lanes(wb + 18, 34);
                 const __m512 dw = scale_lanes(wb, 34);
                 if constexpr (VNNI) {
@@ -339,31 +379,41 @@ struct Q8_0 {
                     const __m512i corr = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, wl),
                                                              bias, wh);
                     const __m512i start = _mm512_sub_epi32(_mm512_setzero_si512(), corr);
+#pragma GCC unroll 4
                     for (int t = 0; t < T; ++t) {
-                        const __m512i s = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(start, xl[t], wl), xh[t], wh);
-                        acc[r][t] = _mm512_fmadd_ps(cvt_i32_ps(s), _mm512_mul_ps(dw, dx[t]), acc[r][t]);
+                        const uint8_t* xt = xg + size_t(t) * xs;
+                        const __m512i s =
+                            _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(start, loadu512(xt), wl), loadu512(xt + 64), wh);
+                        acc[r][t] = _mm512_fmadd_ps(cvt_i32_ps(s), _mm512_mul_ps(dw, _mm512_loadu_ps(xt + 128)),
+                                                    acc[r][t]);
                     }
                 } else {
                     const __m512i al = _mm512_abs_epi8(wl), ah = _mm512_abs_epi8(wh);
                     const auto nl = _mm512_movepi8_mask(wl);
                     const auto nh = _mm512_movepi8_mask(wh);
                     const __m512i ones = _mm512_set1_epi16(1);
+#pragma GCC unroll 4
                     for (int t = 0; t < T; ++t) {
+                        const uint8_t* xt = xg + size_t(t) * xs;
+                        const __m512i xl = loadu512(xt), xh = loadu512(xt + 64);
                         // |w| * (x negated where w < 0); |w| <= 128, so pairs stay within int16.
-                        const __m512i sl = _mm512_mask_sub_epi8(xl[t], nl, _mm512_setzero_si512(), xl[t]);
-                        const __m512i sh = _mm512_mask_sub_epi8(xh[t], nh, _mm512_setzero_si512(), xh[t]);
+                        const __m512i sl = _mm512_mask_sub_epi8(xl, nl, _mm512_setzero_si512(), xl);
+                        const __m512i sh = _mm512_mask_sub_epi8(xh, nh, _mm512_setzero_si512(), xh);
                         const __m512i s = _mm512_add_epi32(madd_i16(_mm512_maddubs_epi16(al, sl), ones),
                                                            madd_i16(_mm512_maddubs_epi16(ah, sh), ones));
-                        acc[r][t] = _mm512_fmadd_ps(cvt_i32_ps(s), _mm512_mul_ps(dw, dx[t]), acc[r][t]);
+                        acc[r][t] = _mm512_fmadd_ps(cvt_i32_ps(s), _mm512_mul_ps(dw, _mm512_loadu_ps(xt + 128)),
+                                                    acc[r][t]);
                     }
                 }
             }
         }
         float tail[R][T] = {};
+        const uint8_t* xtail = x + size_t(nb / 4) * GROUP;
         for (; b < nb; ++b) {
             for (int r = 0; r < R; ++r) {
                 for (int t = 0; t < T; ++t) {
-                    tail[r][t] += block_q8_0(w + size_t(r) * ws + size_t(b) * 34, x + size_t(t) * xs + size_t(b) * 34);
+                    tail[r][t] += block_q8_0(w + size_t(r) * ws + size_t(b) * 34,
+                                             xtail + size_t(t) * xs + size_t(b % 4) * 34);
                 }
             }
         }
