@@ -3,7 +3,7 @@
 # same GGUF file and thread count: prefill (pp) and decode (tg) tokens/s, alternating runs so a
 # drifting machine affects both, and the ratio versus / llama.cpp with versus's MBU.
 #   bench/bench-llm.sh [PRESET] [TYPES] [THREADS] [N_PROMPT] [N_GEN]
-#   defaults: llama-7b "q4_0 q8_0 q4_k" "1 2" 512 128
+#   defaults: llama-7b "q4_0 q8_0 q4_k" "1 2" 512 128; env ROUNDS (2), REPS (versus samples per row, 2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset=${1:-llama-7b}
@@ -12,6 +12,7 @@ threads=${3:-1 2}
 np=${4:-512}
 ng=${5:-128}
 rounds=${ROUNDS:-2}
+reps=${REPS:-2}
 build=${BUILD:-build/release}
 models=${MODELS:-build/models}
 [[ -x $build/versus ]] || { echo "[bench-llm] $build/versus missing. HINT: cmake --build --preset release" >&2; exit 2; }
@@ -29,7 +30,7 @@ for type in $types; do
   cat "$file" >/dev/null  # into the page cache, as both engines will read it
   for t in $threads; do
     for ((r = 1; r <= rounds; r++)); do
-      out=$("$build/versus" bench llm --gguf "$file" -p "$np" -n "$ng" -t "$t" -r 2 -q -o jsonl 2>/dev/null)
+      out=$("$build/versus" bench llm --gguf "$file" -p "$np" -n "$ng" -t "$t" -r "$reps" -q -o jsonl 2>/dev/null)
       v_pp=$(grep '"phase":"prefill"' <<<"$out" | field tokens_per_s)
       v_tg=$(grep '"phase":"decode"' <<<"$out" | field tokens_per_s)
       mbu=$(grep '"phase":"decode"' <<<"$out" | field mbu_pct)

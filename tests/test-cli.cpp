@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/results-file.hpp"
+#include "predict/specs.hpp"
 
 namespace {
 
@@ -192,4 +193,83 @@ TEST(CliLlm, BadInputExitsTwo) {
     }
     auto r = run_versus("bench llm --model llama-70b --type f32 -p 8 -n 0");
     EXPECT_NE(r.err.find("weights"), std::string::npos) << r.err;
+}
+
+TEST(CliSpecs, ListShowAndErrors) {
+    auto list = run_versus("specs list -o json");
+    ASSERT_EQ(list.code, 0) << list.err;
+    const auto j = nlohmann::json::parse(list.out);
+    ASSERT_TRUE(j.is_array());
+    EXPECT_EQ(j.size(), versus::predict::platforms().size());
+    EXPECT_EQ(j[0].size(), 25u);  // 24 columns + the selected memory_GB
+
+    auto nvidia = run_versus("specs list --vendor nvidia -o json");
+    ASSERT_EQ(nvidia.code, 0) << nvidia.err;
+    for (const auto& row : nlohmann::json::parse(nvidia.out)) EXPECT_EQ(row["vendor"], "nvidia");
+    auto table = run_versus("specs list --vendor cpu");
+    ASSERT_EQ(table.code, 0) << table.err;
+    EXPECT_NE(table.out.find("zen2-vcpu"), std::string::npos);
+    EXPECT_EQ(table.out.find("rtx-4090"), std::string::npos);
+
+    auto show = run_versus("specs show rtx-4090");
+    ASSERT_EQ(show.code, 0) << show.err;
+    EXPECT_NE(show.out.find("1008 GB/s"), std::string::npos) << show.out;
+    EXPECT_NE(show.out.find("https://"), std::string::npos) << show.out;
+    auto show_json = run_versus("specs show \"Apple M2 Ultra@128\" -o json");
+    ASSERT_EQ(show_json.code, 0) << show_json.err;
+    const auto one = nlohmann::json::parse(show_json.out);
+    EXPECT_EQ(one["id"], "m2-ultra-76c");
+    EXPECT_EQ(one["memory_GB"], 128);
+    EXPECT_TRUE(one["gpu_mem_max_GB"].is_null());
+
+    for (const std::string args : {"specs show nosuch", "specs show m2-ultra-76c@100", "specs list --vendor acme",
+                                   "specs list -o sql", "specs show rtx-4090 -o md", "specs"}) {
+        auto r = run_versus(args);
+        EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
+        EXPECT_NE(r.err.find("HINT"), std::string::npos) << args << "\n" << r.err;
+    }
+    EXPECT_NE(run_versus("specs show nosuch").err.find("did you mean"), std::string::npos);
+}
+
+TEST(CliPredict, PredictBacktestAndErrors) {
+    auto p = run_versus("predict --model llama-70b --type q4_k_m --on m2-ultra-76c@192,rtx-4090,h100-sxm -o json");
+    ASSERT_EQ(p.code, 0) << p.err;
+    const auto j = nlohmann::json::parse(p.out);
+    ASSERT_EQ(j.size(), 3u);
+    EXPECT_EQ(j[0]["fits"], true);
+    EXPECT_EQ(j[1]["fits_device"], false);  // ~42 GB on a 24 GB card: offloaded
+    EXPECT_LT(j[1]["layers_on_device"].get<int>(), 80);
+    for (const auto& row : j) {
+        const auto& tg = row["decode_tokens_per_s"];
+        EXPECT_LE(tg["low"].get<double>(), tg["value"].get<double>());
+        EXPECT_GE(tg["high"].get<double>(), tg["value"].get<double>());
+        EXPECT_FALSE(row["rests_on"].empty());
+    }
+    auto table = run_versus("predict --model llama-7b --type q4_0 --on \"GeForce RTX 4090\"");
+    ASSERT_EQ(table.code, 0) << table.err;
+    EXPECT_NE(table.out.find("rtx-4090"), std::string::npos);
+
+    const std::string csv = tmpfile("bt.csv");
+    {
+        std::ofstream f(csv);
+        f << "platform,model,type,test,measured_tokens_per_s\n"
+             "rtx-4090,llama-7b,q4_0,tg128,150\n"
+             "rtx-4090,llama-7b,q4_0,tg128,not-a-number\n";
+    }
+    auto bt = run_versus("predict --backtest " + csv + " -o json");
+    ASSERT_EQ(bt.code, 0) << bt.err;
+    const auto b = nlohmann::json::parse(bt.out);
+    ASSERT_EQ(b["rows"].size(), 2u);
+    EXPECT_TRUE(b["rows"][0].contains("ape_pct"));
+    EXPECT_TRUE(b["rows"][1].contains("error"));
+    EXPECT_NE(bt.err.find(":3]"), std::string::npos) << bt.err;  // reported by line
+
+    for (const std::string args : {"predict --on nosuch-gpu", "predict --on rtx-4090 --model llama-99b", "predict --on rtx-4090 --type q1_x",
+                                   "predict --model llama-7b", "predict --backtest /nonexistent.csv", "predict --on rtx-4090 -p 0",
+                                   "calibrate --from /nonexistent.csv"}) {
+        auto r = run_versus(args);
+        EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
+        EXPECT_NE(r.err.find("HINT"), std::string::npos) << args << "\n" << r.err;
+    }
+    EXPECT_NE(run_versus("predict --on rtx-4009").err.find("rtx-4090"), std::string::npos);  // the closest ids
 }

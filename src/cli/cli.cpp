@@ -1,5 +1,8 @@
 #include "cli/cli.hpp"
 #include "cli/cli-llm.hpp"
+#include "cli/cli-predict.hpp"
+#include "predict/compare.hpp"
+#include "cli/cli-specs.hpp"
 
 #include <unistd.h>
 
@@ -238,9 +241,18 @@ int cmd_run(const Common& c, bool full) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const std::string summary = summary_line(sum, secs);
     print_results(s.ctx, records, f, summary);
+    // Beside the measurements, what the platforms people weigh this machine against would give.
+    std::string comparison;
+    try {
+        comparison = predict::machine_comparison(records, predict::default_comparison_platforms(), true);
+        if (f == Format::TABLE || f == Format::MD)
+            std::cout << "\n" << predict::machine_comparison(records, predict::default_comparison_platforms(), f == Format::MD);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "[versus] no comparison table: %s\n", e.what());
+    }
     std::filesystem::path report = out;
     report.replace_extension(".md");
-    write_report(report, s.ctx, records, summary);
+    write_report(report, s.ctx, records, summary + (comparison.empty() ? "" : "\n\n" + comparison));
     if (!c.quiet) std::fprintf(stderr, "report: %s\n", report.c_str());
     return exit_code(sum);
 }
@@ -345,6 +357,8 @@ int main(int argc, char** argv) {
 
     app.add_subcommand("list", "list the workloads and their parameters");
     LlmCommands* llm_cmds = add_llm_commands(app);
+    SpecsCommands* specs_cmds = add_specs_commands(app);
+    PredictCommands* predict_cmds = add_predict_commands(app);
 
     try {
         app.parse(argc, argv);
@@ -364,6 +378,8 @@ int main(int argc, char** argv) {
         if (*run) return cmd_run(run_c, full);
         if (app.got_subcommand("list")) return cmd_list();
         if (int rc = run_llm_commands(llm_cmds); rc >= 0) return rc;
+        if (int rc = run_specs_commands(specs_cmds); rc >= 0) return rc;
+        if (int rc = run_predict_commands(predict_cmds); rc >= 0) return rc;
         for (auto* sub : bench->get_subcommands())
             if (*sub) return cmd_bench(*workloads::find_workload(sub->get_name()), bench_c, bench_values[sub->get_name()]);
     } catch (const UsageError& e) {

@@ -228,29 +228,7 @@ std::string render_text(const std::vector<Record>& records, bool md) {
             for (const auto& c : t.constants) out += "  " + c;
             out += "\n";
         }
-        std::vector<size_t> w(t.header.size());
-        for (size_t c = 0; c < t.header.size(); ++c) {
-            w[c] = width(t.header[c]);
-            for (const auto& row : t.rows) w[c] = std::max(w[c], width(row[c]));
-        }
-        auto line = [&](const std::vector<std::string>& cells) {
-            std::string s = md ? "|" : "";
-            for (size_t c = 0; c < cells.size(); ++c) {
-                s += (md ? " " : (c ? "  " : "  ")) + pad(cells[c], w[c], t.right[c]) + (md ? " |" : "");
-            }
-            while (!md && !s.empty() && s.back() == ' ') s.pop_back();
-            return s + "\n";
-        };
-        out += line(t.header);
-        std::string rule = md ? "|" : "  ";
-        for (size_t c = 0; c < w.size(); ++c) {
-            if (md)
-                rule += (t.right[c] ? " " + std::string(w[c] - 1, '-') + ": |" : " " + std::string(w[c], '-') + " |");
-            else
-                rule += (c ? "  " : "") + std::string(w[c], '-');
-        }
-        out += rule + "\n";
-        for (const auto& row : t.rows) out += line(row);
+        out += render_grid(t.header, t.rows, t.right, md);
     }
     return out;
 }
@@ -329,6 +307,37 @@ std::string render_sql(const std::vector<Record>& records) {
 }
 
 }  // namespace
+
+std::string render_grid(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
+                        const std::vector<bool>& right, bool md) {
+    std::vector<size_t> w(header.size());
+    for (size_t c = 0; c < header.size(); ++c) {
+        w[c] = width(header[c]);
+        for (const auto& row : rows)
+            if (c < row.size()) w[c] = std::max(w[c], width(row[c]));
+    }
+    auto is_right = [&](size_t c) { return c < right.size() && right[c]; };
+    auto line = [&](const std::vector<std::string>& cells) {
+        std::string s = md ? "|" : "";
+        for (size_t c = 0; c < header.size(); ++c) {
+            const std::string cell = c < cells.size() ? cells[c] : "";
+            s += (md ? " " : "  ") + pad(cell, w[c], is_right(c)) + (md ? " |" : "");
+        }
+        while (!md && !s.empty() && s.back() == ' ') s.pop_back();
+        return s + "\n";
+    };
+    std::string out = line(header);
+    std::string rule = md ? "|" : "  ";
+    for (size_t c = 0; c < w.size(); ++c) {
+        if (md)
+            rule += (is_right(c) ? " " + std::string(w[c] - 1, '-') + ": |" : " " + std::string(w[c], '-') + " |");
+        else
+            rule += (c ? "  " : "") + std::string(w[c], '-');
+    }
+    out += rule + "\n";
+    for (const auto& row : rows) out += line(row);
+    return out;
+}
 
 bool headline(const Record& r, std::string* unit, double* value) {
     for (const auto& h : HEADLINES) {

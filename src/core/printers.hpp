@@ -22,6 +22,11 @@ std::string_view format_name(Format f);
 
 std::string render(const std::vector<Record>& records, Format f);
 
+// A grid of cells as aligned text (two spaces between columns) or as a Markdown table; `right` marks the
+// right-aligned (numeric) columns. Every table versus prints goes through this.
+std::string render_grid(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
+                        const std::vector<bool>& right, bool md);
+
 // The headline value of a record for humans: ("GFLOP/s", 180.2) etc.; false if it has none.
 bool headline(const Record& r, std::string* unit, double* value);
 

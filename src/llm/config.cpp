@@ -1,6 +1,8 @@
 #include "llm/config.hpp"
 
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -22,6 +24,7 @@ constexpr Preset PRESETS[] = {
     {"tiny", "llama", 512, 256, 2, 4, 2, 512, 256, 1e-5f, 10000.0f, "none"},
     // ~110M parameters: the quick suite's model, large enough that threads and caches behave as on 7B.
     {"small", "llama", 32000, 768, 12, 12, 4, 2048, 2048, 1e-5f, 10000.0f, "none"},
+    {"tinyllama-1.1b", "llama", 32000, 2048, 22, 32, 4, 5632, 2048, 1e-5f, 10000.0f, "none"},
     {"llama-7b", "llama", 32000, 4096, 32, 32, 32, 11008, 4096, 1e-5f, 10000.0f, "none"},
     {"llama-13b", "llama", 32000, 5120, 40, 40, 40, 13824, 4096, 1e-5f, 10000.0f, "none"},
     {"llama-70b", "llama", 32000, 8192, 80, 64, 8, 28672, 4096, 1e-5f, 10000.0f, "none"},
@@ -164,6 +167,89 @@ WeightSummary weight_summary(const ModelConfig& c, GgmlType type) {
         if (t.name == "output.weight") w.output_bytes = b;
     }
     return w;
+}
+
+namespace {
+
+struct FileTypeName {
+    const char* name;
+    GgmlType base;
+    bool mixed, pure;
+};
+// llama.cpp's file types, plus the bare K types (every matrix in that type).
+constexpr FileTypeName FILE_TYPES[] = {
+    {"f32", GgmlType::F32, false, false},     {"f16", GgmlType::F16, false, false},
+    {"bf16", GgmlType::BF16, false, false},   {"q8_0", GgmlType::Q8_0, false, false},
+    {"q4_0", GgmlType::Q4_0, false, false},   {"q4_k_s", GgmlType::Q4_K, false, false},
+    {"q4_k_m", GgmlType::Q4_K, true, false},  {"q5_k_s", GgmlType::Q5_K, false, false},
+    {"q5_k_m", GgmlType::Q5_K, true, false},  {"q6_k", GgmlType::Q6_K, false, false},
+    {"q4_k", GgmlType::Q4_K, false, true},    {"q5_k", GgmlType::Q5_K, false, true},
+    // Counted for predictions only (the engine does not compute with them); their own mixes are not modelled.
+    {"q2_k", GgmlType::Q2_K, false, false},   {"q3_k_s", GgmlType::Q3_K, false, false},
+};
+
+// llama.cpp's rule for the layers whose attn_v/ffn_down get more bits in _M mixes: the first and last
+// eighth of the blocks and every third one between.
+bool use_more_bits(int64_t i, int64_t n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+
+// "blk.12.attn_v.weight" -> 12; -1 outside the blocks.
+int64_t tensor_layer(const std::string& name) {
+    if (!name.starts_with("blk.")) return -1;
+    return std::strtoll(name.c_str() + 4, nullptr, 10);
+}
+
+}  // namespace
+
+FileType parse_file_type(std::string_view name) {
+    std::string lower(name);
+    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    for (const auto& f : FILE_TYPES)
+        if (lower == f.name) return {lower, f.base, f.mixed, f.pure};
+    throw UsageError("--type", fmt::format("unknown file type '{}'", name), "choose from " + file_type_names());
+}
+
+std::string file_type_names() {
+    std::string out;
+    for (const auto& f : FILE_TYPES) out += (out.empty() ? "" : ", ") + std::string(f.name);
+    return out;
+}
+
+GgmlType tensor_type(const ModelConfig& c, const FileType& ft, const TensorSpec& t, int64_t layer) {
+    if (t.f32_only) return GgmlType::F32;
+    const GgmlType b = ft.base;
+    if (ft.pure || b == GgmlType::F32 || b == GgmlType::F16 || b == GgmlType::BF16 || b == GgmlType::Q8_0) return b;
+    // Quantized files keep the output matrix (or the embedding that doubles as it) in Q6_K.
+    const bool output = t.name == "output.weight" || (c.tied_output && t.name == "token_embd.weight");
+    if (output) return GgmlType::Q6_K;
+    const bool attn_v = t.name.ends_with("attn_v.weight"), ffn_down = t.name.ends_with("ffn_down.weight");
+    if (ft.mixed && (attn_v || ffn_down) && use_more_bits(layer, c.n_layer)) return GgmlType::Q6_K;
+    if (ft.name == "q4_k_s" && ffn_down && layer < c.n_layer / 8) return GgmlType::Q5_K;
+    // Many KV heads shared (70B-like GQA): attn_v is 8x smaller and gets Q5_K instead of Q4_K.
+    if (attn_v && b == GgmlType::Q4_K && c.n_head >= 8 * c.n_head_kv) return GgmlType::Q5_K;
+    return b;
+}
+
+WeightSummary weight_summary(const ModelConfig& c, const FileType& ft) {
+    WeightSummary w;
+    for (const auto& t : model_tensors(c)) {
+        const int64_t ne[2] = {t.ne0, t.ne1};
+        const uint64_t b = ggml_tensor_bytes(tensor_type(c, ft, t, tensor_layer(t.name)), ne).value_or(0);
+        w.total_bytes += b;
+        if (t.name == "token_embd.weight") w.embd_bytes = b;
+        if (t.name == "output.weight") w.output_bytes = b;
+    }
+    return w;
+}
+
+uint64_t layer_weight_bytes(const ModelConfig& c, const FileType& ft, int64_t layer) {
+    uint64_t total = 0;
+    const std::string prefix = fmt::format("blk.{}.", layer);
+    for (const auto& t : model_tensors(c)) {
+        if (!t.name.starts_with(prefix)) continue;
+        const int64_t ne[2] = {t.ne0, t.ne1};
+        total += ggml_tensor_bytes(tensor_type(c, ft, t, layer), ne).value_or(0);
+    }
+    return total;
 }
 
 uint64_t kv_cache_bytes(const ModelConfig& c, int64_t n_ctx) {

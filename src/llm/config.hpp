@@ -40,7 +40,7 @@ struct ModelConfig {
     int64_t n_embd_q() const { return n_head * head_dim; }
 };
 
-// Built-in shapes with the real dimensions of the public models: tiny (tests), small (quick suite), llama-7b,
+// Built-in shapes with the real dimensions of the public models: tiny (tests), small (quick suite), tinyllama-1.1b, llama-7b,
 // llama-13b, llama-70b, llama3-8b, llama3-70b, mistral-7b, qwen2-7b.
 std::vector<std::string> preset_names();
 // Throws UsageError naming the preset and listing the known ones.
@@ -68,6 +68,24 @@ struct WeightSummary {
 };
 // For a synthetic model whose matrices are all stored in `type` (norms and biases in f32).
 WeightSummary weight_summary(const ModelConfig& c, GgmlType type);
+// A file type as llama.cpp names them ("q4_0", "q4_k_m", "f16"): most matrices in `base`, a few promoted to
+// more bits as llama.cpp's quantizer does, so that the bytes counted for a public download match its size.
+// (versus's own synthetic files keep every matrix in one type: weight_summary(c, GgmlType) counts those.)
+struct FileType {
+    std::string name;  // lower case, as given
+    GgmlType base = GgmlType::F16;
+    bool mixed = false;     // an _M mix: attn_v and ffn_down of some layers in Q6_K
+    bool pure = false;      // every matrix in `base`, the output included (versus's files, "q4_k" without _m/_s)
+};
+// Throws UsageError naming the type and listing file_type_names().
+FileType parse_file_type(std::string_view name);
+std::string file_type_names();
+// The type a tensor of the model gets in such a file (`layer` < 0 for tensors outside the blocks).
+GgmlType tensor_type(const ModelConfig& c, const FileType& ft, const TensorSpec& t, int64_t layer);
+WeightSummary weight_summary(const ModelConfig& c, const FileType& ft);
+// Bytes of one block's weights (norms and biases included) in such a file; layers differ in _M mixes.
+uint64_t layer_weight_bytes(const ModelConfig& c, const FileType& ft, int64_t layer);
+
 // KV cache for `n_ctx` positions, f16 K and V for every layer.
 uint64_t kv_cache_bytes(const ModelConfig& c, int64_t n_ctx);
 // Activations and scratch of one forward pass over `n_batch` tokens (logits included).

@@ -1,0 +1,284 @@
+#include "cli/cli-predict.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/printers.hpp"
+#include "core/results-file.hpp"
+#include "core/sysinfo.hpp"
+#include "llm/gguf.hpp"
+#include "predict/backtest.hpp"
+#include "predict/fit.hpp"
+#include "predict/local.hpp"
+
+namespace versus::cli {
+
+struct PredictCommands {
+    CLI::App* predict = nullptr;
+    CLI::App* calibrate = nullptr;
+    // predict
+    std::string model = "llama-7b", gguf, type = "q4_0", on, backtest, calibration, format = "table", set;
+    int64_t n_prompt = 512, n_gen = 128, depth = 0, ctx = 0;
+    double host_ram = 0, wired_limit = 0;
+    // calibrate
+    std::string from, results, out;
+};
+
+namespace {
+
+std::string read_text(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) throw UsageError(path, "cannot read the file", "check the path");
+    std::ostringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
+predict::Calibration chosen_calibration(const std::string& arg) {
+    if (arg.empty()) return predict::Calibration::builtin();
+    if (arg == "none") return predict::Calibration::none();
+    return predict::Calibration::from_csv(read_text(arg), arg);
+}
+
+// A real file's shape and bytes: its own tensors, whatever mix of types they hold.
+predict::LlmQuery query_from_gguf(const std::string& path) {
+    const auto f = llm::GgufFile::open(path);
+    predict::LlmQuery q;
+    q.model = llm::config_from_gguf(f);
+    q.model_name = q.model.name.empty() ? path : q.model.name;
+    llm::WeightSummary w;
+    std::map<llm::GgmlType, uint64_t> by_type;
+    for (const auto& t : f.tensors()) {
+        w.total_bytes += t.n_bytes;
+        if (t.name == "token_embd.weight") w.embd_bytes = t.n_bytes;
+        if (t.name == "output.weight") w.output_bytes = t.n_bytes;
+        if (t.name.find("ffn_up") != std::string::npos) by_type[t.type] += t.n_bytes;
+    }
+    q.file_weights = w;
+    // The format class the kernels see is the one of the bulk of the matrices.
+    llm::GgmlType bulk = llm::GgmlType::F16;
+    uint64_t most = 0;
+    for (const auto& [t, b] : by_type)
+        if (b > most) bulk = t, most = b;
+    q.ftype = {std::string(llm::ggml_type_name(bulk)), bulk, false, true};
+    return q;
+}
+
+std::string range(const predict::Estimate& e, const char* fmt3) {
+    return fmt::format(fmt::runtime(fmt3), e.value, e.low, e.high);
+}
+
+int cmd_predict(const PredictCommands& c) {
+    const auto cal = chosen_calibration(c.calibration);
+    predict::PredictOptions opt;
+    opt.host_ram_GB = c.host_ram;
+    opt.apple_wired_limit_GB = c.wired_limit;
+    const bool md = c.format == "md";
+    if (c.format != "table" && c.format != "md" && c.format != "json")
+        throw UsageError("-o", fmt::format("predict prints table, md or json, not '{}'", c.format), "use -o table, md or json");
+
+    if (!c.backtest.empty()) {
+        auto rows = predict::parse_backtest(read_text(c.backtest), c.backtest, c.set);
+        predict::evaluate_backtest(rows, cal, opt);
+        int bad = 0;
+        for (const auto& r : rows)
+            if (!r.error.empty()) {
+                ++bad;
+                std::fprintf(stderr, "[%s:%d] %s\n", c.backtest.c_str(), r.line, r.error.c_str());
+            }
+        if (c.format == "json")
+            std::cout << predict::backtest_json(rows).dump(2) << "\n";
+        else
+            std::cout << predict::backtest_table(rows, md);
+        if (bad == static_cast<int>(rows.size())) {
+            std::fprintf(stderr, "[%s] no row could be evaluated. HINT: see the errors above\n", c.backtest.c_str());
+            return EXIT_USAGE;
+        }
+        return 0;
+    }
+
+    if (c.on.empty()) throw UsageError("--on", "no platform given", "e.g. --on m2-ultra-76c@192,rtx-4090,h100-sxm (`versus specs list`)");
+    predict::LlmQuery q;
+    if (!c.gguf.empty()) {
+        q = query_from_gguf(c.gguf);
+    } else {
+        q.model_name = c.model;
+        q.model = llm::preset_config(c.model);
+        q.ftype = llm::parse_file_type(c.type);
+    }
+    q.n_prompt = c.n_prompt;
+    q.n_gen = c.n_gen;
+    q.depth = c.depth;
+    q.n_ctx = c.ctx;
+
+    std::vector<predict::Platform> targets;
+    std::vector<predict::Calibration> cals;
+    std::stringstream list(c.on);
+    for (std::string id; std::getline(list, id, ',');) {
+        if (id == "local") {
+            auto l = predict::load_local(predict::default_calibration_path());
+            targets.push_back(l.platform);
+            cals.push_back(l.calibration);
+        } else {
+            targets.push_back(predict::resolve_platform(id));
+            cals.push_back(cal);
+        }
+    }
+
+    std::vector<predict::LlmPrediction> preds;
+    for (size_t i = 0; i < targets.size(); ++i) preds.push_back(predict::predict_llm(targets[i], q, cals[i], opt));
+
+    const std::string pp = fmt::format("pp{}", q.n_prompt), tg = fmt::format("tg{}", q.n_gen);
+    const std::string what = fmt::format("{} {} {}{}{}", q.model_name, q.ftype.name, pp, tg != "tg0" ? " " + tg : "",
+                                         q.depth ? fmt::format(" at depth {}", q.depth) : "");
+    if (c.format == "json") {
+        nlohmann::ordered_json out = nlohmann::ordered_json::array();
+        for (size_t i = 0; i < preds.size(); ++i) {
+            const auto& p = preds[i];
+            nlohmann::ordered_json j;
+            j["platform"] = p.platform_id;
+            j["name"] = targets[i].name;
+            j["memory_GB"] = targets[i].memory_GB;
+            j["model"] = q.model_name;
+            j["type"] = q.ftype.name;
+            j["n_prompt"] = q.n_prompt;
+            j["n_gen"] = q.n_gen;
+            j["depth"] = q.depth;
+            j["fits"] = p.plan.fits;
+            j["fits_device"] = p.plan.fits_device;
+            j["layers_on_device"] = p.plan.layers_on_device;
+            j["n_layer"] = p.plan.n_layer;
+            j["need_bytes"] = p.plan.need_bytes();
+            j["weight_bytes"] = p.plan.weight_bytes;
+            j["kv_bytes"] = p.plan.kv_bytes;
+            j["budget_bytes"] = p.plan.budget_bytes;
+            j["budget_rule"] = p.plan.budget_rule;
+            j["placement"] = p.plan.summary;
+            auto est = [](const predict::Estimate& e) { return nlohmann::ordered_json{{"value", e.value}, {"low", e.low}, {"high", e.high}}; };
+            if (p.prefill) {
+                j["prefill_tokens_per_s"] = est(p.prefill->tokens_per_s);
+                j["prefill_bound"] = predict::bound_name(p.prefill->bound);
+                j["decode_tokens_per_s"] = est(p.decode->tokens_per_s);
+                j["decode_bound"] = predict::bound_name(p.decode->bound);
+                j["ttft_ms"] = est(*p.ttft_ms);
+            }
+            if (p.joules_per_token) {
+                j["joules_per_token"] = est(*p.joules_per_token);
+                j["watts"] = est(*p.watts);
+            }
+            j["rests_on"] = p.rests_on;
+            out.push_back(j);
+        }
+        std::cout << out.dump(2) << "\n";
+        return 0;
+    }
+
+    std::vector<std::string> header = {"platform", "memory", "fits", pp + " t/s", tg + " t/s", "TTFT ms", "J/token", "bound pp/tg"};
+    std::vector<std::vector<std::string>> rows;
+    for (size_t i = 0; i < preds.size(); ++i) {
+        const auto& p = preds[i];
+        std::vector<std::string> row = {p.platform_id, fmt::format("{:g} GB", targets[i].memory_GB),
+                                        p.plan.fits_device ? "yes" : (p.plan.fits ? "offload" : "no")};
+        if (p.prefill) {
+            row.push_back(range(p.prefill->tokens_per_s, "{:.4g} ({:.3g}-{:.3g})"));
+            row.push_back(range(p.decode->tokens_per_s, "{:.4g} ({:.3g}-{:.3g})"));
+            row.push_back(range(*p.ttft_ms, "{:.4g} ({:.3g}-{:.3g})"));
+            row.push_back(p.joules_per_token ? range(*p.joules_per_token, "{:.3g} ({:.2g}-{:.2g})") : "-");
+            row.push_back(fmt::format("{}/{}", predict::bound_name(p.prefill->bound), predict::bound_name(p.decode->bound)));
+        } else {
+            row.resize(header.size(), "-");
+        }
+        rows.push_back(std::move(row));
+    }
+    std::cout << (md ? "### " : "") << "predicted: " << what << (md ? "\n\n" : "\n");
+    std::cout << core::render_grid(header, rows, {false, true, false, true, true, true, true, false}, md);
+    for (size_t i = 0; i < preds.size(); ++i) {
+        const auto& p = preds[i];
+        std::cout << (md ? "\n- **" : "\n") << p.platform_id << (md ? "**: " : ": ") << p.plan.summary
+                  << " [" << p.plan.budget_rule << "]\n";
+        for (const auto& r : p.rests_on) std::cout << (md ? "  - " : "    ") << r << "\n";
+    }
+    return 0;
+}
+
+int cmd_calibrate(const PredictCommands& c) {
+    if (!c.from.empty()) {
+        auto rows = predict::parse_backtest(read_text(c.from), c.from, c.set);
+        int used = 0;
+        for (const auto& r : rows) {
+            if (!r.error.empty())
+                std::fprintf(stderr, "[%s:%d] %s (row left out)\n", c.from.c_str(), r.line, r.error.c_str());
+            else if (!r.measured_oom)
+                ++used;
+        }
+        if (used == 0) throw UsageError(c.from, "no measured row to fit on", "give a back-test CSV with measurements");
+        const auto cal = predict::fit_calibration(rows);
+        const std::string text =
+            "# versus calibrate --from " + c.from + (c.set.empty() ? "" : " --set " + c.set) + "\n" + cal.to_csv();
+        if (c.out.empty()) {
+            std::cout << text;
+        } else {
+            std::ofstream f(c.out);
+            f << text;
+            if (!f) throw UsageError(c.out, "cannot write the calibration", "choose a writable -o");
+            std::fprintf(stderr, "wrote %s (fitted on %d rows)\n", c.out.c_str(), used);
+        }
+        return 0;
+    }
+    const std::filesystem::path results = c.results.empty() ? core::default_results_path() : std::filesystem::path(c.results);
+    const auto read = core::read_results(results);
+    for (const auto& p : read.problems) std::fprintf(stderr, "%s\n", p.c_str());
+    const auto sys = core::probe_system();
+    const auto local = predict::calibrate_local(read.records, sys.hostname, static_cast<double>(sys.mem_total_bytes) / (1u << 30));
+    const std::filesystem::path out = c.out.empty() ? predict::default_calibration_path() : std::filesystem::path(c.out);
+    predict::save_local(local, out);
+    std::cout << fmt::format("calibrated {} on {} llm rows at {} threads: bandwidth {:.1f} GB/s, peak {:.3g} TFLOPS f32, {:.3g} TOPS int8\n",
+                             local.platform.name, local.n_rows, local.threads, local.platform.mem_bw_GBps,
+                             local.platform.fp32_TFLOPS.value_or(0), local.platform.int8_TOPS.value_or(0));
+    std::cout << local.calibration.to_csv();
+    std::fprintf(stderr, "wrote %s; predict with --on local\n", out.c_str());
+    return 0;
+}
+
+}  // namespace
+
+PredictCommands* add_predict_commands(CLI::App& app) {
+    static PredictCommands c;
+    c.predict = app.add_subcommand("predict", "predict LLM speed, fit and energy on platforms you do not have");
+    auto* p = c.predict;
+    p->add_option("-m,--model", c.model, "synthetic preset: its real shape (llama-7b, llama-70b, llama3-8b, ...)")->capture_default_str();
+    p->add_option("--gguf", c.gguf, "take the shape and bytes from a GGUF file instead");
+    p->add_option("--type", c.type, "file type as llama.cpp names it: " + llm::file_type_names())->capture_default_str();
+    p->add_option("--on", c.on, "platform ids, comma-separated (`versus specs list`; id@GB for a memory size; local)");
+    p->add_option("-p,--n-prompt", c.n_prompt, "prompt tokens (prefill)")->check(CLI::Range(int64_t{1}, int64_t{1} << 20))->capture_default_str();
+    p->add_option("-n,--n-gen", c.n_gen, "generated tokens (decode)")->check(CLI::Range(int64_t{1}, int64_t{1} << 20))->capture_default_str();
+    p->add_option("-d,--depth", c.depth, "context depth before the test")->check(CLI::Range(int64_t{0}, int64_t{1} << 24))->capture_default_str();
+    p->add_option("--ctx", c.ctx, "KV cache size in tokens (default: depth + prompt + generated)")->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
+    p->add_option("--host-ram", c.host_ram, "host RAM beside a discrete GPU, GiB (default: max(64, 2 x VRAM))")->check(CLI::Range(1.0, 65536.0));
+    p->add_option("--wired-limit", c.wired_limit, "Apple: GPU working-set limit raised with iogpu.wired_limit_mb, GiB")->check(CLI::Range(1.0, 65536.0));
+    p->add_option("--calibration", c.calibration, "calibration CSV from `versus calibrate --from`, or none for the bare roofline");
+    p->add_option("--backtest", c.backtest, "CSV of measured figures: predict each row and print the errors");
+    p->add_option("--set", c.set, "with --backtest: only the rows whose `set` column is this (fit, holdout)");
+    p->add_option("-o,--output", c.format, "table, md or json")->capture_default_str();
+
+    c.calibrate = app.add_subcommand("calibrate", "fit the predictor: on this machine's results, or on a back-test CSV (--from)");
+    c.calibrate->add_option("--from", c.from, "back-test CSV to fit the per-family table on");
+    c.calibrate->add_option("--set", c.set, "with --from: fit only on the rows whose `set` column is this");
+    c.calibrate->add_option("--results", c.results, "results file to read (default ~/.local/share/versus/results.jsonl)");
+    c.calibrate->add_option("-o,--output", c.out, "where to write (default: stdout with --from, else ~/.local/share/versus/calibration.json)");
+    return &c;
+}
+
+int run_predict_commands(PredictCommands* c) {
+    if (*c->predict) return cmd_predict(*c);
+    if (*c->calibrate) return cmd_calibrate(*c);
+    return -1;
+}
+
+}  // namespace versus::cli

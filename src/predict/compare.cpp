@@ -1,0 +1,101 @@
+#include "predict/compare.hpp"
+
+#include <algorithm>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "core/printers.hpp"
+#include "predict/roofline.hpp"
+
+namespace versus::predict {
+
+namespace {
+
+// Sustained shares of spec peaks for plain kernels (cuBLAS/MPS SGEMM, a STREAM triad on the device),
+// applied where nothing was measured; docs/predictor.md gives their basis.
+constexpr double GEMM_SHARE = 0.7, TRIAD_SHARE = 0.8;
+
+struct Best {
+    const core::Record* r = nullptr;
+    double value = 0;
+};
+
+std::string num(double v) { return v >= 100 ? fmt::format("{:.0f}", v) : fmt::format("{:.3g}", v); }
+
+}  // namespace
+
+const std::vector<std::string>& default_comparison_platforms() {
+    static const std::vector<std::string> ids = {"m4-max-40c", "rtx-4090", "h100-sxm"};
+    return ids;
+}
+
+std::string machine_comparison(const std::vector<core::Record>& records, const std::vector<std::string>& platform_ids,
+                               bool md) {
+    Best decode, prefill, gemm, triad;
+    auto take = [](Best& b, const core::Record& r, double v) {
+        if (v > b.value) b = {&r, v};
+    };
+    for (const auto& r : records) {
+        if (r.str("status") != "ok") continue;
+        const std::string w = r.str("workload");
+        if (w == "llm" && r.str("gguf").empty()) take(r.str("phase") == "decode" ? decode : prefill, r, r.num("tokens_per_s"));
+        if (w == "gemm" && r.str("dtype") == "f32") take(gemm, r, r.num("gflops"));
+        if (w == "membw" && r.str("op") == "triad") take(triad, r, r.num("gbps"));
+    }
+    if (!decode.r && !gemm.r && !triad.r) return {};
+
+    std::vector<Platform> targets;
+    for (const auto& id : platform_ids) targets.push_back(resolve_platform(id));
+    std::vector<std::string> header = {"figure", "this machine (measured)"};
+    for (const auto& p : targets) header.push_back(p.id + " (predicted)");
+    std::vector<std::vector<std::string>> rows;
+
+    for (const Best* b : {&decode, &prefill}) {
+        if (!b->r) continue;
+        const auto& r = *b->r;
+        LlmQuery q;
+        try {
+            q.model = llm::preset_config(r.str("model"));
+            q.ftype = llm::parse_file_type(r.str("type"));
+        } catch (const std::exception&) {
+            continue;
+        }
+        q.ftype.pure = true;  // the quick model is versus's own: every matrix in the one type
+        q.model_name = r.str("model");
+        const bool dec = b == &decode;
+        q.n_prompt = dec ? 1 : std::max<int64_t>(1, r.integer("n_prompt"));
+        q.n_gen = dec ? std::max<int64_t>(1, r.integer("n_gen")) : 1;
+        std::vector<std::string> row = {fmt::format("{} {} {} t/s", q.model_name, q.ftype.name,
+                                                    dec ? fmt::format("tg{}", q.n_gen) : fmt::format("pp{}", q.n_prompt)),
+                                        num(b->value)};
+        for (const auto& p : targets) {
+            const auto pred = predict_llm(p, q, Calibration::builtin());
+            const auto& ph = dec ? pred.decode : pred.prefill;
+            row.push_back(ph ? fmt::format("{} ({}-{})", num(ph->tokens_per_s.value), num(ph->tokens_per_s.low),
+                                           num(ph->tokens_per_s.high))
+                             : "does not fit");
+        }
+        rows.push_back(std::move(row));
+    }
+    if (gemm.r) {
+        std::vector<std::string> row = {"f32 GEMM GFLOP/s", num(gemm.value)};
+        for (const auto& p : targets) row.push_back(p.fp32_TFLOPS ? num(*p.fp32_TFLOPS * 1e3 * GEMM_SHARE) : "-");
+        rows.push_back(std::move(row));
+    }
+    if (triad.r) {
+        std::vector<std::string> row = {"memory bandwidth GB/s (triad)", num(triad.value)};
+        for (const auto& p : targets) row.push_back(num(p.mem_bw_GBps * TRIAD_SHARE));
+        rows.push_back(std::move(row));
+    }
+    std::vector<bool> right(header.size(), true);
+    right[0] = false;
+    std::string out = md ? "### How this machine compares\n\n" : "how this machine compares\n";
+    out += core::render_grid(header, rows, right, md);
+    out += fmt::format("{}predicted: LLM rows from the calibrated roofline (`versus predict`); GEMM as {:.0f}% of the spec FP32 "
+                       "peak and bandwidth as {:.0f}% of the spec bandwidth (assumed shares)\n",
+                       md ? "\n" : "", GEMM_SHARE * 100, TRIAD_SHARE * 100);
+    return out;
+}
+
+}  // namespace versus::predict
