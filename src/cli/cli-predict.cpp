@@ -16,6 +16,7 @@
 #include "predict/backtest.hpp"
 #include "predict/fit.hpp"
 #include "predict/local.hpp"
+#include "predict/throughput.hpp"
 
 namespace versus::cli {
 
@@ -24,6 +25,8 @@ struct PredictCommands {
     CLI::App* calibrate = nullptr;
     // predict
     std::string model = "llama-7b", gguf, type = "q4_0", on, backtest, calibration, format = "table", set;
+    std::string workload = "llm", dtype = "f16", dataset = "imagenet-1k";
+    int64_t seq = 1024;
     int64_t n_prompt = 512, n_gen = 128, depth = 0, ctx = 0;
     double host_ram = 0, wired_limit = 0;
     // calibrate
@@ -70,8 +73,68 @@ predict::LlmQuery query_from_gguf(const std::string& path) {
     return q;
 }
 
-std::string range(const predict::Estimate& e, const char* fmt3) {
-    return fmt::format(fmt::runtime(fmt3), e.value, e.low, e.high);
+std::vector<predict::Platform> parse_targets(const std::string& on) {
+    std::vector<predict::Platform> out;
+    std::stringstream list(on);
+    for (std::string id; std::getline(list, id, ',');) out.push_back(predict::resolve_platform(id));
+    if (out.empty()) throw UsageError("--on", "no platform given", "e.g. --on rtx-4090,h100-sxm");
+    return out;
+}
+
+
+// GEMM, bandwidth and training: one figure per platform, from spec peaks and assumed shares of them.
+int predict_other(const PredictCommands& c, const std::vector<predict::Platform>& targets, bool md) {
+    std::vector<predict::ThroughputPrediction> preds;
+    std::string what;
+    for (const auto& p : targets) {
+        if (c.workload == "gemm") {
+            preds.push_back(predict::predict_gemm(p, c.dtype));
+            what = c.dtype + " GEMM";
+        } else if (c.workload == "membw") {
+            preds.push_back(predict::predict_bandwidth(p));
+            what = "memory bandwidth";
+        } else if (c.workload == "train-resnet50") {
+            const auto d = predict::data_set(c.dataset);
+            preds.push_back(predict::predict_resnet50_training(p, d));
+            what = "ResNet-50 training on " + d.name;
+        } else if (c.workload == "train-gpt") {
+            preds.push_back(predict::predict_gpt_training(p, llm::preset_config(c.model), c.seq));
+            what = fmt::format("{} training at sequence {}", c.model, c.seq);
+        } else {
+            throw UsageError("--workload", fmt::format("unknown workload '{}'", c.workload),
+                             "llm, gemm, membw, train-resnet50 or train-gpt");
+        }
+    }
+    if (c.format == "json") {
+        nlohmann::ordered_json out = nlohmann::ordered_json::array();
+        auto est = [](const predict::Estimate& e) { return nlohmann::ordered_json{{"value", e.value}, {"low", e.low}, {"high", e.high}}; };
+        for (const auto& t : preds) {
+            nlohmann::ordered_json j;
+            j["platform"] = t.platform_id;
+            j["workload"] = c.workload;
+            j["unit"] = t.figure;
+            j["value"] = est(t.value);
+            if (t.epoch_s) j["epoch_s"] = est(*t.epoch_s);
+            if (t.joules_per_op) j["joules_per_op"] = est(*t.joules_per_op);
+            j["bound"] = t.bound;
+            j["rests_on"] = t.rests_on;
+            out.push_back(j);
+        }
+        std::cout << out.dump(2) << "\n";
+        return 0;
+    }
+    std::vector<std::string> header = {"platform", preds.front().figure, "epoch s", "J per op", "bound"};
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& t : preds)
+        rows.push_back({t.platform_id, predict::format_estimate(t.value), t.epoch_s ? predict::format_estimate(*t.epoch_s) : "-",
+                        t.joules_per_op ? predict::format_estimate(*t.joules_per_op) : "-", t.bound});
+    std::cout << (md ? "### " : "") << "predicted: " << what << (md ? "\n\n" : "\n");
+    std::cout << core::render_grid(header, rows, {false, true, true, true, false}, md);
+    for (const auto& t : preds) {
+        std::cout << (md ? "\n- **" : "\n") << t.platform_id << (md ? "**\n" : "\n");
+        for (const auto& r : t.rests_on) std::cout << (md ? "  - " : "    ") << r << "\n";
+    }
+    return 0;
 }
 
 int cmd_predict(const PredictCommands& c) {
@@ -104,6 +167,7 @@ int cmd_predict(const PredictCommands& c) {
     }
 
     if (c.on.empty()) throw UsageError("--on", "no platform given", "e.g. --on m2-ultra-76c@192,rtx-4090,h100-sxm (`versus specs list`)");
+    if (c.workload != "llm") return predict_other(c, parse_targets(c.on), md);
     predict::LlmQuery q;
     if (!c.gguf.empty()) {
         q = query_from_gguf(c.gguf);
@@ -130,6 +194,7 @@ int cmd_predict(const PredictCommands& c) {
             cals.push_back(cal);
         }
     }
+    if (targets.empty()) throw UsageError("--on", "no platform given", "e.g. --on rtx-4090,h100-sxm");
 
     std::vector<predict::LlmPrediction> preds;
     for (size_t i = 0; i < targets.size(); ++i) preds.push_back(predict::predict_llm(targets[i], q, cals[i], opt));
@@ -186,10 +251,10 @@ int cmd_predict(const PredictCommands& c) {
         std::vector<std::string> row = {p.platform_id, fmt::format("{:g} GB", targets[i].memory_GB),
                                         p.plan.fits_device ? "yes" : (p.plan.fits ? "offload" : "no")};
         if (p.prefill) {
-            row.push_back(range(p.prefill->tokens_per_s, "{:.4g} ({:.3g}-{:.3g})"));
-            row.push_back(range(p.decode->tokens_per_s, "{:.4g} ({:.3g}-{:.3g})"));
-            row.push_back(range(*p.ttft_ms, "{:.4g} ({:.3g}-{:.3g})"));
-            row.push_back(p.joules_per_token ? range(*p.joules_per_token, "{:.3g} ({:.2g}-{:.2g})") : "-");
+            row.push_back(predict::format_estimate(p.prefill->tokens_per_s));
+            row.push_back(predict::format_estimate(p.decode->tokens_per_s));
+            row.push_back(predict::format_estimate(*p.ttft_ms));
+            row.push_back(p.joules_per_token ? predict::format_estimate(*p.joules_per_token) : "-");
             row.push_back(fmt::format("{}/{}", predict::bound_name(p.prefill->bound), predict::bound_name(p.decode->bound)));
         } else {
             row.resize(header.size(), "-");
@@ -253,6 +318,10 @@ PredictCommands* add_predict_commands(CLI::App& app) {
     c.predict = app.add_subcommand("predict", "predict LLM speed, fit and energy on platforms you do not have");
     auto* p = c.predict;
     p->add_option("-m,--model", c.model, "synthetic preset: its real shape (llama-7b, llama-70b, llama3-8b, ...)")->capture_default_str();
+    p->add_option("-w,--workload", c.workload, "llm, gemm, membw, train-resnet50 or train-gpt")->capture_default_str();
+    p->add_option("--dtype", c.dtype, "gemm: f32, f16, bf16 or int8")->capture_default_str();
+    p->add_option("--dataset", c.dataset, "train-resnet50: imagenet-1k or cifar-10")->capture_default_str();
+    p->add_option("--seq", c.seq, "train-gpt: sequence length")->check(CLI::Range(int64_t{1}, int64_t{1} << 20))->capture_default_str();
     p->add_option("--gguf", c.gguf, "take the shape and bytes from a GGUF file instead");
     p->add_option("--type", c.type, "file type as llama.cpp names it: " + llm::file_type_names())->capture_default_str();
     p->add_option("--on", c.on, "platform ids, comma-separated (`versus specs list`; id@GB for a memory size; local)");

@@ -7,21 +7,16 @@
 
 #include "core/printers.hpp"
 #include "predict/roofline.hpp"
+#include "predict/throughput.hpp"
 
 namespace versus::predict {
 
 namespace {
 
-// Sustained shares of spec peaks for plain kernels (cuBLAS/MPS SGEMM, a STREAM triad on the device),
-// applied where nothing was measured; docs/predictor.md gives their basis.
-constexpr double GEMM_SHARE = 0.7, TRIAD_SHARE = 0.8;
-
 struct Best {
     const core::Record* r = nullptr;
     double value = 0;
 };
-
-std::string num(double v) { return v >= 100 ? fmt::format("{:.0f}", v) : fmt::format("{:.3g}", v); }
 
 }  // namespace
 
@@ -68,33 +63,31 @@ std::string machine_comparison(const std::vector<core::Record>& records, const s
         q.n_gen = dec ? std::max<int64_t>(1, r.integer("n_gen")) : 1;
         std::vector<std::string> row = {fmt::format("{} {} {} t/s", q.model_name, q.ftype.name,
                                                     dec ? fmt::format("tg{}", q.n_gen) : fmt::format("pp{}", q.n_prompt)),
-                                        num(b->value)};
+                                        format_number(b->value)};
         for (const auto& p : targets) {
             const auto pred = predict_llm(p, q, Calibration::builtin());
             const auto& ph = dec ? pred.decode : pred.prefill;
-            row.push_back(ph ? fmt::format("{} ({}-{})", num(ph->tokens_per_s.value), num(ph->tokens_per_s.low),
-                                           num(ph->tokens_per_s.high))
-                             : "does not fit");
+            row.push_back(ph ? format_estimate(ph->tokens_per_s) : "does not fit");
         }
         rows.push_back(std::move(row));
     }
     if (gemm.r) {
-        std::vector<std::string> row = {"f32 GEMM GFLOP/s", num(gemm.value)};
-        for (const auto& p : targets) row.push_back(p.fp32_TFLOPS ? num(*p.fp32_TFLOPS * 1e3 * GEMM_SHARE) : "-");
+        std::vector<std::string> row = {"f32 GEMM GFLOP/s", format_number(gemm.value)};
+        for (const auto& p : targets) row.push_back(p.fp32_TFLOPS ? format_estimate(predict_gemm(p, "f32").value) : "-");
         rows.push_back(std::move(row));
     }
     if (triad.r) {
-        std::vector<std::string> row = {"memory bandwidth GB/s (triad)", num(triad.value)};
-        for (const auto& p : targets) row.push_back(num(p.mem_bw_GBps * TRIAD_SHARE));
+        std::vector<std::string> row = {"memory bandwidth GB/s (triad)", format_number(triad.value)};
+        for (const auto& p : targets) row.push_back(format_estimate(predict_bandwidth(p).value));
         rows.push_back(std::move(row));
     }
     std::vector<bool> right(header.size(), true);
     right[0] = false;
     std::string out = md ? "### How this machine compares\n\n" : "how this machine compares\n";
     out += core::render_grid(header, rows, right, md);
-    out += fmt::format("{}predicted: LLM rows from the calibrated roofline (`versus predict`); GEMM as {:.0f}% of the spec FP32 "
-                       "peak and bandwidth as {:.0f}% of the spec bandwidth (assumed shares)\n",
-                       md ? "\n" : "", GEMM_SHARE * 100, TRIAD_SHARE * 100);
+    out += fmt::format("{}predicted: LLM rows from the calibrated roofline, GEMM and bandwidth as assumed shares of the "
+                       "spec peaks (`versus predict --workload gemm|membw` shows them)\n",
+                       md ? "\n" : "");
     return out;
 }
 

@@ -23,6 +23,12 @@ const char* bound_name(Bound b) {
     return "?";
 }
 
+std::string format_number(double v) { return v >= 100 ? fmt::format("{:.0f}", v) : fmt::format("{:.3g}", v); }
+
+std::string format_estimate(const Estimate& e) {
+    return fmt::format("{} ({}-{})", format_number(e.value), format_number(e.low), format_number(e.high));
+}
+
 std::string type_class(const llm::FileType& ft) {
     switch (ft.base) {
         case llm::GgmlType::F32:

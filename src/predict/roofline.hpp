@@ -28,6 +28,11 @@ struct Estimate {
     double value = 0, low = 0, high = 0;
 };
 
+// "7139" / "94.5" / "0.0123": whole numbers from 100 up, else three significant digits.
+std::string format_number(double v);
+// "7139 (6430-8740)".
+std::string format_estimate(const Estimate& e);
+
 // Weight formats grouped by how the kernels treat them: "f16" (16-32 bit floats, GEMM on floats),
 // "q8" (8-bit blocks), "q4" (4-6 bit blocks, legacy and K-quants, dequantized on the fly).
 std::string type_class(const llm::FileType& ft);
