@@ -21,11 +21,14 @@ fi
 
 pkgs=(build-essential cmake ninja-build pkg-config git
       libopenblas-dev libcli11-dev nlohmann-json3-dev libfmt-dev libcpuinfo-dev libhwloc-dev
-      libsqlite3-dev libgtest-dev libgmock-dev)
+      libsqlite3-dev libgtest-dev libgmock-dev
+      libjs-chart.js)  # compiled into HTML reports for their charts
 if (( want_tests )); then
   # Arm NEON kernels are checked under qemu; clang builds the fuzz targets; SIMDe runs the
   # AVX-512 kernels on CPUs without AVX-512.
   pkgs+=(g++-aarch64-linux-gnu qemu-user-static clang libclang-rt-14-dev libsimde-dev)
+  # Chromium loads the HTML report headless (a Debian package; Ubuntu ships it as a snap only).
+  if grep -qs '^ID=debian' /etc/os-release; then pkgs+=(chromium); fi
 fi
 
 missing=()

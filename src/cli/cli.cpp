@@ -1,4 +1,7 @@
 #include "cli/cli.hpp"
+#include "cli/cli-audit.hpp"
+#include "cli/cli-compare.hpp"
+#include "cli/cli-history.hpp"
 #include "cli/cli-llm.hpp"
 #include "cli/cli-predict.hpp"
 #include "predict/compare.hpp"
@@ -23,6 +26,7 @@
 #include "core/runner.hpp"
 #include "core/sysinfo.hpp"
 #include "power/power.hpp"
+#include "report/history.hpp"
 #include "workloads/workload.hpp"
 
 namespace versus::cli {
@@ -38,6 +42,7 @@ struct Common {
     double time_s = 0;
     int reps = 0;
     std::string out;
+    std::string db;  // history database; "" = versus.db beside the results file
     bool quiet = false;
 };
 
@@ -239,6 +244,9 @@ int cmd_run(const Common& c, bool full) {
     const auto t0 = std::chrono::steady_clock::now();
     const auto sum = execute(s, jobs, records, &file, run_options(c, full ? 1.0 : 0.4), pre);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    // The rows are in the results file already; the database is an index over them and may fail alone.
+    record_run_in_history(c.db.empty() ? report::history_path_for(out) : std::filesystem::path(c.db),
+                          full ? "run --full" : "run", records, c.quiet);
     const std::string summary = summary_line(sum, secs);
     print_results(s.ctx, records, f, summary);
     // Beside the measurements, what the platforms people weigh this machine against would give.
@@ -287,6 +295,9 @@ int cmd_bench(const workloads::Workload& w, const Common& c, const std::map<std:
     const auto t0 = std::chrono::steady_clock::now();
     const auto sum = execute(s, jobs, records, file.get(), run_options(c, 0.5), pre);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (file || !c.db.empty())
+        record_run_in_history(c.db.empty() ? report::history_path_for(c.out) : std::filesystem::path(c.db),
+                              "bench " + std::string(w.key()), records, c.quiet);
     print_results(s.ctx, records, f, summary_line(sum, secs));
     return exit_code(sum);
 }
@@ -315,6 +326,9 @@ void add_common(CLI::App* app, Common& c, bool with_out_help_run) {
     app->add_option("--out", c.out,
                     with_out_help_run ? "results file to append to (default ~/.local/share/versus/results.jsonl)"
                                       : "also append the records to this JSONL results file");
+    app->add_option("--db", c.db,
+                    with_out_help_run ? "history database to add the run to (default: versus.db beside the results file)"
+                                      : "history database to add the run to (default: versus.db beside --out, if given)");
     app->add_flag("-q,--quiet", c.quiet, "no progress lines on stderr");
 }
 
@@ -359,6 +373,9 @@ int main(int argc, char** argv) {
     LlmCommands* llm_cmds = add_llm_commands(app);
     SpecsCommands* specs_cmds = add_specs_commands(app);
     PredictCommands* predict_cmds = add_predict_commands(app);
+    HistoryCommands* history_cmds = add_history_commands(app);
+    AuditCommands* audit_cmds = add_audit_commands(app);
+    CompareCommands* compare_cmds = add_compare_commands(app);
 
     try {
         app.parse(argc, argv);
@@ -380,6 +397,9 @@ int main(int argc, char** argv) {
         if (int rc = run_llm_commands(llm_cmds); rc >= 0) return rc;
         if (int rc = run_specs_commands(specs_cmds); rc >= 0) return rc;
         if (int rc = run_predict_commands(predict_cmds); rc >= 0) return rc;
+        if (int rc = run_history_commands(history_cmds); rc >= 0) return rc;
+        if (int rc = run_audit_commands(audit_cmds); rc >= 0) return rc;
+        if (int rc = run_compare_commands(compare_cmds); rc >= 0) return rc;
         for (auto* sub : bench->get_subcommands())
             if (*sub) return cmd_bench(*workloads::find_workload(sub->get_name()), bench_c, bench_values[sub->get_name()]);
     } catch (const UsageError& e) {

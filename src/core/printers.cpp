@@ -312,7 +312,7 @@ std::string render_grid(const std::vector<std::string>& header, const std::vecto
                         const std::vector<bool>& right, bool md) {
     std::vector<size_t> w(header.size());
     for (size_t c = 0; c < header.size(); ++c) {
-        w[c] = width(header[c]);
+        w[c] = md ? std::max<size_t>(3, width(header[c])) : width(header[c]);  // "--:" is the shortest rule GitHub reads
         for (const auto& row : rows)
             if (c < row.size()) w[c] = std::max(w[c], width(row[c]));
     }

@@ -1,0 +1,89 @@
+// audit: the claims audit. Each claim of the Apple Silicon vs CUDA comparison (data/claims/claims.csv,
+// compiled in) is tested against what versus knows — measured records from the results store, the
+// predictor, the spec database — and gets a verdict with its numbers and reasoning in one line.
+// How claims are encoded and verdicts decided: docs/audit.md.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/record.hpp"
+#include "predict/specs.hpp"
+
+namespace versus::report {
+
+enum class Verdict { CONSISTENT, OPTIMISTIC, PESSIMISTIC, QUALITATIVE, NOT_TESTABLE };
+// "consistent", "optimistic", "pessimistic", "qualitative", "not testable here".
+const char* verdict_name(Verdict v);
+
+// A claimed figure may be compared only this far apart from the evidence and still be consistent:
+// the evidence range is widened by this share on each side.
+inline constexpr double AUDIT_TOLERANCE = 0.15;
+
+// One row of data/claims/claims.csv; column meanings in docs/audit.md.
+struct Claim {
+    std::string id, text, dimension;
+    std::string kind;  // range, fact, qualitative, measurement
+    std::string test;  // the evaluator: spec-max, spec-span, llm-decode, llm-power, train-epoch, train-ratio,
+                       // transfer, offload, figures
+    std::string quantity;
+    std::string platforms;  // ';'-separated: id[@GB][:low[-high]] or vendor=NAME
+    std::optional<double> low, high;  // the claimed range; high empty = open-ended
+    std::string unit;
+    bool higher_better = true;  // which way a figure favours the platform it describes
+    std::string model;
+    std::vector<std::string> types, datasets;
+    std::vector<std::pair<std::string, std::string>> params;
+    std::string note;
+    int line = 0;
+    std::string param(std::string_view key, std::string fallback = {}) const;
+};
+
+// Parses the claims table; `place` names it in errors (std::logic_error "place:line: what", since the
+// table is compiled in and a bad row is a bug in the data).
+std::vector<Claim> parse_claims(std::string_view csv, const std::string& place);
+// The compiled-in table, parsed once.
+const std::vector<Claim>& builtin_claims();
+
+// One figure the verdict rests on.
+struct Evidence {
+    std::string what;  // "m4-max-40c memory bandwidth", "llama-7b q4_0 decode on m3-max-40c"
+    double value = 0, low = 0, high = 0;
+    std::string unit;
+    std::string source;  // "measured", "predicted" or "spec"
+};
+
+struct AuditRow {
+    std::string id, claim, dimension;
+    Verdict verdict = Verdict::NOT_TESTABLE;
+    std::string reasoning;  // one line: the numbers and why
+    std::vector<Evidence> evidence;
+};
+
+struct AuditInput {
+    // Records of the results store; null when there is none (then claims needing a measurement are
+    // not testable, and the lines say why).
+    const std::vector<core::Record>* records = nullptr;
+    std::string store;  // its path, for the reasoning lines
+};
+
+AuditRow audit_claim(const Claim& c, const AuditInput& in);
+std::vector<AuditRow> audit_claims(const std::vector<Claim>& claims, const AuditInput& in);
+
+// Outputs: an aligned table (claims shortened to fit a terminal) or Markdown, both with a summary line;
+// JSON is an array with one object per claim.
+std::string audit_table(const std::vector<AuditRow>& rows, bool markdown);
+nlohmann::ordered_json audit_json(const std::vector<AuditRow>& rows);
+
+namespace detail {
+using EmbeddedFile = predict::detail::EmbeddedFile;
+// data/claims/claims.csv, compiled in (generated embedded-claims.cpp).
+std::span<const EmbeddedFile> embedded_claim_files();
+}  // namespace detail
+
+}  // namespace versus::report
