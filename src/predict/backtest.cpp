@@ -147,18 +147,24 @@ Calibration fit_calibration(const std::vector<BacktestRow>& rows, const std::str
         if (q.n_gen == 0) q.n_gen = 1;
         const Roofline roof = roofline_seconds(device_rates(*r.spec, r.phase, q.ftype), q, r.phase);
         if (roof.seconds <= 0) continue;
+        // The fixed cost is per pass over the layers: one per token in decode, one per 512-token batch in prefill.
+        const double passes = r.phase == Phase::PREFILL ? std::ceil(static_cast<double>(q.n_prompt) / 512.0) : 1.0;
         groups[{scope.empty() ? vendor_of(*r.spec) : scope, r.phase, type_class(q.ftype)}].push_back(
-            {roof.seconds, static_cast<double>(q.model.n_layer), op_tokens(r) / r.measured_tps, r.spec->family});
+            {roof.seconds, static_cast<double>(q.model.n_layer) * passes, op_tokens(r) / r.measured_tps, r.spec->family});
     }
-    Calibration cal;
-    for (const auto& [key, obs] : groups) {
-        const auto& [vendor, phase, tclass] = key;
+    // One group's (a, c); `fixed_c` >= 0 holds c and fits a alone.
+    auto fit_group = [](const std::vector<Obs>& obs, Phase phase, double fixed_c) {
         double suu = 0, suv = 0, svv = 0, su = 0, sv = 0;
         for (const auto& o : obs) {
             const double u = o.x / o.y, v = o.L / o.y;
             suu += u * u, suv += u * v, svv += v * v, su += u, sv += v;
         }
         Efficiency e;
+        if (fixed_c >= 0) {
+            e.c_layer_s = fixed_c;
+            e.a = std::max(1e-3, (su - fixed_c * suv) / suu);
+            return e;
+        }
         // Decode: a and c, with a >= 1 (no code reads memory faster than the spec sheet's bandwidth). Prefill:
         // a alone; its fixed costs are per batch, small beside the arithmetic of 512 tokens.
         const double det = suu * svv - suv * suv;
@@ -176,6 +182,25 @@ Calibration fit_calibration(const std::vector<BacktestRow>& rows, const std::str
             e.a = su / suu;
             e.c_layer_s = 0;
         }
+        return e;
+    };
+    // A decode group with too few rows to separate c borrows it from the vendor's best-populated decode
+    // group: the fixed cost per layer is the runtime's (launches, synchronisation), not the format's.
+    std::map<std::string, std::pair<size_t, double>> vendor_c;
+    for (const auto& [key, obs] : groups) {
+        const auto& [vendor, phase, tclass] = key;
+        if (phase != Phase::DECODE || obs.size() < 4) continue;
+        const Efficiency e = fit_group(obs, phase, -1);
+        auto& best = vendor_c[vendor];
+        if (obs.size() > best.first) best = {obs.size(), e.c_layer_s};
+    }
+    Calibration cal;
+    for (const auto& [key, obs] : groups) {
+        const auto& [vendor, phase, tclass] = key;
+        // Prefill always takes the decode c (its fixed costs hide under the arithmetic of large batches, so the
+        // prefill rows cannot measure them, but they bound a small model's prompt as they bound its tokens).
+        const bool borrow = (phase == Phase::PREFILL || obs.size() < 4) && vendor_c.count(vendor);
+        Efficiency e = fit_group(obs, phase, borrow ? vendor_c[vendor].second : -1.0);
         auto ratios = [&](const std::vector<const Obs*>& sel, double a, double c) {
             std::vector<double> r;
             for (const auto* o : sel) r.push_back((a * o->x + c * o->L) / o->y);  // measured / predicted tokens/s
@@ -183,9 +208,13 @@ Calibration fit_calibration(const std::vector<BacktestRow>& rows, const std::str
         };
         std::vector<const Obs*> all;
         for (const auto& o : obs) all.push_back(&o);
-        const auto r = ratios(all, e.a, e.c_layer_s);
-        e.ratio_lo = std::min(1.0, percentile(r, 0.1));
-        e.ratio_hi = std::max(1.0, percentile(r, 0.9));
+        // A few rows say little about the spread: at least +-20% from one row, +-10% until there are five.
+        auto spread = [](const std::vector<double>& r, Efficiency& x) {
+            const double floor = r.size() == 1 ? 0.2 : r.size() < 5 ? 0.1 : 0.0;
+            x.ratio_lo = std::min(1.0 - floor, percentile(r, 0.1));
+            x.ratio_hi = std::max(1.0 + floor, percentile(r, 0.9));
+        };
+        spread(ratios(all, e.a, e.c_layer_s), e);
         e.n_rows = static_cast<int>(obs.size());
         cal.set(vendor, phase, tclass, e);
         // A family with rows of its own gets the vendor's fit scaled by its median ratio: platforms of one
@@ -199,11 +228,7 @@ Calibration fit_calibration(const std::vector<BacktestRow>& rows, const std::str
             Efficiency f = e;
             f.a = e.a / k;
             f.c_layer_s = e.c_layer_s / k;
-            const auto rf = ratios(sel, f.a, f.c_layer_s);
-            // A few rows say little about the spread: at least +-20% from one row, +-10% until there are five.
-            const double floor = sel.size() == 1 ? 0.2 : sel.size() < 5 ? 0.1 : 0.0;
-            f.ratio_lo = std::min(1.0 - floor, percentile(rf, 0.1));
-            f.ratio_hi = std::max(1.0 + floor, percentile(rf, 0.9));
+            spread(ratios(sel, f.a, f.c_layer_s), f);
             f.n_rows = static_cast<int>(sel.size());
             cal.set(family, phase, tclass, f);
         }

@@ -269,11 +269,13 @@ LlmPrediction predict_llm(const Platform& p, const LlmQuery& q, const Calibratio
         const Efficiency e = cal.lookup(p, phase, tc);
         const DeviceRates r = device_rates(p, phase, q.ftype);
         const double tokens = phase == Phase::PREFILL ? static_cast<double>(q.n_prompt) : 1.0;
+        // Fixed costs come once per pass over the layers: per token in decode, per 512-token batch in prefill.
+        const double passes = phase == Phase::PREFILL ? std::ceil(static_cast<double>(q.n_prompt) / 512.0) : 1.0;
         double t = 0;
         Bound bound;
         if (L_host == 0 || L_dev == L) {
             const Roofline roof = roofline_seconds(r, q, phase);
-            const double compute = e.a * roof.seconds, fixed = e.c_layer_s * static_cast<double>(L);
+            const double compute = e.a * roof.seconds, fixed = e.c_layer_s * static_cast<double>(L) * passes;
             t = compute + fixed;
             bound = fixed > compute ? Bound::OVERHEAD : roof.bound;
         } else if (phase == Phase::PREFILL && p.memory_kind == MemoryKind::DISCRETE) {
@@ -284,7 +286,7 @@ LlmPrediction predict_llm(const Platform& p, const LlmQuery& q, const Calibratio
             const double batches = std::ceil(static_cast<double>(q.n_prompt) / 512.0);
             const double link = p.host_link_GBps.value_or(16.0) * GIGA * 0.8;
             const double t_link = host_w * batches / link;
-            const double compute = e.a * roof.seconds + e.c_layer_s * static_cast<double>(L);
+            const double compute = e.a * roof.seconds + e.c_layer_s * static_cast<double>(L) * passes;
             t = compute + t_link;
             bound = t_link > compute ? Bound::LINK : roof.bound;
             out.rests_on.push_back(fmt::format("link {:.4g} GB/s x 0.8 for {} offloaded layers (assumed)",
