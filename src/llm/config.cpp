@@ -241,15 +241,15 @@ WeightSummary weight_summary(const ModelConfig& c, const FileType& ft) {
     return w;
 }
 
-uint64_t layer_weight_bytes(const ModelConfig& c, const FileType& ft, int64_t layer) {
-    uint64_t total = 0;
-    const std::string prefix = fmt::format("blk.{}.", layer);
+std::vector<uint64_t> layer_weight_bytes(const ModelConfig& c, const FileType& ft) {
+    std::vector<uint64_t> out(static_cast<size_t>(c.n_layer), 0);
     for (const auto& t : model_tensors(c)) {
-        if (!t.name.starts_with(prefix)) continue;
+        const int64_t layer = tensor_layer(t.name);
+        if (layer < 0 || layer >= c.n_layer) continue;
         const int64_t ne[2] = {t.ne0, t.ne1};
-        total += ggml_tensor_bytes(tensor_type(c, ft, t, layer), ne).value_or(0);
+        out[static_cast<size_t>(layer)] += ggml_tensor_bytes(tensor_type(c, ft, t, layer), ne).value_or(0);
     }
-    return total;
+    return out;
 }
 
 uint64_t kv_cache_bytes(const ModelConfig& c, int64_t n_ctx) {

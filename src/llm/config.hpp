@@ -83,8 +83,9 @@ std::string file_type_names();
 // The type a tensor of the model gets in such a file (`layer` < 0 for tensors outside the blocks).
 GgmlType tensor_type(const ModelConfig& c, const FileType& ft, const TensorSpec& t, int64_t layer);
 WeightSummary weight_summary(const ModelConfig& c, const FileType& ft);
-// Bytes of one block's weights (norms and biases included) in such a file; layers differ in _M mixes.
-uint64_t layer_weight_bytes(const ModelConfig& c, const FileType& ft, int64_t layer);
+// Bytes of each block's weights (norms and biases included) in such a file, in one pass over the tensors;
+// layers differ in _M mixes.
+std::vector<uint64_t> layer_weight_bytes(const ModelConfig& c, const FileType& ft);
 
 // KV cache for `n_ctx` positions, f16 K and V for every layer.
 uint64_t kv_cache_bytes(const ModelConfig& c, int64_t n_ctx);

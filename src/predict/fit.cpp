@@ -93,9 +93,10 @@ MemoryPlan plan_memory(const Platform& p, const LlmQuery& q, const PredictOption
     std::vector<double> layer(static_cast<size_t>(c.n_layer));
     double all = dev;
     double blocks = 0;
-    for (int64_t l = 0; l < c.n_layer; ++l) {
-        layer[static_cast<size_t>(l)] = static_cast<double>(q.layer_bytes(l)) + kv_layer;
-        blocks += static_cast<double>(q.layer_bytes(l));
+    const std::vector<uint64_t> block_bytes = q.layer_bytes();
+    for (size_t l = 0; l < layer.size() && l < block_bytes.size(); ++l) {
+        layer[l] = static_cast<double>(block_bytes[l]) + kv_layer;
+        blocks += static_cast<double>(block_bytes[l]);
     }
     // What belongs to no block (the output norm) goes with the output matrix.
     dev += std::max(0.0, m.weight_bytes - blocks - static_cast<double>(w.embd_bytes + w.output_bytes));

@@ -97,10 +97,11 @@ DeviceRates device_rates(const Platform& p, Phase phase, const llm::FileType& ft
     return r;
 }
 
-uint64_t LlmQuery::layer_bytes(int64_t layer) const {
-    if (!file_weights) return llm::layer_weight_bytes(model, ftype, layer);
+std::vector<uint64_t> LlmQuery::layer_bytes() const {
+    if (!file_weights) return llm::layer_weight_bytes(model, ftype);
     const auto& w = *file_weights;
-    return (w.total_bytes - w.embd_bytes - w.output_bytes) / static_cast<uint64_t>(std::max<int64_t>(1, model.n_layer));
+    const uint64_t n = static_cast<uint64_t>(std::max<int64_t>(1, model.n_layer));
+    return std::vector<uint64_t>(static_cast<size_t>(n), (w.total_bytes - w.embd_bytes - w.output_bytes) / n);
 }
 
 Roofline roofline_seconds(const DeviceRates& r, const LlmQuery& q, Phase phase) {

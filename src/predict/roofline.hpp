@@ -93,8 +93,8 @@ struct LlmQuery {
     std::optional<llm::WeightSummary> file_weights;
     int64_t ctx() const { return n_ctx > 0 ? n_ctx : depth + n_prompt + n_gen; }
     llm::WeightSummary weights() const { return file_weights ? *file_weights : llm::weight_summary(model, ftype); }
-    // One block's weights: the file type's mix, or an even share of a real file's blocks.
-    uint64_t layer_bytes(int64_t layer) const;
+    // Each block's weights: the file type's mix, or even shares of a real file's blocks.
+    std::vector<uint64_t> layer_bytes() const;
 };
 
 // Where the model's layers go (see fit.hpp for how the budget is found).

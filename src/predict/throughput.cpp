@@ -48,6 +48,23 @@ double training_peak(const Platform& p, std::string* from) {
     return 0;
 }
 
+// A training figure: the training peak x the utilisation over the FLOPs of one image or token, with energy.
+ThroughputPrediction training_prediction(const Platform& p, const char* figure, Share s, double flops,
+                                         const std::string& what) {
+    ThroughputPrediction t;
+    t.platform_id = p.id;
+    t.figure = figure;
+    t.bound = "compute";
+    std::string from;
+    const double peak = training_peak(p, &from);
+    if (peak <= 0) throw UsageError(p.id, "the spec database has no peak for it", "choose another platform");
+    t.value = scale(peak / flops, s);
+    t.rests_on.push_back(fmt::format("{}; {:.3g} GFLOP per {}; utilisation {:.3g} ({:.3g}-{:.3g}, assumed)", from,
+                                     flops / 1e9, what, s.value, s.low, s.high));
+    add_energy(t, p);
+    return t;
+}
+
 }  // namespace
 
 ThroughputPrediction predict_gemm(const Platform& p, const std::string& dtype) {
@@ -92,13 +109,6 @@ DataSet data_set(const std::string& name) {
 }
 
 ThroughputPrediction predict_resnet50_training(const Platform& p, const DataSet& d) {
-    ThroughputPrediction t;
-    t.platform_id = p.id;
-    t.figure = "images/s";
-    t.bound = "compute";
-    std::string from;
-    const double peak = training_peak(p, &from);
-    if (peak <= 0) throw UsageError(p.id, "the spec database has no peak for it", "choose another platform");
     Share s = p.vendor == "nvidia" ? RESNET_NVIDIA : RESNET_OTHER;
     // Small images leave the device mostly idle (launches and memory-bound layers dominate): utilisation
     // scaled by side / 224 below 224 px (assumed), so CIFAR-10 at 32 px runs at a few percent of peak.
@@ -106,13 +116,10 @@ ThroughputPrediction predict_resnet50_training(const Platform& p, const DataSet&
         const double k = static_cast<double>(d.side_px) / 224.0;
         s = {s.value * k, s.low * k, s.high * k};
     }
-    const double flops = resnet50_train_flops_per_image(d.side_px);
-    t.value = scale(peak / flops, s);
+    ThroughputPrediction t = training_prediction(p, "images/s", s, resnet50_train_flops_per_image(d.side_px),
+                                                 fmt::format("training image at {} px", d.side_px));
     const double n = static_cast<double>(d.images);
     t.epoch_s = Estimate{n / t.value.value, n / t.value.high, n / t.value.low};
-    t.rests_on.push_back(fmt::format("{}; {:.3g} GFLOP per training image at {} px; utilisation {:.3g} ({:.3g}-{:.3g}, assumed)",
-                                     from, flops / 1e9, d.side_px, s.value, s.low, s.high));
-    add_energy(t, p);
     return t;
 }
 
@@ -124,20 +131,8 @@ double gpt_train_flops_per_token(const llm::ModelConfig& c, int64_t seq) {
 }
 
 ThroughputPrediction predict_gpt_training(const Platform& p, const llm::ModelConfig& c, int64_t seq) {
-    ThroughputPrediction t;
-    t.platform_id = p.id;
-    t.figure = "tokens/s";
-    t.bound = "compute";
-    std::string from;
-    const double peak = training_peak(p, &from);
-    if (peak <= 0) throw UsageError(p.id, "the spec database has no peak for it", "choose another platform");
-    const Share s = p.vendor == "nvidia" ? GPT_NVIDIA : GPT_OTHER;
-    const double flops = gpt_train_flops_per_token(c, seq);
-    t.value = scale(peak / flops, s);
-    t.rests_on.push_back(fmt::format("{}; {:.3g} GFLOP per training token at sequence {}; utilisation {} ({}-{}, assumed)",
-                                     from, flops / 1e9, seq, s.value, s.low, s.high));
-    add_energy(t, p);
-    return t;
+    return training_prediction(p, "tokens/s", p.vendor == "nvidia" ? GPT_NVIDIA : GPT_OTHER,
+                               gpt_train_flops_per_token(c, seq), fmt::format("training token at sequence {}", seq));
 }
 
 }  // namespace versus::predict
