@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# This machine's own calibration (`versus calibrate`) predicts its decode speed on a preset it was not
+# Benchmark, not a test (timing): this machine's own calibration (`versus calibrate`) predicts its decode speed on a preset it was not
 # fitted on within 10%: fitted on `small` (110M parameters), checked on `tinyllama-1.1b` (10x larger).
 # Exit 77 (skipped) when a measurement is unstable or the bandwidth moved: a busy machine says nothing about
 # the model.
 set -euo pipefail
-bin=$1
+bin=${1:-build/release/versus}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 export XDG_DATA_HOME=$dir  # results store and calibration of this test only
