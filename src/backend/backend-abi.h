@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define VERSUS_BACKEND_ABI 2
+#define VERSUS_BACKEND_ABI 3
 
 typedef enum versus_memory_kind {
     VERSUS_MEMORY_HOST = 0,     /* the device is the host CPU: "transfers" do not exist */
@@ -125,6 +125,10 @@ typedef struct versus_backend_i {
      * which keeps its own working memory and ignores `scratch` (may be NULL). */
     int (*attention)(void* ctx, int device, int impl, const versus_attention_shape* shape, const void* Q, const void* K,
                      const void* V, void* out, void* scratch);
+
+    /* ---- device workload ops (GPU timing, graphs); all optional, NULL where absent ---- */
+
+    /* ---- LLM layers resident on the device; all optional, NULL where absent ---- */
 } versus_backend_i;
 
 /* A plugin exports this symbol. Returns 0 and fills *out, or non-zero with a reason in err. */
