@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark, not a test (timing): this machine's own calibration (`versus calibrate`) predicts its decode speed on a preset it was not
-# fitted on within 10%: fitted on `small` (110M parameters), checked on `tinyllama-1.1b` (10x larger).
+# fitted on within 10%: fitted on `small` (110M parameters) and `tinyllama-1.1b` (1.1B), whose two sizes separate
+# the fixed cost per layer from the bandwidth term, and checked on `llama-7b` (6x larger again, 7 GB of memory).
 # Exit 77 (skipped) when a measurement is unstable or the bandwidth moved: a busy machine says nothing about
 # the model.
 set -euo pipefail
@@ -12,9 +13,10 @@ oneline() { tr -d '\n ' ; }
 field() { sed -n "s/.*\"$1\":\([0-9.eE+-]*\).*/\1/p" | head -n1; }
 
 fit=$("$bin" bench llm --model small --type q8_0 -p 0 -n 32 -t 1 --time 2 -q -o jsonl --out "$dir/versus/results.jsonl")
+fit2=$("$bin" bench llm --model tinyllama-1.1b --type q8_0 -p 0 -n 16 -t 1 --time 2 -q -o jsonl --out "$dir/versus/results.jsonl")
 "$bin" calibrate >"$dir/calibrate.txt" 2>&1 || { cat "$dir/calibrate.txt"; exit 1; }
-check=$("$bin" bench llm --model tinyllama-1.1b --type q8_0 -p 0 -n 16 -t 1 --time 2 -q -o jsonl)
-for row in "$fit" "$check"; do
+check=$("$bin" bench llm --model llama-7b --type q8_0 -p 0 -n 8 -t 1 --time 2 -q -o jsonl)
+for row in "$fit" "$fit2" "$check"; do
   mdape=$(field mdape_pct <<<"$row")
   if awk -v m="$mdape" 'BEGIN { exit !(m > 5) }'; then
     echo "skipped: a measurement is unstable (MdAPE ${mdape}%); the machine is busy"
@@ -30,7 +32,7 @@ if awk -v a="$bw_fit" -v b="$bw_check" 'BEGIN { d = (a - b) / a; if (d < 0) d = 
   exit 77
 fi
 measured=$(field tokens_per_s <<<"$check")
-predicted=$("$bin" predict --on local --model tinyllama-1.1b --type q8_0 -n 16 -o json | oneline |
+predicted=$("$bin" predict --on local --model llama-7b --type q8_0 -n 8 -o json | oneline |
   sed -n 's/.*"decode_tokens_per_s":{"value":\([0-9.eE+-]*\).*/\1/p')
-echo "tinyllama-1.1b q8_0 tg16, 1 thread: measured $measured t/s, predicted $predicted t/s (calibrated on small)"
+echo "llama-7b q8_0 tg8, 1 thread: measured $measured t/s, predicted $predicted t/s (calibrated on small and tinyllama-1.1b)"
 awk -v m="$measured" -v p="$predicted" 'BEGIN { e = (p - m) / m; if (e < 0) e = -e; printf "error %.1f%%\n", e * 100; exit !(e <= 0.10) }'

@@ -226,25 +226,29 @@ TEST(Predict, BacktestRowsAndErrors) {
     EXPECT_THROW(parse_backtest("a,b\n1,2\n", "t.csv"), UsageError);
 }
 
+namespace {
+
+core::Record local_decode_row(const std::string& model, double tokens_per_s) {
+    core::Record r;
+    r.set("host", std::string("box"));
+    r.set("backend", std::string("cpu"));
+    r.set("workload", std::string("llm"));
+    r.set("status", std::string("ok"));
+    r.set("threads", int64_t{2});
+    r.set("model", model);
+    r.set("type", std::string("q8_0"));
+    r.set("phase", std::string("decode"));
+    r.set("depth", int64_t{0});
+    r.set("n_gen", int64_t{16});
+    r.set("bandwidth_gbps", 40.0);
+    r.set("tokens_per_s", tokens_per_s);
+    return r;
+}
+
+}  // namespace
+
 TEST(Predict, LocalCalibrationFromRecords) {
-    // Two decode rows of this machine measured at 10 and 20 GB/s of its 40 GB/s: a = 2.67 fits both.
-    std::vector<core::Record> recs;
-    for (const char* model : {"small", "tiny"}) {
-        core::Record r;
-        r.set("host", std::string("box"));
-        r.set("backend", std::string("cpu"));
-        r.set("workload", std::string("llm"));
-        r.set("status", std::string("ok"));
-        r.set("threads", int64_t{2});
-        r.set("model", std::string(model));
-        r.set("type", std::string("q8_0"));
-        r.set("phase", std::string("decode"));
-        r.set("depth", int64_t{0});
-        r.set("n_gen", int64_t{16});
-        r.set("bandwidth_gbps", 40.0);
-        r.set("tokens_per_s", 100.0);
-        recs.push_back(r);
-    }
+    std::vector<core::Record> recs = {local_decode_row("small", 100), local_decode_row("tiny", 100)};
     const auto local = calibrate_local(recs, "box", 16);
     EXPECT_EQ(local.threads, 2);
     EXPECT_EQ(local.n_rows, 2);
@@ -253,4 +257,33 @@ TEST(Predict, LocalCalibrationFromRecords) {
     EXPECT_EQ(e.scope, "local");
     EXPECT_GT(e.a, 0);
     EXPECT_THROW(calibrate_local(recs, "other-host", 16), UsageError);
+}
+
+TEST(Predict, LocalCalibrationSeparatesFixedCostAndPredictsAnotherPreset) {
+    // A machine whose decode takes a * roofline + c per layer: rows of two presets recover a and c, and the
+    // fit then predicts a third preset it never saw.
+    const double a = 1.4, c = 60e-6;
+    const auto platform = calibrate_local({local_decode_row("small", 1)}, "box", 16).platform;
+    auto seconds = [&](const std::string& model) {
+        LlmQuery q;
+        q.model_name = model;
+        q.model = llm::preset_config(model);
+        q.ftype = llm::parse_file_type("q8_0");
+        q.ftype.pure = true;
+        q.n_prompt = 0;
+        q.n_gen = 16;
+        const double roof = roofline_seconds(device_rates(platform, Phase::DECODE, q.ftype), q, Phase::DECODE).seconds;
+        return std::pair{q, a * roof + c * static_cast<double>(q.model.n_layer)};
+    };
+    const auto local = calibrate_local(
+        {local_decode_row("small", 1 / seconds("small").second),
+         local_decode_row("tinyllama-1.1b", 1 / seconds("tinyllama-1.1b").second)},
+        "box", 16);
+    const Efficiency e = local.calibration.lookup(local.platform, Phase::DECODE, "q8");
+    EXPECT_NEAR(e.a, a, 1e-6);
+    EXPECT_NEAR(e.c_layer_s, c, 1e-9);
+    const auto [q7, s7] = seconds("llama-7b");
+    const LlmPrediction p = predict_llm(local.platform, q7, local.calibration);
+    ASSERT_TRUE(p.decode);
+    EXPECT_NEAR(p.decode->tokens_per_s.value, 1 / s7, 1e-6 / s7);
 }

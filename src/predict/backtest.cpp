@@ -152,8 +152,12 @@ Calibration fit_calibration(const std::vector<BacktestRow>& rows, const std::str
         groups[{scope.empty() ? vendor_of(*r.spec) : scope, r.phase, type_class(q.ftype)}].push_back(
             {roof.seconds, static_cast<double>(q.model.n_layer) * passes, op_tokens(r) / r.measured_tps, r.spec->family});
     }
+    // Rows needed to fit a and c together. A public table needs four (its rows are of many builds and machines);
+    // one machine's own rows are few but consistent, and two models of different size already separate the
+    // fixed cost per layer from the bandwidth term.
+    const size_t two_rows = scope.empty() ? 4 : 2;
     // One group's (a, c); `fixed_c` >= 0 holds c and fits a alone.
-    auto fit_group = [](const std::vector<Obs>& obs, Phase phase, double fixed_c) {
+    auto fit_group = [two_rows](const std::vector<Obs>& obs, Phase phase, double fixed_c) {
         double suu = 0, suv = 0, svv = 0, su = 0, sv = 0;
         for (const auto& o : obs) {
             const double u = o.x / o.y, v = o.L / o.y;
@@ -168,7 +172,7 @@ Calibration fit_calibration(const std::vector<BacktestRow>& rows, const std::str
         // Decode: a and c, with a >= 1 (no code reads memory faster than the spec sheet's bandwidth). Prefill:
         // a alone; its fixed costs are per batch, small beside the arithmetic of 512 tokens.
         const double det = suu * svv - suv * suv;
-        bool two = phase == Phase::DECODE && obs.size() >= 4 && det > 1e-9 * suu * svv;
+        bool two = phase == Phase::DECODE && obs.size() >= two_rows && det > 1e-9 * suu * svv;
         if (two) {
             e.a = (su * svv - sv * suv) / det;
             e.c_layer_s = (suu * sv - suv * su) / det;
@@ -189,7 +193,7 @@ Calibration fit_calibration(const std::vector<BacktestRow>& rows, const std::str
     std::map<std::string, std::pair<size_t, double>> vendor_c;
     for (const auto& [key, obs] : groups) {
         const auto& [vendor, phase, tclass] = key;
-        if (phase != Phase::DECODE || obs.size() < 4) continue;
+        if (phase != Phase::DECODE || obs.size() < two_rows) continue;
         const Efficiency e = fit_group(obs, phase, -1);
         auto& best = vendor_c[vendor];
         if (obs.size() > best.first) best = {obs.size(), e.c_layer_s};
@@ -199,7 +203,7 @@ Calibration fit_calibration(const std::vector<BacktestRow>& rows, const std::str
         const auto& [vendor, phase, tclass] = key;
         // Prefill always takes the decode c (its fixed costs hide under the arithmetic of large batches, so the
         // prefill rows cannot measure them, but they bound a small model's prompt as they bound its tokens).
-        const bool borrow = (phase == Phase::PREFILL || obs.size() < 4) && vendor_c.count(vendor);
+        const bool borrow = (phase == Phase::PREFILL || obs.size() < two_rows) && vendor_c.count(vendor);
         Efficiency e = fit_group(obs, phase, borrow ? vendor_c[vendor].second : -1.0);
         auto ratios = [&](const std::vector<const Obs*>& sel, double a, double c) {
             std::vector<double> r;
