@@ -4,6 +4,7 @@
 // 1 and 2 threads; STREAM; fma_loop's FLOP count; and the scalar bf16/f16 conversions exhaustively.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -447,3 +448,30 @@ TEST(Conversions, F16MatchesHardware) {
 }
 
 }  // namespace
+
+// Loops end when their items are done, with workers that may arrive late (more threads than cores here):
+// every item runs exactly once, per-thread jobs still reach every thread, and loops of every size and grain
+// interleave with them.
+TEST(ThreadPool, LoopsAndJobsInterleaveWithLateWorkers) {
+    for (int threads : {2, 3, 8}) {
+        ThreadPool pool(threads);
+        std::vector<std::atomic<int>> hits(997);
+        for (int round = 0; round < 300; ++round) {
+            const int64_t n = 1 + (round * 37) % 997, grain = 1 + round % 7;
+            for (int64_t i = 0; i < n; ++i) hits[size_t(i)].store(0);
+            pool.parallel_for(n, grain, [&](int64_t b, int64_t e) {
+                ASSERT_LE(e - b, grain);
+                for (int64_t i = b; i < e; ++i) hits[size_t(i)].fetch_add(1);
+            });
+            for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[size_t(i)].load(), 1) << "item " << i << " round " << round;
+            if (round % 5 == 0) {
+                std::vector<std::atomic<int>> seen(static_cast<size_t>(threads));
+                pool.run([&](int t, int nt) {
+                    ASSERT_EQ(nt, threads);
+                    seen[size_t(t)].fetch_add(1);
+                });
+                for (auto& s : seen) ASSERT_EQ(s.load(), 1);
+            }
+        }
+    }
+}

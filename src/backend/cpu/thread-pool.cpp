@@ -29,10 +29,18 @@ ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
 
 ThreadPool::~ThreadPool() {
     stop_.store(true, std::memory_order_release);
-    generation_.fetch_add(1, std::memory_order_acq_rel);
-    generation_.notify_all();
+    publish(0);
     for (auto& t : workers_) t.join();
 }
+
+namespace {
+constexpr int INDEX_BITS = 36;
+constexpr uint64_t INDEX_MASK = (uint64_t{1} << INDEX_BITS) - 1;
+constexpr uint64_t EPOCH_MASK = (uint64_t{1} << (64 - INDEX_BITS)) - 1;
+// Between loops the claim word holds an index no loop reaches, so no claim of the old epoch can succeed
+// while the new loop's fields are being written.
+constexpr uint64_t CLOSED = INDEX_MASK;
+}  // namespace
 
 void ThreadPool::worker(int index) {
     uint64_t seen = 0;
@@ -48,9 +56,39 @@ void ThreadPool::worker(int index) {
         }
         seen = gen;
         if (stop_.load(std::memory_order_acquire)) return;
-        (*job_)(index, n_threads_);
-        if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
+        if (gen & 1) {
+            // A loop: whatever is left of the newest one (an older one is over by now, or will be without us).
+            work_loop(claim_.load(std::memory_order_acquire) >> INDEX_BITS);
+        } else {
+            (*job_)(index, n_threads_);
+            if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
+        }
     }
+}
+
+void ThreadPool::work_loop(uint64_t epoch) {
+    for (;;) {
+        uint64_t w = claim_.load(std::memory_order_acquire);
+        if ((w >> INDEX_BITS) != epoch || (w & INDEX_MASK) == CLOSED) return;
+        // These may already be a later loop's; then the claim below fails, as the word has moved on.
+        const auto* fn = loop_fn_.load(std::memory_order_acquire);
+        const int64_t n = loop_n_.load(std::memory_order_acquire);
+        const int64_t grain = loop_grain_.load(std::memory_order_acquire);
+        const auto begin = static_cast<int64_t>(w & INDEX_MASK);
+        if (begin >= n) return;
+        const int64_t end = std::min(n, begin + grain);
+        if (!claim_.compare_exchange_weak(w, w + static_cast<uint64_t>(end - begin), std::memory_order_acq_rel,
+                                          std::memory_order_acquire))
+            continue;
+        (*fn)(begin, end);
+        if (done_.fetch_add(end - begin, std::memory_order_acq_rel) + (end - begin) == n) done_.notify_one();
+    }
+}
+
+void ThreadPool::publish(uint64_t kind) {
+    const uint64_t g = generation_.load(std::memory_order_relaxed);
+    generation_.store((g | 1) + 1 + kind, std::memory_order_release);
+    generation_.notify_all();
 }
 
 void ThreadPool::run(const std::function<void(int, int)>& fn) {
@@ -60,8 +98,7 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
     }
     job_ = &fn;
     pending_.store(n_threads_ - 1, std::memory_order_release);
-    generation_.fetch_add(1, std::memory_order_acq_rel);
-    generation_.notify_all();
+    publish(0);
     fn(0, n_threads_);
     for (int spin = 0; spin < SPIN_ITERS; ++spin) {
         if (pending_.load(std::memory_order_acquire) == 0) return;
@@ -77,14 +114,20 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
         fn(0, n);
         return;
     }
-    std::atomic<int64_t> next{0};
-    run([&](int, int) {
-        for (;;) {
-            const int64_t begin = next.fetch_add(grain, std::memory_order_relaxed);
-            if (begin >= n) break;
-            fn(begin, std::min(n, begin + grain));
-        }
-    });
+    epoch_ = (epoch_ + 1) & EPOCH_MASK;
+    claim_.store(epoch_ << INDEX_BITS | CLOSED, std::memory_order_seq_cst);
+    loop_fn_.store(&fn, std::memory_order_release);
+    loop_n_.store(n, std::memory_order_release);
+    loop_grain_.store(grain, std::memory_order_release);
+    done_.store(0, std::memory_order_release);
+    claim_.store(epoch_ << INDEX_BITS, std::memory_order_release);
+    publish(1);
+    work_loop(epoch_);
+    for (int spin = 0; spin < SPIN_ITERS; ++spin) {
+        if (done_.load(std::memory_order_acquire) == n) return;
+        VERSUS_CPU_RELAX();
+    }
+    for (int64_t d; (d = done_.load(std::memory_order_acquire)) != n;) done_.wait(d);
 }
 
 int ThreadPool::available_threads() {

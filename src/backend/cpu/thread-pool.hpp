@@ -1,6 +1,12 @@
 // thread-pool: a fixed set of workers for short, frequent parallel regions (GEMM tiles,
 // STREAM passes, LLM decode steps). Workers spin briefly before sleeping so that back-to-back
 // regions cost microseconds, not a futex round trip each.
+//
+// parallel_for ends when its items are done, not when every worker has checked in: a worker the
+// OS has descheduled (a busy machine, a vCPU the hypervisor took away) costs the loop nothing
+// when the others take its share, where a barrier would make every region wait out its time slice.
+// Items are claimed with a compare-and-swap on one word that carries the loop's epoch, so a worker
+// that wakes late cannot claim from a later loop with an earlier loop's state.
 #pragma once
 
 #include <atomic>
@@ -33,12 +39,24 @@ public:
 
 private:
     void worker(int index);
+    // Claims and runs items of the loop with this epoch until none is left; false once it is over.
+    void work_loop(uint64_t epoch);
+    void publish(uint64_t kind);
 
     int n_threads_;
     std::vector<std::thread> workers_;
-    const std::function<void(int, int)>* job_ = nullptr;
+    // Bumped by 2 per region; the low bit says which kind: 0 run(), 1 parallel_for().
     std::atomic<uint64_t> generation_{0};
+    // run(): the job and the workers that have not finished it.
+    const std::function<void(int, int)>* job_ = nullptr;
     std::atomic<int> pending_{0};
+    // parallel_for(): (epoch << INDEX_BITS) | next item; the loop's fields, written before the epoch opens;
+    // items finished.
+    std::atomic<uint64_t> claim_{0};
+    std::atomic<const std::function<void(int64_t, int64_t)>*> loop_fn_{nullptr};
+    std::atomic<int64_t> loop_n_{0}, loop_grain_{1};
+    std::atomic<int64_t> done_{0};
+    uint64_t epoch_ = 0;
     std::atomic<bool> stop_{false};
 };
 
