@@ -360,8 +360,9 @@ struct Q8_0 {
 
 constexpr size_t Q8K_BYTES = sizeof(versus_block_q8_K);
 
-// The 8 scales and 8 mins of a Q4_K/Q5_K super-block as bytes: sc[0..7] then m[0..7].
-inline void k4_scales(const uint8_t* s, uint8_t out[16]) {
+// The 8 scales and 8 mins of a Q4_K/Q5_K super-block as bytes: sc[0..7] then m[0..7]. Built in registers: going
+// through a byte array makes the 16-byte load wait on four 4-byte stores it cannot forward from.
+inline __m128i k4_scales(const uint8_t* s) {
     uint32_t w0, w1, w2;
     std::memcpy(&w0, s, 4);
     std::memcpy(&w1, s + 4, 4);
@@ -369,10 +370,7 @@ inline void k4_scales(const uint8_t* s, uint8_t out[16]) {
     const uint32_t sc_lo = w0 & 0x3f3f3f3fu, m_lo = w1 & 0x3f3f3f3fu;
     const uint32_t sc_hi = (w2 & 0x0f0f0f0fu) | ((w0 >> 2) & 0x30303030u);
     const uint32_t m_hi = ((w2 >> 4) & 0x0f0f0f0fu) | ((w1 >> 2) & 0x30303030u);
-    std::memcpy(out, &sc_lo, 4);
-    std::memcpy(out + 4, &sc_hi, 4);
-    std::memcpy(out + 8, &m_lo, 4);
-    std::memcpy(out + 12, &m_hi, 4);
+    return _mm_setr_epi32(int(sc_lo), int(sc_hi), int(m_lo), int(m_hi));
 }
 
 // Two vectors of int16 pair sums folded into one: the even 32-bit lanes of the result hold a's pairs, the odd
@@ -432,9 +430,7 @@ struct K4 {
                     _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws + off), _MM_HINT_T0);
                 }
                 const uint8_t* qs = wb + (FIVE ? 48 : 16);
-                alignas(16) uint8_t scm[16];
-                k4_scales(wb + 4, scm);
-                const __m128i sm16 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(scm));
+                const __m128i sm16 = k4_scales(wb + 4);
                 // i16 scales in both lanes; mins doubled per pair of bsums.
                 const __m128i sc8 = _mm_cvtepu8_epi16(sm16);
                 const __m256i sc16 = _mm256_broadcastsi128_si256(sc8);
