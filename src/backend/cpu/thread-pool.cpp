@@ -76,7 +76,11 @@ void ThreadPool::work_loop(uint64_t epoch) {
         const int64_t grain = loop_grain_.load(std::memory_order_acquire);
         const auto begin = static_cast<int64_t>(w & INDEX_MASK);
         if (begin >= n) return;
-        const int64_t end = std::min(n, begin + grain);
+        // Guided: a share of what is left, in whole grains, shrinking to one grain at the end. Long runs keep
+        // each thread's memory stream contiguous (a decode matmul's prefetches then land on its own next
+        // rows) and the small last claims keep the threads level.
+        const int64_t share = (n - begin) / (2 * int64_t{n_threads_});
+        const int64_t end = std::min(n, begin + std::max<int64_t>(1, share / grain) * grain);
         if (!claim_.compare_exchange_weak(w, w + static_cast<uint64_t>(end - begin), std::memory_order_acq_rel,
                                           std::memory_order_acquire))
             continue;

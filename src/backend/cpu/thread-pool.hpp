@@ -31,7 +31,8 @@ public:
     // Not reentrant: call from one thread at a time, never from inside fn.
     void run(const std::function<void(int thread, int n_threads)>& fn);
 
-    // fn(begin, end) over [0, n) in chunks of `grain`, handed out dynamically.
+    // fn(begin, end) over [0, n) in whole multiples of `grain` (the last chunk may be shorter), handed out
+    // dynamically, largest first (guided).
     void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t begin, int64_t end)>& fn);
 
     // The hardware threads this process may use (affinity mask), at least 1.
