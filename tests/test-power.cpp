@@ -1,12 +1,15 @@
-// test-power: meter detection on this machine explains every absence, and the RAPL reader parses a
-// fake powercap tree, sums only package domains and unwraps its counters.
+// test-power: meter detection on this machine explains every absence, the RAPL reader parses a
+// fake powercap tree, sums only package domains and unwraps its counters, and the GPU meter turns
+// made-up NVML samples into energy, power and throttling (no NVML needed).
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "power/power.hpp"
 
@@ -214,3 +217,158 @@ TEST(Power, FakeHwmon) {
     EXPECT_NE(hw->reason.find("k10temp"), std::string::npos) << hw->reason;
 }
 #endif
+
+// ---- GPU meter (NVML sampling) with made-up samples ----
+
+namespace {
+
+GpuSample sample(double t, double power, double energy = NAN, uint64_t reasons = 0, double temp = NAN,
+                 double clock = NAN) {
+    GpuSample s;
+    s.t_s = t;
+    s.power_w = power;
+    s.energy_j = energy;
+    s.event_reasons = reasons;
+    s.temp_c = temp;
+    s.sm_clock_mhz = clock;
+    return s;
+}
+
+}  // namespace
+
+TEST(GpuMeter, IntegratesPowerByTrapezoids) {
+    GpuEnergyIntegrator in;
+    // 100 W for 1 s, then a ramp to 300 W over 1 s: 100 + 200 = 300 J over 2 s.
+    in.add(sample(10.0, 100));
+    in.add(sample(10.5, 100));
+    in.add(sample(11.0, 100));
+    in.add(sample(12.0, 300));
+    const GpuWindow w = in.result();
+    EXPECT_TRUE(w.reason.empty());
+    EXPECT_FALSE(w.from_counter);
+    EXPECT_EQ(w.samples, 4);
+    EXPECT_DOUBLE_EQ(w.seconds, 2.0);
+    EXPECT_NEAR(w.joules, 300.0, 1e-9);
+    EXPECT_NEAR(w.avg_power_w, 150.0, 1e-9);
+    EXPECT_FALSE(w.throttled);
+}
+
+TEST(GpuMeter, PrefersTheEnergyCounter) {
+    GpuEnergyIntegrator in;
+    // The counter says 250 J over 1 s whatever the (averaged, lagging) power readings say.
+    in.add(sample(0.0, 100, 5000.0, 0, 60, 1800));
+    in.add(sample(0.5, 100, 5120.0, 0, 65, 1700));
+    in.add(sample(1.0, 100, 5250.0, 0, 63, 1600));
+    const GpuWindow w = in.result();
+    EXPECT_TRUE(w.from_counter);
+    EXPECT_NEAR(w.joules, 250.0, 1e-9);
+    EXPECT_NEAR(w.avg_power_w, 250.0, 1e-9);
+    EXPECT_DOUBLE_EQ(w.max_temp_c, 65.0);
+    EXPECT_NEAR(w.avg_sm_clock_mhz, 1700.0, 1e-9);
+}
+
+TEST(GpuMeter, CounterThatGoesBackFallsBackToPower) {
+    GpuEnergyIntegrator in;
+    in.add(sample(0.0, 200, 9000.0));
+    in.add(sample(1.0, 200, 10.0));  // the driver reloaded: the counter restarted
+    const GpuWindow w = in.result();
+    EXPECT_FALSE(w.from_counter);
+    EXPECT_NEAR(w.joules, 200.0, 1e-9);
+}
+
+TEST(GpuMeter, UnreadPowerIntervalsAreLeftOut) {
+    GpuEnergyIntegrator in;
+    in.add(sample(0.0, 100));
+    in.add(sample(1.0, NAN));
+    in.add(sample(2.0, 100));
+    in.add(sample(3.0, 100));
+    EXPECT_NEAR(in.result().joules, 100.0, 1e-9);  // only 2..3 s has both ends
+
+    GpuEnergyIntegrator none;
+    none.add(sample(0.0, NAN));
+    none.add(sample(1.0, NAN));
+    EXPECT_FALSE(none.result().reason.empty());
+}
+
+TEST(GpuMeter, OneSampleIsNotAnEnergy) {
+    GpuEnergyIntegrator in;
+    in.add(sample(0.0, 100));
+    const GpuWindow w = in.result();
+    EXPECT_EQ(w.joules, 0.0);
+    EXPECT_NE(w.reason.find("fewer than two"), std::string::npos) << w.reason;
+}
+
+TEST(GpuMeter, ThrottleReasonsIgnoreIdleAndClockSettings) {
+    GpuEnergyIntegrator in;
+    in.add(sample(0.0, 100, NAN, 0x1 | 0x2 | 0x10 | 0x100));  // idle, app clocks, sync boost, display
+    in.add(sample(1.0, 100));
+    EXPECT_FALSE(in.result().throttled);
+    in.add(sample(2.0, 100, NAN, 0x4 | 0x40));  // power cap + hardware thermal slowdown
+    const GpuWindow w = in.result();
+    EXPECT_TRUE(w.throttled);
+    EXPECT_EQ(gpu_throttle_names(w.event_reasons), "sw power cap, hw thermal slowdown");
+    EXPECT_EQ(gpu_throttle_names(0x1 | 0x2), "");
+}
+
+namespace {
+
+// A GPU drawing a constant 150 W with a counter, on the real clock; counts its reads.
+class FakeGpu final : public GpuSampleSource {
+public:
+    explicit FakeGpu(std::atomic<int>* reads, int fail_after = -1) : reads_(reads), fail_after_(fail_after) {}
+    std::string name() const override { return "fake"; }
+    GpuSample read() override {
+        const int n = ++*reads_;
+        if (fail_after_ >= 0 && n > fail_after_) throw std::runtime_error("[power] fake GPU fell off the bus");
+        const double t = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+        if (t0_ < 0) t0_ = t;
+        return sample(t, 150, 1000 + 150 * (t - t0_), 0, 70, 1500);
+    }
+
+private:
+    std::atomic<int>* reads_;
+    int fail_after_;
+    double t0_ = -1;
+};
+
+}  // namespace
+
+TEST(GpuMeter, SamplingThreadMeasuresAWindow) {
+    std::atomic<int> reads{0};
+    GpuEnergyMeter m(std::make_unique<FakeGpu>(&reads), std::chrono::milliseconds(5));
+    EXPECT_EQ(m.name(), "fake");
+    m.begin();
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    const GpuWindow w = m.end();
+    EXPECT_GE(w.samples, 4);  // first + last + the thread's (loose: shared CI machines stall)
+    EXPECT_EQ(w.samples, reads.load());
+    EXPECT_TRUE(w.from_counter);
+    EXPECT_GT(w.seconds, 0.05);
+    EXPECT_NEAR(w.avg_power_w, 150.0, 1e-6);
+    EXPECT_NEAR(w.joules, 150.0 * w.seconds, 1e-6);
+    // A second window starts afresh, and no sampling happens between windows.
+    const int between = reads.load();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(reads.load(), between);
+    m.begin();
+    const GpuWindow w2 = m.end();
+    EXPECT_EQ(w2.samples, 2);
+}
+
+TEST(GpuMeter, SamplingErrorSurfacesAtEnd) {
+    std::atomic<int> reads{0};
+    GpuEnergyMeter m(std::make_unique<FakeGpu>(&reads, 2), std::chrono::milliseconds(2));
+    m.begin();
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    EXPECT_THROW(m.end(), std::runtime_error);
+    // cancel() and a new begin() after a failed window do not hang or throw
+    m.cancel();
+    EXPECT_THROW(m.begin(), std::runtime_error);  // the source itself is dead now
+}
+
+TEST(GpuMeter, WithoutNvmlThereIsAReason) {
+    std::string why;
+    auto m = open_gpu_energy_meter("", 0, &why);
+    if (m) GTEST_SKIP() << "NVML and a GPU are present: " << m->name();
+    EXPECT_FALSE(why.empty());
+}

@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define VERSUS_BACKEND_ABI 3
+#define VERSUS_BACKEND_ABI 4
 
 typedef enum versus_memory_kind {
     VERSUS_MEMORY_HOST = 0,     /* the device is the host CPU: "transfers" do not exist */
@@ -82,6 +82,34 @@ typedef struct versus_device_info {
     double power_limit_w;      /* 0 if unknown */
 } versus_device_info;
 
+/* ---- LLM layers resident on the device (types of the llm_* ops at the end of the table) ---- */
+
+/* One weight tensor as the GGUF file stores it: ne1 rows of ne0 elements in ggml type `type` (a
+ * versus_ggml_type of quant-formats.h), blocks as they are, row-major; vectors have ne1 = 1. */
+typedef struct versus_llm_weight {
+    int32_t type;
+    int32_t reserved0;
+    int64_t ne0, ne1;
+    const void* data; /* host pointer; NULL when the tensor is absent (biases of llama) */
+} versus_llm_weight;
+
+/* A decoder block's tensors: norms and biases are F32, matrices any type llm_supports() takes. */
+typedef struct versus_llm_layer {
+    versus_llm_weight attn_norm, wq, wk, wv, bq, bk, bv, wo;
+    versus_llm_weight ffn_norm, w_gate, w_up, w_down;
+} versus_llm_layer;
+
+typedef struct versus_llm_hparams {
+    int32_t n_embd, n_head, n_head_kv, head_dim, n_ff, n_vocab;
+    int32_t rope_neox;  /* 0: rotate pairs (2i, 2i+1) (llama); 1: (i, i + head_dim/2) (qwen2) */
+    int32_t qkv_bias;   /* 1: bq, bk, bv are present and added (qwen2) */
+    float rms_eps;
+    float rope_base;    /* theta_i = pos / rope_pos_scale * rope_base^(-2i/head_dim) / freq_factors[i] */
+    float rope_pos_scale; /* linear scaling's divisor of positions, 1 otherwise */
+    int32_t reserved0;
+    const float* rope_freq_factors; /* head_dim/2 divisors (llama3), NULL when none; copied by llm_load */
+} versus_llm_hparams;
+
 typedef struct versus_backend_i {
     uint32_t abi_version;
     const char* name; /* "cpu", "cuda", "metal" */
@@ -128,7 +156,50 @@ typedef struct versus_backend_i {
 
     /* ---- device workload ops (GPU timing, graphs); all optional, NULL where absent ---- */
 
+    /* Device-side timing of the work on the device's stream. timer_start and timer_stop bracket one interval
+     * (they do not nest); timer_read waits for the device and returns the sum of the intervals recorded since
+     * the last read, in nanoseconds, so host time between intervals (launch gaps, cache_flush) is left out. */
+    int (*timer_start)(void* ctx, int device);
+    int (*timer_stop)(void* ctx, int device);
+    int (*timer_read)(void* ctx, int device, double* elapsed_ns);
+    /* Enqueues an eviction of the device's last-level cache (a write over a buffer twice its size), so that
+     * the next op reads its inputs from device memory, as an op of a real model would. */
+    int (*cache_flush)(void* ctx, int device);
+    /* Launches n_tasks empty tasks as one graph: captured and instantiated on the first call with that count,
+     * replayed after. Asynchronous like empty_task. */
+    int (*empty_graph)(void* ctx, int device, uint32_t n_tasks);
+    /* The device's PCI bus id, "0000:65:00.0", so that host-side tools (NVML) address the same device
+     * whatever their device order. */
+    int (*pci_bus_id)(void* ctx, int device, char* out, size_t out_len);
+
     /* ---- LLM layers resident on the device; all optional, NULL where absent ---- */
+
+    /* 1 if weights of this ggml type can live on the device; 0 with last_error() saying why not. */
+    int (*llm_supports)(void* ctx, int device, int32_t ggml_type);
+    /* Uploads n_layers consecutive decoder blocks (the first ones of the model; blocks as they are, no
+     * requantisation), and the output norm + output matrix when both are non-NULL (then llm_eval returns
+     * logits). Allocates the f16 KV cache of those blocks for n_ctx positions, (n_ctx, n_head_kv, head_dim)
+     * per block for K and for V, and the working buffers of n_batch tokens. Nothing is kept of the host
+     * pointers after it returns. *handle is freed with llm_free. */
+    int (*llm_load)(void* ctx, int device, const versus_llm_hparams* hp, int32_t n_layers,
+                    const versus_llm_layer* layers, const versus_llm_weight* out_norm, const versus_llm_weight* output,
+                    int32_t n_ctx, int32_t n_batch, void** handle);
+    /* Runs n_tokens (<= n_batch) at positions pos0 .. pos0 + n_tokens - 1 through the resident blocks, their
+     * K and V written into the cache, attending to positions 0 .. pos0 + n_tokens - 1. One host round trip:
+     *   x_in  f32 (n_tokens, n_embd), host: the residual stream entering the first block
+     *   out   f32, host: the residual after the last block (n_tokens, n_embd) without an output matrix;
+     *         with one, logits (n_vocab) of the last token, or (n_tokens, n_vocab) when all_logits is 1.
+     * Complete (out written) when it returns. */
+    int (*llm_eval)(void* ctx, int device, void* handle, int32_t n_tokens, int32_t pos0, const float* x_in, float* out,
+                    int32_t all_logits);
+    /* Device bytes held by a handle (weights, KV cache, working buffers), for reports. */
+    int (*llm_memory)(void* ctx, int device, void* handle, uint64_t* weight_bytes, uint64_t* kv_bytes,
+                      uint64_t* working_bytes);
+    int (*llm_free)(void* ctx, int device, void* handle);
+    /* (diagnostic) y = x · W^T for one weight as the resident blocks compute it (a matrix-vector product per token
+     * when n_tokens is 1, the prefill GEMM otherwise): W uploaded for the call, x f32 (n_tokens, w->ne0) and
+     * y f32 (n_tokens, w->ne1) host arrays. For tests and kernel benchmarks; complete when it returns. */
+    int (*llm_matmul)(void* ctx, int device, const versus_llm_weight* w, int32_t n_tokens, const float* x, float* y);
 } versus_backend_i;
 
 /* A plugin exports this symbol. Returns 0 and fills *out, or non-zero with a reason in err. */

@@ -174,6 +174,64 @@ double Backend::peak_flops(int device, versus_dtype dtype, std::string* method) 
     return v;
 }
 
+void Backend::timer_start(int device) { check(t_.timer_start(t_.ctx, device), "timer_start"); }
+void Backend::timer_stop(int device) { check(t_.timer_stop(t_.ctx, device), "timer_stop"); }
+double Backend::timer_read(int device) {
+    double ns = 0;
+    check(t_.timer_read(t_.ctx, device, &ns), "timer_read");
+    return ns;
+}
+void Backend::cache_flush(int device) { check(t_.cache_flush(t_.ctx, device), "cache_flush"); }
+void Backend::empty_graph(int device, uint32_t n_tasks) {
+    check(t_.empty_graph(t_.ctx, device, n_tasks), "empty_graph");
+}
+std::string Backend::pci_bus_id(int device) {
+    char id[64] = {0};
+    if (!t_.pci_bus_id || t_.pci_bus_id(t_.ctx, device, id, sizeof id) != 0) return {};
+    return id;
+}
+
+bool Backend::llm_supports(int device, int32_t ggml_type, std::string* why) {
+    if (!has_llm() || !t_.llm_supports) {
+        if (why) *why = fmt::format("the {} backend keeps no LLM layers on its devices", t_.name);
+        return false;
+    }
+    if (t_.llm_supports(t_.ctx, device, ggml_type)) return true;
+    if (why) *why = t_.last_error(t_.ctx);
+    return false;
+}
+
+void* Backend::llm_load(int device, const versus_llm_hparams& hp, const std::vector<versus_llm_layer>& layers,
+                        const versus_llm_weight* out_norm, const versus_llm_weight* output, int n_ctx, int n_batch) {
+    if (!has_llm())
+        throw BackendError(fmt::format("[{}] the backend keeps no LLM layers on its devices. HINT: use -b cpu", t_.name));
+    void* h = nullptr;
+    check(t_.llm_load(t_.ctx, device, &hp, static_cast<int32_t>(layers.size()), layers.data(), out_norm, output, n_ctx,
+                      n_batch, &h),
+          "llm_load");
+    return h;
+}
+
+void Backend::llm_eval(int device, void* handle, int n_tokens, int pos0, const float* x_in, float* out,
+                       bool all_logits) {
+    check(t_.llm_eval(t_.ctx, device, handle, n_tokens, pos0, x_in, out, all_logits ? 1 : 0), "llm_eval");
+}
+
+std::array<uint64_t, 3> Backend::llm_memory(int device, void* handle) {
+    std::array<uint64_t, 3> b{};
+    if (t_.llm_memory && t_.llm_memory(t_.ctx, device, handle, &b[0], &b[1], &b[2]) != 0) b = {};
+    return b;
+}
+
+void Backend::llm_matmul(int device, const versus_llm_weight& w, int n_tokens, const float* x, float* y) {
+    if (!t_.llm_matmul) throw BackendError(fmt::format("[{}] the backend has no llm_matmul op", t_.name));
+    check(t_.llm_matmul(t_.ctx, device, &w, n_tokens, x, y), "llm_matmul");
+}
+
+void Backend::llm_free(int device, void* handle) noexcept {
+    if (handle && t_.llm_free) t_.llm_free(t_.ctx, device, handle);
+}
+
 namespace {
 
 std::string exe_dir() {

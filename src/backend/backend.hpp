@@ -3,6 +3,7 @@
 // BackendError with the backend's own message. Buffers are RAII.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -96,6 +97,32 @@ public:
                    const void* V, void* out, void* scratch);
     // Peak FLOP/s for dtype, or 0 with an empty method when the backend cannot tell.
     double peak_flops(int device, versus_dtype dtype, std::string* method);
+
+    // Device workload ops (backend-abi.h); each is optional and has_*() says whether it is there.
+    bool has_timer() const { return t_.timer_start && t_.timer_stop && t_.timer_read; }
+    void timer_start(int device);
+    void timer_stop(int device);
+    // Waits for the device; nanoseconds inside the start/stop intervals since the last read.
+    double timer_read(int device);
+    bool has_cache_flush() const { return t_.cache_flush != nullptr; }
+    void cache_flush(int device);
+    bool has_empty_graph() const { return t_.empty_graph != nullptr; }
+    void empty_graph(int device, uint32_t n_tasks);
+    // "0000:65:00.0", or "" when the backend cannot tell.
+    std::string pci_bus_id(int device);
+
+    // LLM blocks resident on the device (backend-abi.h, llm_*). has_llm() is false when the backend has none.
+    bool has_llm() const { return t_.llm_load && t_.llm_eval && t_.llm_free; }
+    // True if weights of this ggml type can live on the device; otherwise false and *why holds the reason.
+    bool llm_supports(int device, int32_t ggml_type, std::string* why = nullptr);
+    void* llm_load(int device, const versus_llm_hparams& hp, const std::vector<versus_llm_layer>& layers,
+                   const versus_llm_weight* out_norm, const versus_llm_weight* output, int n_ctx, int n_batch);
+    void llm_eval(int device, void* handle, int n_tokens, int pos0, const float* x_in, float* out, bool all_logits);
+    // {weights, kv, working} bytes a handle holds on the device; zeros when the backend cannot tell.
+    std::array<uint64_t, 3> llm_memory(int device, void* handle);
+    void llm_free(int device, void* handle) noexcept;
+    // y (n_tokens, w.ne1) = x (n_tokens, w.ne0) · W^T on the device, host arrays (backend-abi.h, llm_matmul).
+    void llm_matmul(int device, const versus_llm_weight& w, int n_tokens, const float* x, float* y);
 
     // Used by the buffer classes.
     void free_buffer(int device, void* p) noexcept;

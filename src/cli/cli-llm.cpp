@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "backend/backend.hpp"
 #include "backend/cpu/thread-pool.hpp"
 #include "core/error.hpp"
 #include "core/params.hpp"
@@ -17,6 +18,7 @@
 #include "llm/config.hpp"
 #include "llm/model-io.hpp"
 #include "llm/model.hpp"
+#include "llm/offload.hpp"
 
 namespace versus::cli {
 
@@ -31,7 +33,7 @@ struct LlmCommands {
     std::string gguf, preset, type = "q4_0", tokens, format = "table", dump_logits;
     uint64_t seed = 1;
     int n_gen = 32, threads = 0;
-    int64_t ctx = 0;
+    int64_t ctx = 0, gpu_layers = 0;
     bool bos = false;
     // model create / quantize / info
     std::string out, in_path, out_path, info_path, info_format = "table";
@@ -95,15 +97,21 @@ int cmd_generate(LlmCommands& o) {
     std::unique_ptr<llm::Model> model;
     llm::ModelConfig cfg;
     llm::WeightSummary weights;
+    llm::LayerBytes layer_bytes;
     std::string label;
     if (!o.gguf.empty()) {
         auto f = llm::GgufFile::open(o.gguf);
         cfg = llm::config_from_gguf(f);
         for (const auto& t : f.tensors()) weights.total_bytes += t.n_bytes;
+        layer_bytes = llm::layer_bytes(cfg, [&](const llm::TensorSpec& t) {
+            const auto* info = f.find_tensor(t.name);
+            return info ? info->n_bytes : uint64_t{0};
+        });
         label = o.gguf;
     } else {
         cfg = llm::preset_config(o.preset);
         weights = llm::weight_summary(cfg, parse_type(o.type));
+        layer_bytes = llm::layer_bytes(cfg, parse_type(o.type));
         label = o.preset + " " + o.type;
     }
     if (o.bos) prompt.insert(prompt.begin(), static_cast<int32_t>(cfg.bos_id >= 0 ? cfg.bos_id : 1));
@@ -113,9 +121,27 @@ int cmd_generate(LlmCommands& o) {
         throw UsageError("--ctx", fmt::format("{} positions cannot hold {} prompt + {} generated tokens", n_ctx,
                                               prompt.size(), o.n_gen),
                          "raise --ctx or lower -n");
-    // A mapped file's pages count as weights: they must fit in memory to run at speed.
-    llm::check_fit(label, weights, llm::kv_cache_bytes(cfg, n_ctx),
-                   llm::working_bytes(cfg, std::min<int64_t>(512, static_cast<int64_t>(prompt.size())), n_ctx),
+    const int64_t n_batch = std::min<int64_t>(512, static_cast<int64_t>(prompt.size()));
+    // Blocks on the GPU: the CUDA backend must be there, and the device must hold them with their KV cache.
+    std::vector<backend::BackendSlot> backends;
+    backend::Backend* gpu = nullptr;
+    const llm::OffloadPlan plan = llm::plan_offload(cfg, layer_bytes, o.gpu_layers, n_ctx, n_batch);
+    if (plan.n_layers > 0) {
+        backends = backend::load_backends();
+        auto slot = std::find_if(backends.begin(), backends.end(), [](const auto& s) { return s.name == "cuda"; });
+        if (slot == backends.end() || !slot->backend || slot->backend->device_count() < 1)
+            throw UsageError("--gpu-layers",
+                             llm::no_gpu_message(plan.n_layers, slot == backends.end() ? "not built for this platform"
+                                                                : slot->backend ? "no CUDA device"
+                                                                                : slot->reason),
+                             "drop --gpu-layers to run on the CPU");
+        gpu = slot->backend.get();
+        const versus_device_info info = gpu->device_info(0);
+        llm::check_offload_fit(label, cfg, layer_bytes, plan, n_ctx, n_batch, info.name, info.mem_budget_bytes);
+    }
+    // A mapped file's pages count as weights: they must fit in memory to run at speed. The KV cache of the
+    // blocks on the GPU lives there.
+    llm::check_fit(label, weights, llm::kv_cache_bytes(cfg, n_ctx) - plan.kv_bytes, llm::working_bytes(cfg, n_batch, n_ctx),
                    core::memory_available_bytes());
 
     const auto t_load = std::chrono::steady_clock::now();
@@ -124,7 +150,8 @@ int cmd_generate(LlmCommands& o) {
                                              : llm::Model::load(o.gguf));
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
     cpu::ThreadPool pool(threads);
-    llm::Session session(*model, n_ctx, std::min<int64_t>(512, static_cast<int64_t>(prompt.size())), pool);
+    llm::Session session(*model, n_ctx, n_batch, pool,
+                         gpu ? llm::make_device_layers(*gpu, 0, *model, plan.n_layers, n_ctx, n_batch) : nullptr);
 
     std::unique_ptr<FILE, int (*)(FILE*)> dump(nullptr, &std::fclose);
     if (!o.dump_logits.empty()) {
@@ -167,6 +194,8 @@ int cmd_generate(LlmCommands& o) {
         j["arch"] = cfg.arch;
         j["types"] = model->type_label();
         j["threads"] = threads;
+        j["gpu_layers"] = plan.n_layers;
+        if (gpu) j["gpu"] = session.front_where();
         j["prompt"] = prompt;
         j["tokens"] = generated;
         j["text"] = text;
@@ -176,8 +205,11 @@ int cmd_generate(LlmCommands& o) {
         j["decode_tokens_per_s"] = o.n_gen > 1 ? (o.n_gen - 1) / decode_s : 0.0;
         std::cout << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
     } else {
-        std::cout << fmt::format("model   {} ({}, {})\nprompt  {} tokens, {} threads\n", label, cfg.arch,
-                                 model->type_label(), prompt.size(), threads);
+        std::cout << fmt::format("model   {} ({}, {})\nprompt  {} tokens, {} threads{}\n", label, cfg.arch,
+                                 model->type_label(), prompt.size(), threads,
+                                 gpu ? fmt::format(", {} of {} blocks{} on {}", plan.n_layers, cfg.n_layer,
+                                                   plan.output ? " + output" : "", session.front_where())
+                                     : "");
         for (size_t i = 0; i < generated.size(); ++i)
             std::cout << fmt::format("{:>4}  {:>7}  {:<16}  top5 {}\n", i, generated[i],
                                      nlohmann::json(steps[i]["piece"].get<std::string>()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), steps[i]["top5"].dump());
@@ -241,6 +273,10 @@ LlmCommands* add_llm_commands(CLI::App& app) {
     c.generate->add_option("--ctx", c.ctx, "context length (default: prompt + n)")->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
     c.generate->add_option("-o,--output", c.format, "table or json")->capture_default_str();
     c.generate->add_option("--dump-logits", c.dump_logits, "write every step's logits as raw little-endian f32");
+    c.generate->add_option("--gpu-layers,--ngl", c.gpu_layers,
+                           "blocks on the GPU (CUDA), the rest on the CPU; >= the model's blocks: all and the output")
+        ->check(CLI::Range(int64_t{0}, int64_t{1} << 20))
+        ->capture_default_str();
 
     c.model = app.add_subcommand("model", "create, quantize and inspect GGUF model files");
     c.model->require_subcommand(1);

@@ -165,12 +165,15 @@ int cmd_probe(const std::string& format) {
                 dj["compute_units"] = i.compute_units;
                 dj["clock_mhz"] = i.clock_mhz;
                 dj["driver"] = i.driver;
+                dj["power_limit_w"] = i.power_limit_w;
                 e["devices"].push_back(dj);
-                tb += fmt::format("  {}:{:<4} {} [{}] {} memory, {} total, budget {}{}\n", slot.name, d, i.name, i.arch,
+                tb += fmt::format("  {}:{:<4} {} [{}] {} memory, {} total, budget {}{}{}{}\n", slot.name, d, i.name, i.arch,
                                   backend::memory_kind_name(i.memory_kind),
                                   core::human_bytes(static_cast<double>(i.mem_total_bytes)),
                                   core::human_bytes(static_cast<double>(i.mem_budget_bytes)),
-                                  i.link[0] ? fmt::format(", link {} ({:.1f} GB/s)", i.link, i.link_gbps) : "");
+                                  i.link[0] ? fmt::format(", link {} ({:.1f} GB/s)", i.link, i.link_gbps) : "",
+                                  i.power_limit_w > 0 ? fmt::format(", power limit {:.0f} W", i.power_limit_w) : "",
+                                  i.driver[0] ? fmt::format(", driver {}", i.driver) : "");
             }
         }
         jb.push_back(e);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -31,16 +32,37 @@ extern "C" void on_sigint(int) {
 
 void install_interrupt_handler() { std::signal(SIGINT, on_sigint); }
 
-// The host energy meter, read around each measurement (null with a reason when none).
+// The meters read around each measurement: the host's (RAPL) for host rows, and per GPU an NVML
+// sampler for rows on a device with a PCI bus id, opened on its first row. Null with a reason when none.
 class EnergyProbe {
 public:
     EnergyProbe() { meter_ = power::open_host_energy_meter(&reason_); }
     power::EnergyMeter* meter() { return meter_.get(); }
     const std::string& reason() const { return reason_; }
 
+    // The GPU meter of the job's device; nullptr with *reason set (a GPU without NVML) or empty (not a GPU).
+    power::GpuEnergyMeter* gpu(backend::Backend& b, int device, std::string* reason) {
+        reason->clear();
+        const std::string id = b.pci_bus_id(device);
+        if (id.empty()) return nullptr;
+        auto it = gpus_.find(id);
+        if (it == gpus_.end()) {
+            GpuSlot slot;
+            slot.meter = power::open_gpu_energy_meter(id, static_cast<unsigned>(device), &slot.reason);
+            it = gpus_.emplace(id, std::move(slot)).first;
+        }
+        if (!it->second.meter) *reason = "GPU energy: " + it->second.reason;
+        return it->second.meter.get();
+    }
+
 private:
+    struct GpuSlot {
+        std::unique_ptr<power::GpuEnergyMeter> meter;
+        std::string reason;
+    };
     std::unique_ptr<power::EnergyMeter> meter_;
     std::string reason_;
+    std::map<std::string, GpuSlot> gpus_;
 };
 
 std::vector<Job> plan_jobs(const workloads::Workload& w, backend::Backend& b, int device,
@@ -165,8 +187,21 @@ Record Runner::run_one(const Job& job) {
         const int64_t batch = std::clamp<int64_t>(static_cast<int64_t>(target_sample_s / std::max(one_op_s, 1e-9)), 1,
                                                   1'000'000);
         Samples samples;
-        power::EnergyMeter* meter = energy_->meter();
+        // GPU rows take the GPU's meter (or none, with its reason), never the host's.
+        std::string gpu_reason;
+        power::GpuEnergyMeter* gpu = energy_->gpu(*job.backend, job.device, &gpu_reason);
+        const bool on_gpu = gpu || !gpu_reason.empty();
+        power::EnergyMeter* meter = on_gpu ? nullptr : energy_->meter();
         const double j0 = meter ? meter->read_joules() : 0;
+        if (gpu) gpu->begin();
+        struct CancelOnThrow {  // a failing op must not leave the sampling thread running
+            power::GpuEnergyMeter* m;
+            ~CancelOnThrow() {
+                if (m) m->cancel();
+            }
+        } cancel_on_throw{gpu};
+        // Device timing: each op between the device timer's marks, after its untimed preparation.
+        const bool device_timer = inst->device_timed();
         const auto m0 = Clock::now();
         bool stopped = false;
         for (;;) {
@@ -174,9 +209,19 @@ Record Runner::run_one(const Job& job) {
                 stopped = true;
                 break;
             }
-            const auto a = Clock::now();
-            for (int64_t i = 0; i < batch; ++i) inst->run();
-            samples.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - a).count());
+            if (device_timer) {
+                for (int64_t i = 0; i < batch; ++i) {
+                    inst->before_rep();
+                    job.backend->timer_start(job.device);
+                    inst->enqueue();
+                    job.backend->timer_stop(job.device);
+                }
+                samples.push_back(std::llround(job.backend->timer_read(job.device)));
+            } else {
+                const auto a = Clock::now();
+                for (int64_t i = 0; i < batch; ++i) inst->run();
+                samples.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - a).count());
+            }
             const int n = static_cast<int>(samples.size());
             if (opt_.reps > 0) {
                 if (n >= opt_.reps) break;
@@ -187,6 +232,7 @@ Record Runner::run_one(const Job& job) {
         }
         const double elapsed = std::chrono::duration<double>(Clock::now() - m0).count();
         const double joules = meter ? meter->read_joules() - j0 : 0;
+        const power::GpuWindow window = gpu ? gpu->end() : power::GpuWindow{};
 
         const int64_t ops = batch * static_cast<int64_t>(samples.size());
         std::vector<double> per_op(samples.size());
@@ -198,6 +244,7 @@ Record Runner::run_one(const Job& job) {
         r.set("median_ns", s.median);
         r.set("mdape_pct", s.mdape_pct);
         r.set("unstable", s.unstable());
+        r.set("timer", std::string(device_timer ? "device" : "host"));
         const double median_s = s.median * 1e-9;
         const double flops = w.flops(job.params), bytes = w.bytes(job.params);
         r.set("flops", flops > 0 ? Value{flops} : Value{Null{}});
@@ -215,23 +262,41 @@ Record Runner::run_one(const Job& job) {
         }
         for (const auto& [k, v] : w.metrics(job.params, median_s)) r.set(k, v);
         for (const auto& [k, v] : inst->metrics(median_s)) r.set(k, v);
-        if (meter && ops > 0 && elapsed > 0) {
+        std::string note;  // appended to an ok row's reason
+        if (gpu && window.reason.empty() && ops > 0) {
+            r.set("power_w", window.avg_power_w);
+            // A device-timed window also holds untimed work (cache flushes, launch gaps): the op's
+            // energy is then its share of the window's power over its own time, not joules / ops.
+            r.set("energy_j", device_timer ? energy_at_power_j(window.avg_power_w, median_s)
+                                           : energy_per_op_j(window.joules, static_cast<double>(ops)));
+            r.set("energy_reason", Null{});
+        } else if (meter && ops > 0 && elapsed > 0) {
             r.set("power_w", average_power_w(joules, elapsed));
             r.set("energy_j", energy_per_op_j(joules, static_cast<double>(ops)));
             r.set("energy_reason", Null{});
         } else {
             r.set("power_w", Null{});
             r.set("energy_j", Null{});
-            r.set("energy_reason", energy_->reason());
+            r.set("energy_reason", gpu ? "GPU energy: " + window.reason : on_gpu ? gpu_reason : energy_->reason());
+        }
+        if (gpu) {
+            auto or_null = [](double v) { return std::isfinite(v) ? Value{v} : Value{Null{}}; };
+            r.set("gpu_throttled", window.throttled);
+            const std::string names = power::gpu_throttle_names(window.event_reasons);
+            r.set("gpu_throttle_reasons", names.empty() ? Value{Null{}} : Value{names});
+            r.set("gpu_temp_max_c", or_null(window.max_temp_c));
+            r.set("gpu_sm_clock_mhz", or_null(window.avg_sm_clock_mhz));
+            if (window.throttled) note = "GPU throttled (" + names + ")";
         }
         if (stopped)
             return finish("interrupted", fmt::format("interrupted after {} samples", samples.size()));
         const workloads::Check c = inst->check();
         r.set("checksum", c.checksum.empty() ? Value{Null{}} : Value{c.checksum});
         if (!c.ok) return finish("error", "self-check failed: " + c.message);
-        return finish("ok", s.unstable() ? fmt::format("unstable: MdAPE {:.1f}% > {:.0f}%", s.mdape_pct,
-                                                       UNSTABLE_MDAPE_PCT)
-                                         : "");
+        std::string why = s.unstable() ? fmt::format("unstable: MdAPE {:.1f}% > {:.0f}%", s.mdape_pct, UNSTABLE_MDAPE_PCT)
+                                       : "";
+        if (!note.empty()) why += (why.empty() ? "" : "; ") + note;
+        return finish("ok", why);
     } catch (const Skip& e) {
         return finish("skipped", e.what());
     } catch (const std::exception& e) {

@@ -13,6 +13,7 @@
 #include "backend/cpu/quants.hpp"
 #include "core/error.hpp"
 #include "core/params.hpp"
+#include "llm/offload.hpp"
 #include "llm/synth.hpp"
 
 namespace versus::llm {
@@ -184,6 +185,9 @@ struct Session::Impl {
     const ModelConfig& c;
     cpu::ThreadPool& pool;
     int64_t n_batch;
+    // The blocks computed here, [l_begin, l_end); blocks before l_begin run in `front` (offload.hpp).
+    int64_t l_begin, l_end;
+    std::unique_ptr<LayerRunner> front;
 
     // Scratch, sized for n_batch tokens.
     std::vector<float> x;       // (n_batch, n_embd) residual stream
@@ -195,7 +199,7 @@ struct Session::Impl {
     std::vector<float> logits;  // (n_batch or 1, n_vocab)
     std::vector<uint8_t> act;   // quantized activations, (n_batch, row bytes of the widest input)
     std::vector<float> rope_cos, rope_sin;  // (n_batch, head_dim/2)
-    // KV cache: per layer (n_ctx, n_embd_kv) f16, K then V.
+    // KV cache: per layer of [l_begin, l_end) (n_ctx, n_embd_kv) f16, K then V.
     std::vector<std::vector<uint16_t>> kc, vc;
 
     // Which activations `act` holds, so q/k/v (and gate/up) quantize their shared input once.
@@ -203,8 +207,9 @@ struct Session::Impl {
     cpu::QType act_type{};
     int64_t act_rows = 0;
 
-    Impl(const Model& model, int64_t n_ctx, int64_t nb, cpu::ThreadPool& p)
-        : m(model), c(model.config()), pool(p), n_batch(nb) {
+    Impl(const Model& model, int64_t n_ctx, int64_t nb, cpu::ThreadPool& p, int64_t first, int64_t last,
+         std::unique_ptr<LayerRunner> front_layers = nullptr)
+        : m(model), c(model.config()), pool(p), n_batch(nb), l_begin(first), l_end(last), front(std::move(front_layers)) {
         const auto B = static_cast<size_t>(nb);
         const auto E = static_cast<size_t>(c.n_embd), Q = static_cast<size_t>(c.n_embd_q()),
                    KV = static_cast<size_t>(c.n_embd_kv()), F = static_cast<size_t>(c.n_ff);
@@ -219,9 +224,9 @@ struct Session::Impl {
         act.resize(B * std::max({E, F, Q}) * 4 + 64);
         rope_cos.resize(B * static_cast<size_t>(c.head_dim / 2));
         rope_sin.resize(rope_cos.size());
-        kc.resize(static_cast<size_t>(c.n_layer));
-        vc.resize(static_cast<size_t>(c.n_layer));
-        for (int64_t l = 0; l < c.n_layer; ++l) {
+        kc.resize(static_cast<size_t>(l_end - l_begin));
+        vc.resize(kc.size());
+        for (size_t l = 0; l < kc.size(); ++l) {
             kc[l].resize(static_cast<size_t>(n_ctx) * KV);
             vc[l].resize(static_cast<size_t>(n_ctx) * KV);
         }
@@ -304,14 +309,26 @@ struct Session::Impl {
     }
 
     void eval_batch(const int32_t* tokens, int64_t n, int64_t pos0, float* out_logits, bool all_logits) {
-        const int64_t E = c.n_embd, Q = c.n_embd_q(), KV = c.n_embd_kv(), F = c.n_ff;
+        const int64_t E = c.n_embd;
         // x = embedding rows
         const size_t erow = cpu::qtype_row_bytes(qtype(m.tok_embd.type), E);
         for (int64_t t = 0; t < n; ++t)
             cpu::dequantize_row(qtype(m.tok_embd.type), m.tok_embd.data + static_cast<size_t>(tokens[t]) * erow,
                                 &x[static_cast<size_t>(t * E)], E);
+        if (front) {
+            // The front blocks elsewhere: the residual goes there and comes back (or logits do).
+            front->eval(x.data(), n, pos0, front->has_output() ? out_logits : x.data(), all_logits);
+            if (front->has_output()) return;
+        }
+        run_layers(n, pos0);
+        output(n, out_logits, all_logits);
+    }
+
+    // Blocks [l_begin, l_end) over the residual x of n tokens at pos0 ...
+    void run_layers(int64_t n, int64_t pos0) {
+        const int64_t E = c.n_embd, Q = c.n_embd_q(), KV = c.n_embd_kv(), F = c.n_ff;
         rope_tables(pos0, n);
-        for (int64_t l = 0; l < c.n_layer; ++l) {
+        for (int64_t l = l_begin; l < l_end; ++l) {
             const LayerWeights& L = m.layers[static_cast<size_t>(l)];
             // attention block
             rmsnorm_rows(x.data(), E, L.attn_norm, xn.data(), E, n);
@@ -331,8 +348,8 @@ struct Session::Impl {
                     }
                 }
             }
-            uint16_t* kcache = kc[static_cast<size_t>(l)].data();
-            uint16_t* vcache = vc[static_cast<size_t>(l)].data();
+            uint16_t* kcache = kc[static_cast<size_t>(l - l_begin)].data();
+            uint16_t* vcache = vc[static_cast<size_t>(l - l_begin)].data();
             for (int64_t t = 0; t < n; ++t) {
                 rope(&q[t * Q], c.n_head, t);
                 rope(&k[t * KV], c.n_head_kv, t);
@@ -370,7 +387,11 @@ struct Session::Impl {
             matmul(L.w_down, gate.data(), n, xn.data());
             for (int64_t i = 0; i < n * E; ++i) x[i] += xn[i];
         }
-        // logits of the last token, or of all of them
+    }
+
+    // ... then the output norm and matrix: logits of the last token, or of all of them.
+    void output(int64_t n, float* out_logits, bool all_logits) {
+        const int64_t E = c.n_embd;
         const int64_t first = all_logits ? 0 : n - 1, rows = all_logits ? n : 1;
         rmsnorm_rows(&x[first * E], E, m.out_norm, xn.data(), E, rows);
         forget_act();
@@ -378,8 +399,53 @@ struct Session::Impl {
     }
 };
 
-Session::Session(const Model& m, int64_t n_ctx, int64_t n_batch, cpu::ThreadPool& pool)
-    : impl_(std::make_unique<Impl>(m, n_ctx, std::max<int64_t>(1, n_batch), pool)), n_ctx_(n_ctx) {}
+Session::Session(const Model& m, int64_t n_ctx, int64_t n_batch, cpu::ThreadPool& pool,
+                 std::unique_ptr<LayerRunner> front)
+    : n_ctx_(n_ctx) {
+    const int64_t first = front ? front->n_layers() : 0;
+    if (first > m.config().n_layer || (front && front->has_output() != (first == m.config().n_layer)))
+        throw UsageError("offload", fmt::format("{} front blocks of {}", first, m.config().n_layer),
+                         "the output goes with the last block");
+    impl_ = std::make_unique<Impl>(m, n_ctx, std::max<int64_t>(1, n_batch), pool, first, m.config().n_layer,
+                                   std::move(front));
+}
+
+std::string Session::front_where() const { return impl_->front ? impl_->front->where() : std::string(); }
+int64_t Session::front_layers() const { return impl_->front ? impl_->front->n_layers() : 0; }
+
+namespace {
+
+// Blocks 0 .. n-1 with the Session's code: the CPU side of the LayerRunner interface.
+class CpuLayers : public LayerRunner {
+public:
+    CpuLayers(const Model& m, int64_t n_layers, int64_t n_ctx, int64_t n_batch, cpu::ThreadPool& pool)
+        : impl_(m, n_ctx, std::max<int64_t>(1, n_batch), pool, 0, n_layers) {}
+    int64_t n_layers() const override { return impl_.l_end; }
+    bool has_output() const override { return impl_.l_end == impl_.c.n_layer; }
+    void eval(const float* x, int64_t n, int64_t pos0, float* out, bool all_logits) override {
+        const size_t count = static_cast<size_t>(n * impl_.c.n_embd);
+        std::copy(x, x + count, impl_.x.begin());
+        impl_.run_layers(n, pos0);
+        if (has_output())
+            impl_.output(n, out, all_logits);
+        else
+            std::copy(impl_.x.begin(), impl_.x.begin() + static_cast<std::ptrdiff_t>(count), out);
+    }
+    std::string where() const override { return "cpu"; }
+
+private:
+    Session::Impl impl_;
+};
+
+}  // namespace
+
+std::unique_ptr<LayerRunner> make_cpu_layers(const Model& m, int64_t n_layers, int64_t n_ctx, int64_t n_batch,
+                                             cpu::ThreadPool& pool) {
+    if (n_layers < 1 || n_layers > m.config().n_layer)
+        throw UsageError("offload", fmt::format("{} blocks of {}", n_layers, m.config().n_layer),
+                         "give 1 .. n_layer blocks");
+    return std::make_unique<CpuLayers>(m, n_layers, n_ctx, n_batch, pool);
+}
 
 Session::~Session() = default;
 

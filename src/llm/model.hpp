@@ -15,6 +15,7 @@
 #include "backend/cpu/thread-pool.hpp"
 #include "llm/config.hpp"
 #include "llm/gguf.hpp"
+#include "llm/offload.hpp"
 
 namespace versus::llm {
 
@@ -70,8 +71,11 @@ private:
 // One sequence's inference state: KV cache for n_ctx positions and the scratch of a forward pass.
 class Session {
 public:
-    // n_batch: the most tokens one eval() call processes at once (prefill chunk).
-    Session(const Model& m, int64_t n_ctx, int64_t n_batch, cpu::ThreadPool& pool);
+    // n_batch: the most tokens one eval() call processes at once (prefill chunk). `front`, when given,
+    // runs blocks 0 .. front->n_layers()-1 (a GPU: offload.hpp; the output too when it holds every block)
+    // with its own KV cache and n_ctx, n_batch at least these; this session computes and caches the rest.
+    Session(const Model& m, int64_t n_ctx, int64_t n_batch, cpu::ThreadPool& pool,
+            std::unique_ptr<LayerRunner> front = nullptr);
     ~Session();
 
     // Runs tokens at positions pos()..pos()+n-1 and advances pos(). Returns the logits of the
@@ -85,9 +89,13 @@ public:
     // Sets the position as if `pos` tokens had been evaluated (benchmarks at a context depth: the
     // cache content is whatever is there, which costs the same to read).
     void seek(int64_t pos);
+    // The blocks that run elsewhere and where ("cuda:0 (...)"); 0 and "" without offload.
+    int64_t front_layers() const;
+    std::string front_where() const;
+
+    struct Impl;  // (public for the CPU LayerRunner in model.cpp)
 
 private:
-    struct Impl;
     std::unique_ptr<Impl> impl_;
     int64_t pos_ = 0;
     int64_t n_ctx_ = 0;

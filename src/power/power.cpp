@@ -1,6 +1,7 @@
 // power: meter detection (RAPL via powercap, hwmon, NVML via dlopen, macOS IOReport) and the RAPL
 // host energy meter. Contract in power.hpp: detection never throws and explains every absence.
 #include "power.hpp"
+#include "power/nvml.hpp"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -221,70 +222,19 @@ void detect_hwmon(const fs::path& root, std::vector<MeterInfo>& out) {
 
 // ---- NVML ----
 
-// The few NVML entry points, declared here because there is no NVML header on build machines.
-// nvmlReturn_t is an int enum with 0 = NVML_SUCCESS. The sampling thread to come adds
-// nvmlDeviceGetHandleByIndex_v2, nvmlDeviceGetPowerUsage and nvmlDeviceGetTotalEnergyConsumption.
-struct NvmlLib {
-    using Ret = int;
-    struct Closer {
-        void operator()(void* h) const { ::dlclose(h); }
-    };
-    std::unique_ptr<void, Closer> handle;
-    Ret (*init_v2)() = nullptr;
-    Ret (*shutdown)() = nullptr;
-    Ret (*device_get_count_v2)(unsigned*) = nullptr;
-    const char* (*error_string)(Ret) = nullptr;
-    Ret (*system_get_driver_version)(char*, unsigned) = nullptr;
-
-    std::string error(Ret r) const { return fmt::format("{} ({})", error_string ? error_string(r) : "error", r); }
-
-    // nullptr with *why when the library or a required symbol is missing.
-    static std::unique_ptr<NvmlLib> load(std::string* why) {
-        auto lib = std::make_unique<NvmlLib>();
-        ::dlerror();
-        lib->handle.reset(::dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL));
-        if (!lib->handle) {
-            // "not found" is the common case; any other dlopen error (wrong arch, missing deps) is kept
-            const char* e = ::dlerror();
-            const std::string err = e ? e : "";
-            *why = err.empty() || err.find("No such file") != std::string::npos
-                       ? "libnvidia-ml.so.1 not found (no NVIDIA driver here, or a container started without the "
-                         "NVIDIA runtime)"
-                       : "libnvidia-ml.so.1 did not load: " + err;
-            return nullptr;
-        }
-        auto sym = [&](auto& fn, const char* name) {
-            fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(lib->handle.get(), name));
-            return fn != nullptr;
-        };
-        sym(lib->error_string, "nvmlErrorString");
-        sym(lib->system_get_driver_version, "nvmlSystemGetDriverVersion");
-        if (!sym(lib->init_v2, "nvmlInit_v2") || !sym(lib->shutdown, "nvmlShutdown") ||
-            !sym(lib->device_get_count_v2, "nvmlDeviceGetCount_v2")) {
-            *why = "libnvidia-ml.so.1 lacks nvmlInit_v2/nvmlDeviceGetCount_v2 (driver too old)";
-            return nullptr;
-        }
-        return lib;
-    }
-};
-
 MeterInfo detect_nvml() {
     MeterInfo m{"nvml", "gpu", false, ""};
     std::string why;
-    auto lib = NvmlLib::load(&why);
+    const NvmlSession nvml(&why);
+    const NvmlLib* lib = nvml.lib();
     if (!lib) {
         m.reason = why;
-        return m;
-    }
-    if (NvmlLib::Ret r = lib->init_v2(); r != 0) {
-        m.reason = "nvmlInit_v2 failed: " + lib->error(r);
         return m;
     }
     unsigned count = 0;
     const NvmlLib::Ret rc = lib->device_get_count_v2(&count);
     char ver[96] = {};
     const bool have_ver = lib->system_get_driver_version && lib->system_get_driver_version(ver, sizeof ver) == 0;
-    lib->shutdown();
     if (rc != 0) {
         m.reason = "nvmlDeviceGetCount_v2 failed: " + lib->error(rc);
         return m;

@@ -10,13 +10,15 @@
 // - Every function that reads sysfs takes `root` ("/" = the live system) so tests can point it at
 //   a fake tree.
 //
-// GPU energy: NVML is only detected here (dlopen + nvmlInit_v2). A later issue adds an NVML
-// sampling thread (nvmlDeviceGetTotalEnergyConsumption where the GPU has it, else integrated
-// nvmlDeviceGetPowerUsage samples) that returns another EnergyMeter from a function next to
-// open_host_energy_meter(), e.g. open_gpu_energy_meter(device, reason). The NVML loader in
-// power.cpp is written to be reused by it.
+// - open_gpu_energy_meter() samples one NVIDIA GPU through NVML (nvml.hpp) on a thread during a
+//   measurement window: power, SM clock, temperature and clock-event ("throttle") reasons every
+//   ~25 ms, energy from nvmlDeviceGetTotalEnergyConsumption where the GPU has the counter, else
+//   from the power samples integrated over time (GpuEnergyIntegrator, testable without NVML).
 #pragma once
 
+#include <chrono>
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -49,5 +51,87 @@ public:
 // nullptr with *reason_if_none set when there is none or it cannot be read.
 std::unique_ptr<EnergyMeter> open_host_energy_meter(std::string* reason_if_none,
                                                     const std::filesystem::path& root = "/");
+
+// ---- GPU (NVML) ----
+
+// One reading of a GPU's sensors; NaN where the sensor could not be read.
+struct GpuSample {
+    double t_s = 0;               // steady-clock seconds
+    double power_w = NAN;         // board power (NVML averages it over its own window)
+    double energy_j = NAN;        // cumulative energy counter, NaN where the GPU has none
+    double sm_clock_mhz = NAN;
+    double temp_c = NAN;
+    uint64_t event_reasons = 0;   // NVML clock-event ("throttle") reason bits
+};
+
+// Clock-event reasons that mean the GPU ran slower than it could: power cap, thermal and hardware
+// slowdowns and the power brake. Idle, application clocks, sync boost and display clocks do not count.
+inline constexpr uint64_t GPU_THROTTLE_MASK = 0x4 | 0x8 | 0x20 | 0x40 | 0x80;
+// "sw power cap, hw thermal slowdown" for the set throttle bits of `reasons`; "" when none.
+std::string gpu_throttle_names(uint64_t reasons);
+
+// What a measurement window saw.
+struct GpuWindow {
+    int samples = 0;
+    double seconds = 0;           // first to last sample
+    double joules = 0;
+    bool from_counter = false;    // joules from the energy counter (else integrated power)
+    double avg_power_w = 0;       // joules / seconds
+    double max_temp_c = NAN;
+    double avg_sm_clock_mhz = NAN;
+    uint64_t event_reasons = 0;   // every reason seen in the window (OR)
+    bool throttled = false;       // any GPU_THROTTLE_MASK reason seen
+    std::string reason;           // why joules is unknown (fewer than two samples); "" when known
+};
+
+// Turns a window's samples into energy and statistics: the energy counter's difference when every
+// sample has it and it never goes back, else the trapezoidal integral of power over time.
+class GpuEnergyIntegrator {
+public:
+    void add(const GpuSample& s);
+    GpuWindow result() const;
+
+private:
+    std::vector<GpuSample> samples_;
+};
+
+// Where samples come from: NVML on a real machine, a fake in tests. read() throws std::runtime_error
+// ("[power] ...") when the device cannot be read at all.
+class GpuSampleSource {
+public:
+    virtual ~GpuSampleSource();
+    virtual std::string name() const = 0;
+    virtual GpuSample read() = 0;
+};
+
+// Samples a source on a thread between begin() and end(). Not thread-safe: one owner.
+class GpuEnergyMeter {
+public:
+    explicit GpuEnergyMeter(std::unique_ptr<GpuSampleSource> source,
+                            std::chrono::milliseconds period = std::chrono::milliseconds(25));
+    ~GpuEnergyMeter();
+    GpuEnergyMeter(const GpuEnergyMeter&) = delete;
+    GpuEnergyMeter& operator=(const GpuEnergyMeter&) = delete;
+
+    std::string name() const { return source_->name(); }
+    // Takes a first sample and starts the thread (dropping a window left open).
+    void begin();
+    // Takes a last sample, stops the thread and returns the window. A sampling error ends the
+    // window early; the error is rethrown here.
+    GpuWindow end();
+    // Stops the thread and drops the window, if one is open (a measurement that failed).
+    void cancel() noexcept;
+
+private:
+    struct State;
+    std::unique_ptr<GpuSampleSource> source_;
+    std::chrono::milliseconds period_;
+    std::unique_ptr<State> state_;
+};
+
+// The GPU with this PCI bus id ("0000:65:00.0"; when empty, NVML index `index`), sampled through
+// NVML; nullptr with *reason_if_none where NVML or the device is missing or has no power sensor.
+std::unique_ptr<GpuEnergyMeter> open_gpu_energy_meter(const std::string& pci_bus_id, unsigned index,
+                                                      std::string* reason_if_none);
 
 }  // namespace versus::power

@@ -15,7 +15,8 @@
 //                  are not counted.
 //   peak_scratch_bytes  naive: heads * n_q * seq * 4, the allocated score matrix; fused: the CPU kernel's
 //                  per-thread tiles and running state plus the partial results of a key split
-//                  (attention_fused_scratch_bytes), which does not grow with n_q.
+//                  (attention_fused_scratch_bytes), which does not grow with n_q; on a GPU, the split
+//                  partials of a decode step (tiles live in shared memory).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -226,6 +227,10 @@ private:
     static double scratch_bytes(const Params& p) {
         const Config c(p);
         if (!c.fused) return c.score_matrix_bytes();
+        // A GPU row (no thread axis): the CUDA kernel keeps its tiles in shared memory; a decode step at most
+        // adds the partial states of its key split, ranges of at least 256 keys (docs/cuda.md).
+        if (!p.find("threads"))
+            return c.decode ? std::ceil(c.seq / 256.0) * c.heads * (c.head_dim + 2) * 4.0 : 0.0;
         return static_cast<double>(cpu::attention_fused_scratch_bytes(c.cpu_shape(), threads_of(p)));
     }
 };

@@ -1,5 +1,7 @@
 // gemm: C(M,N) = A(M,K) · B(K,N) per dtype. On the CPU: f32/f64 through CBLAS, f16/bf16/int8
-// through versus's own kernels. Reports GFLOP/s (GOP/s for int8) and % of the device's peak.
+// through versus's own kernels; on CUDA through cuBLASLt (tf32 and fp8 too). Reports GFLOP/s (GOP/s
+// for int8) and % of the device's peak. On devices with timers each op is timed on the device after
+// a cache flush, so small sizes do not read inputs the previous repetition left in the cache.
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -9,6 +11,7 @@
 #include "backend/cpu/kernels.hpp"
 #include "core/error.hpp"
 #include "workloads/fill.hpp"
+#include "workloads/fp8.hpp"
 #include "workloads/workload.hpp"
 
 namespace versus::workloads {
@@ -43,8 +46,13 @@ public:
     }
 
     void run() override {
-        t_.backend.gemm(t_.device, dtype_, n_, n_, n_, A_.get(), B_.get(), C_.get());
+        enqueue();
         t_.backend.synchronize(t_.device);
+    }
+    bool device_timed() const override { return t_.backend.has_timer(); }
+    void enqueue() override { t_.backend.gemm(t_.device, dtype_, n_, n_, n_, A_.get(), B_.get(), C_.get()); }
+    void before_rep() override {
+        if (t_.backend.has_cache_flush()) t_.backend.cache_flush(t_.device);
     }
 
     Check check() override {
@@ -53,9 +61,13 @@ public:
         t_.backend.copy_d2h(t_.device, c.data(), C_.get(), c.size());
         t_.backend.synchronize(t_.device);
         // Spot-check entries against an fp64 dot product of the inputs as the device saw them;
-        // the bound is f32 accumulation error relative to sum |a_k b_k| (exact for int8).
-        const double rtol = dtype_ == VERSUS_DTYPE_I8 ? 0 : dtype_ == VERSUS_DTYPE_F64 ? 1e-12
-                                                                                      : 1e-4 + 1e-6 * std::sqrt(n_);
+        // the bound is f32 accumulation error relative to sum |a_k b_k| (exact for int8), wider for
+        // tf32 (inputs rounded to 10 mantissa bits inside the op) and fp8 (tensor-core accumulation).
+        const double rtol = dtype_ == VERSUS_DTYPE_I8    ? 0
+                            : dtype_ == VERSUS_DTYPE_F64 ? 1e-12
+                            : dtype_ == VERSUS_DTYPE_TF32 || dtype_ == VERSUS_DTYPE_FP8
+                                ? 2e-3
+                                : 1e-4 + 1e-6 * std::sqrt(n_);
         Rng pick(7);
         double checksum = 0;
         Check out;
@@ -85,6 +97,7 @@ private:
         for (size_t i = 0; i < n; ++i) {
             switch (dtype_) {
                 case VERSUS_DTYPE_I8: dst[i] = static_cast<uint8_t>(static_cast<int8_t>(rng.range(-127, 127))); break;
+                case VERSUS_DTYPE_FP8: dst[i] = f32_to_e4m3(static_cast<float>(rng.uniform())); break;
                 case VERSUS_DTYPE_F64: {
                     const double v = rng.uniform();
                     std::memcpy(dst + i * 8, &v, 8);
@@ -109,6 +122,7 @@ private:
     double input(const uint8_t* src, size_t idx) const {
         switch (dtype_) {
             case VERSUS_DTYPE_I8: return static_cast<int8_t>(src[idx]);
+            case VERSUS_DTYPE_FP8: return e4m3_to_f32(src[idx]);
             case VERSUS_DTYPE_F64: {
                 double v;
                 std::memcpy(&v, src + idx * 8, 8);

@@ -2,8 +2,14 @@
 // prefill row (n_prompt tokens at context depth d: tokens/s, time to first token, MFU) and a decode
 // row (n_gen tokens one at a time after depth d: tokens/s, ms/token, MBU). Models are synthetic
 // presets generated in memory (--model llama-7b --type q4_0) or GGUF files (--gguf FILE).
+//
+// Offload (--gpu-layers N, llm/offload.hpp): on a GPU backend (-b cuda) blocks 0 .. N-1 run on the device and
+// the rest on the CPU engine; N >= n_layer puts every block and the output there and is recorded as n_layer.
+// A GPU row needs an explicit --gpu-layers (so `versus run` keeps its llm rows on the CPU); a CPU row with
+// N > 0 is skipped with the reason. Memory is checked against the device's budget for the device part.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -14,8 +20,10 @@
 #include "core/error.hpp"
 #include "core/metrics.hpp"
 #include "core/params.hpp"
+#include "core/sysinfo.hpp"
 #include "llm/config.hpp"
 #include "llm/model.hpp"
+#include "llm/offload.hpp"
 #include "workloads/fill.hpp"
 #include "workloads/workload.hpp"
 
@@ -35,11 +43,16 @@ bool is_gguf(const Params& p) { return p.find("gguf") != nullptr; }
 bool is_prefill(const Params& p) { return p.str("phase") == "prefill"; }
 int64_t n_tokens(const Params& p) { return is_prefill(p) ? p.integer("n_prompt") : p.integer("n_gen"); }
 int64_t depth_of(const Params& p) { return p.integer("depth"); }
+// Blocks on the device; 0 when the row has no gpu_layers (a CPU row).
+int64_t gpu_layers_of(const Params& p) { return p.find("gpu_layers") ? p.integer("gpu_layers") : 0; }
+int64_t batch_of(const Params& p) { return is_prefill(p) ? std::min(n_tokens(p), PREFILL_BATCH) : 1; }
+int64_t ctx_of(const Params& p) { return depth_of(p) + n_tokens(p) + 1; }
 
 // What a configuration's model looks like, without loading its weights (GGUF headers are cached).
 struct Shape {
     llm::ModelConfig config;
     llm::WeightSummary weights;
+    llm::LayerBytes layers;  // per block and output, for the offload plan
     std::string label;  // "llama-7b Q4_0", "mistral-7b.Q4_K_M.gguf"
 };
 
@@ -56,12 +69,17 @@ Shape shape_of(const Params& p) {
             if (t.name == "token_embd.weight") s.weights.embd_bytes = t.n_bytes;
             if (t.name == "output.weight") s.weights.output_bytes = t.n_bytes;
         }
+        s.layers = llm::layer_bytes(s.config, [&](const llm::TensorSpec& t) {
+            const auto* info = f.find_tensor(t.name);
+            return info ? info->n_bytes : uint64_t{0};
+        });
         s.label = std::filesystem::path(path).filename().string();
         return cache[path] = s;
     }
     Shape s;
     s.config = llm::preset_config(p.str("model"));
     s.weights = llm::weight_summary(s.config, type_of(p));
+    s.layers = llm::layer_bytes(s.config, type_of(p));
     s.label = p.str("model") + " " + llm::ggml_type_name(type_of(p));
     return s;
 }
@@ -123,12 +141,20 @@ double rss_peak_bytes() {
 #endif
 }
 
+// The device part of a row with gpu_layers > 0, or null.
+std::unique_ptr<llm::LayerRunner> front_for(const Target& t, const Params& p, const llm::Model& m) {
+    const int64_t n = gpu_layers_of(p);
+    if (n == 0) return nullptr;
+    return llm::make_device_layers(t.backend, t.device, m, std::min(n, m.config().n_layer), ctx_of(p), batch_of(p));
+}
+
 class LlmInstance : public Instance {
 public:
-    LlmInstance(const Target& t, const Params& p)
+    // threads: the CPU engine's (the runner's axis on the CPU backend; every core behind a GPU's blocks).
+    LlmInstance(const Target& t, const Params& p, int threads)
         : t_(t), model_(model_for(p)), prefill_(is_prefill(p)), n_(n_tokens(p)), depth_(depth_of(p)),
-          threads_(static_cast<int>(p.integer("threads"))), pool_(pool_for(threads_)),
-          session_(model_, depth_ + n_ + 1, prefill_ ? std::min(n_, PREFILL_BATCH) : 1, pool_) {
+          threads_(threads), pool_(pool_for(threads_)),
+          session_(model_, ctx_of(p), batch_of(p), pool_, front_for(t, p, model_)) {
         const auto& c = model_.config();
         // Prompt ids: a fixed pseudo-random sequence, the same on every machine.
         Rng rng(0x6c6c6d);
@@ -137,7 +163,11 @@ public:
         bandwidth_ = measured_bandwidth(t, threads_);
         std::string method;
         const bool quantized = llm::ggml_type_info(model_.layers[0].wq.type).block_elements > 1;
-        peak_ = t.backend.peak_flops(t.device, quantized ? VERSUS_DTYPE_I8 : VERSUS_DTYPE_F32, &method);
+        // The CPU multiplies int8 activations for quantized weights; the GPU's prefill GEMM runs f16 tensor cores.
+        const versus_dtype dtype = session_.front_layers() > 0
+                                       ? (model_.layers[0].wq.type == GgmlType::F32 ? VERSUS_DTYPE_F32 : VERSUS_DTYPE_F16)
+                                       : (quantized ? VERSUS_DTYPE_I8 : VERSUS_DTYPE_F32);
+        peak_ = t.backend.peak_flops(t.device, dtype, &method);
     }
 
     void run() override {
@@ -229,7 +259,11 @@ public:
                         1 << 24};
         depth.flags = "-d";
         ParamSpec seed{"seed", "seed", core::ParamKind::INT, "seed of a preset's weights", {}, "1", "1", 0, INT64_MAX};
-        return {model, gguf, type, prompt, gen, depth, seed};
+        ParamSpec gpu{"gpu-layers", "gpu_layers", core::ParamKind::INT,
+                      "blocks on the GPU (-b cuda), the rest on the CPU; >= n_layer: all and the output", {}, "", "",
+                      0, 1 << 20};
+        gpu.flags = "--ngl";
+        return {model, gguf, type, prompt, gen, depth, seed, gpu};
     }
 
     std::vector<Params> expand(std::vector<Params> jobs) const override {
@@ -241,6 +275,8 @@ public:
                 p.erase("type");
                 p.erase("seed");
             }
+            // More blocks than the model has means all of them: record what runs.
+            if (p.find("gpu_layers")) p.set("gpu_layers", std::min(p.integer("gpu_layers"), shape_of(p).config.n_layer));
             const int64_t np = p.integer("n_prompt"), ng = p.integer("n_gen");
             Params base = p;
             base.erase("n_prompt");
@@ -277,24 +313,68 @@ public:
         for (int64_t i = 0; i < n_tokens(p); ++i) b += llm::bytes_per_decode_token(s.config, s.weights, depth_of(p) + i);
         return b;
     }
+    // With gpu_layers > 0 the device part (the runner checks it against the device's budget); the host part
+    // is checked in prepare().
     double memory_bytes(const Params& p) const override {
         const Shape s = shape_of(p);
-        const int64_t ctx = depth_of(p) + n_tokens(p) + 1;
+        if (gpu_layers_of(p) > 0) return static_cast<double>(plan_of(s, p).total());
+        const int64_t ctx = ctx_of(p);
         return static_cast<double>(s.weights.total_bytes + llm::kv_cache_bytes(s.config, ctx) +
-                                   llm::working_bytes(s.config, is_prefill(p) ? std::min(n_tokens(p), PREFILL_BATCH) : 1, ctx));
+                                   llm::working_bytes(s.config, batch_of(p), ctx));
     }
     std::string memory_breakdown(const Params& p) const override {
         const Shape s = shape_of(p);
-        const int64_t ctx = depth_of(p) + n_tokens(p) + 1;
+        if (gpu_layers_of(p) > 0) {
+            const auto plan = plan_of(s, p);
+            return fmt::format("{}: {} of {} blocks{} on the device: weights {:.1f} GB + KV {:.1f} GB + buffers {:.1f} GB",
+                               s.label, plan.n_layers, s.config.n_layer, plan.output ? " + output" : "",
+                               static_cast<double>(plan.weight_bytes) / 1e9, static_cast<double>(plan.kv_bytes) / 1e9,
+                               static_cast<double>(plan.working_bytes) / 1e9);
+        }
+        const int64_t ctx = ctx_of(p);
         return fmt::format("{}: weights {:.1f} GB + KV {:.1f} GB + buffers {:.1f} GB", s.label,
                            static_cast<double>(s.weights.total_bytes) / 1e9,
                            static_cast<double>(llm::kv_cache_bytes(s.config, ctx)) / 1e9,
                            static_cast<double>(llm::working_bytes(s.config, PREFILL_BATCH, ctx)) / 1e9);
     }
     std::unique_ptr<Instance> prepare(const Target& t, const Params& p) const override {
-        if (t.backend.name() != "cpu") throw Skip(fmt::format("no LLM engine for the {} backend yet", t.backend.name()));
-        if (!p.find("threads")) throw Skip("the LLM engine needs a thread count");
-        return std::make_unique<LlmInstance>(t, p);
+        const int64_t ngl = gpu_layers_of(p);
+        if (t.backend.name() == "cpu") {
+            if (ngl > 0) throw Skip(llm::no_gpu_message(ngl, "this row runs on the cpu backend: add -b cuda"));
+            if (!p.find("threads")) throw Skip("the LLM engine needs a thread count");
+            return std::make_unique<LlmInstance>(t, p, static_cast<int>(p.integer("threads")));
+        }
+        if (!t.backend.has_llm()) throw Skip(fmt::format("no LLM engine for the {} backend yet", t.backend.name()));
+        if (!p.find("gpu_layers"))
+            throw Skip(fmt::format("the LLM runs on {} with --gpu-layers N only (N >= n_layer: every block); `versus "
+                                   "run` keeps its llm rows on the CPU",
+                                   t.backend.name()));
+        if (ngl == 0) throw Skip("--gpu-layers 0 runs on the CPU: use -b cpu");
+        const Shape s = shape_of(p);
+        std::string why;
+        for (GgmlType type : matrix_types(p))
+            if (!t.backend.llm_supports(t.device, static_cast<int32_t>(type), &why)) throw Skip(why);
+        // The host part: every weight stays in host memory (the mapped file or the preset's buffer) plus the KV
+        // cache of the blocks left on the CPU.
+        const auto plan = plan_of(s, p);
+        const uint64_t host_kv = llm::kv_cache_bytes(s.config, ctx_of(p)) - plan.kv_bytes;
+        llm::check_fit(s.label, s.weights, host_kv, llm::working_bytes(s.config, batch_of(p), ctx_of(p)),
+                       core::memory_available_bytes());
+        return std::make_unique<LlmInstance>(t, p, cpu::ThreadPool::available_threads());
+    }
+
+private:
+    static llm::OffloadPlan plan_of(const Shape& s, const Params& p) {
+        return llm::plan_offload(s.config, s.layers, gpu_layers_of(p), ctx_of(p), batch_of(p));
+    }
+    // The matrix types of a row's model: the preset's one, or every type in the file.
+    static std::vector<GgmlType> matrix_types(const Params& p) {
+        if (!is_gguf(p)) return {type_of(p)};
+        std::vector<GgmlType> out;
+        const auto f = llm::GgufFile::open(p.str("gguf"));
+        for (const auto& t : f.tensors())
+            if (std::find(out.begin(), out.end(), t.type) == out.end()) out.push_back(t.type);
+        return out;
     }
 };
 

@@ -40,6 +40,16 @@ public:
     // Metrics only the prepared instance knows (model bytes, measured bandwidth, peak RSS), from
     // the median time of one op in seconds.
     virtual Metrics metrics(double median_s) { return {}; }
+
+    // Device timing (backends with timer ops): when true, the runner times each repetition as
+    // before_rep() (untimed), then enqueue() between the device timer's start and stop, and waits
+    // once per sample. Instances whose op includes the host (a pageable copy, a dispatch latency)
+    // keep the default, host timing of run().
+    virtual bool device_timed() const { return false; }
+    // One repetition enqueued on the device without waiting for it.
+    virtual void enqueue() { run(); }
+    // Untimed work before each device-timed repetition, e.g. evicting the cache so the op starts cold.
+    virtual void before_rep() {}
 };
 
 struct Target {
