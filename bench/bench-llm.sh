@@ -4,6 +4,7 @@
 # drifting machine affects both, and the ratio versus / llama.cpp with versus's MBU.
 #   bench/bench-llm.sh [PRESET] [TYPES] [THREADS] [N_PROMPT] [N_GEN]
 #   defaults: llama-7b "q4_0 q8_0 q4_k" "1 2" 512 128; env ROUNDS (2), REPS (versus samples per row, 2)
+#   GPU=cuda: both engines on the GPU, every layer there (GPU_LAYERS=N for fewer: partial offload)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset=${1:-llama-7b}
@@ -20,6 +21,12 @@ if [[ ! -d bench/node_modules/node-llama-cpp ]]; then
   (cd bench && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --no-audit --no-fund --loglevel=error) ||
     { echo "[bench-llm] cannot install node-llama-cpp. HINT: needs the npm registry" >&2; exit 2; }
 fi
+gpu_args=()
+if [[ -n ${GPU:-} ]]; then
+  gpu_args=(-b "$GPU" --gpu-layers "${GPU_LAYERS:-999}")
+  export LLAMA_GPU=$GPU
+  [[ -n ${GPU_LAYERS:-} ]] && export LLAMA_GPU_LAYERS=$GPU_LAYERS
+fi
 mkdir -p "$models"
 field() { sed -n "s/.*\"$1\":\([0-9.eE+-]*\).*/\1/p" | head -n1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
@@ -30,7 +37,7 @@ for type in $types; do
   cat "$file" >/dev/null  # into the page cache, as both engines will read it
   for t in $threads; do
     for ((r = 1; r <= rounds; r++)); do
-      out=$("$build/versus" bench llm --gguf "$file" -p "$np" -n "$ng" -t "$t" -r "$reps" -q -o jsonl 2>/dev/null)
+      out=$("$build/versus" bench llm --gguf "$file" -p "$np" -n "$ng" -t "$t" -r "$reps" "${gpu_args[@]}" -q -o jsonl 2>/dev/null)
       v_pp=$(grep '"phase":"prefill"' <<<"$out" | field tokens_per_s)
       v_tg=$(grep '"phase":"decode"' <<<"$out" | field tokens_per_s)
       mbu=$(grep '"phase":"decode"' <<<"$out" | field mbu_pct)

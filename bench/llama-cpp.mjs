@@ -1,4 +1,4 @@
-// llama-cpp.mjs: llama.cpp (through the npm package node-llama-cpp, prebuilt CPU binaries, offline)
+// llama-cpp.mjs: llama.cpp (through the npm package node-llama-cpp, prebuilt CPU or CUDA binaries, offline)
 // as the reference versus is measured against, on the same GGUF file and thread count.
 //   node llama-cpp.mjs speed  MODEL THREADS N_PROMPT N_GEN   -> {"pp_tokens_per_s":..,"tg_tokens_per_s":..}
 //   node llama-cpp.mjs greedy MODEL THREADS IDS N_GEN        -> {"tokens":[...]}
@@ -11,8 +11,12 @@ if (!mode || !modelPath) {
     process.exit(2);
 }
 const threads = Number(threadsArg || 1);
-const llama = await getLlama({gpu: false, build: "never", skipDownload: true, maxThreads: threads, logLevel: "error"});
-const model = await llama.loadModel({modelPath, gpuLayers: 0});
+// LLAMA_GPU=cuda: llama.cpp's prebuilt CUDA binaries (@node-llama-cpp/linux-x64-cuda) with every layer on
+// the GPU, or LLAMA_GPU_LAYERS of them.
+const gpu = process.env.LLAMA_GPU || false;
+const gpuLayers = !gpu ? 0 : process.env.LLAMA_GPU_LAYERS ? Number(process.env.LLAMA_GPU_LAYERS) : "max";
+const llama = await getLlama({gpu, build: "never", skipDownload: true, maxThreads: threads, logLevel: "error"});
+const model = await llama.loadModel({modelPath, gpuLayers});
 
 async function contextFor(size, batch) {
     return model.createContext({contextSize: size, batchSize: batch, threads, sequences: 1, flashAttention: false});
