@@ -1,7 +1,8 @@
 // audit: the claims audit. Each claim of the Apple Silicon vs CUDA comparison (data/claims/claims.csv,
 // compiled in) is tested against what versus knows — measured records from the results store, the
 // predictor, the spec database — and gets a verdict with its numbers and reasoning in one line.
-// How claims are encoded and verdicts decided: docs/audit.md.
+// How claims are encoded and verdicts decided: docs/audit.md. Parsing: audit-claims.cpp; the evaluators
+// (a table from the `test` column to a function): audit-evaluate*.cpp; outputs: audit-render.cpp.
 #pragma once
 
 #include <optional>
@@ -79,6 +80,12 @@ std::vector<AuditRow> audit_claims(const std::vector<Claim>& claims, const Audit
 // JSON is an array with one object per claim.
 std::string audit_table(const std::vector<AuditRow>& rows, bool markdown);
 nlohmann::ordered_json audit_json(const std::vector<AuditRow>& rows);
+
+struct Table;  // report/compare.hpp
+// The audit as a table of the comparison and the HTML report (id "audit-claims").
+Table audit_report_table(const std::vector<AuditRow>& rows);
+// Every built-in claim audited against `records`; `store` names them in the lines ("the compared files").
+Table audit_report_table(const std::vector<core::Record>& records, const std::string& store);
 
 namespace detail {
 using EmbeddedFile = predict::detail::EmbeddedFile;
