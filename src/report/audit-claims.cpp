@@ -161,6 +161,8 @@ std::vector<Claim> parse_claims(std::string_view csv, const std::string& place) 
             for (const auto& t : c.types) llm::parse_file_type(t);
             for (const auto& d : c.datasets) predict::data_set(d);
             if (!c.model.empty()) model_config(c.model);
+            for (const char* number : {"max_ppl_ratio", "min_top1_pct", "energy_saving_pct"})
+                if (const auto v = c.param(number); !v.empty()) parse_number(v);
         } catch (const std::exception& e) {
             throw fail(c.id + ": " + e.what());
         }

@@ -95,7 +95,8 @@ const std::map<std::string, Auditor::Evaluator, std::less<>>& Auditor::evaluator
         {"llm-decode", &Auditor::llm_decode},   {"llm-power", &Auditor::llm_power},
         {"train-epoch", &Auditor::train_epoch}, {"train-ratio", &Auditor::train_ratio},
         {"transfer", &Auditor::transfer},       {"offload", &Auditor::offload},
-        {"figures", &Auditor::figures},
+        {"figures", &Auditor::figures},         {"containers", &Auditor::containers},
+        {"attention", &Auditor::attention},     {"quality", &Auditor::quality},
     };
     return table;
 }
@@ -125,7 +126,15 @@ AuditRow Auditor::run(const Claim& c) {
 }
 
 void Auditor::evidence(std::string what, const Estimate& e, std::string unit, std::string source) {
-    ev_->push_back({std::move(what), e.value, e.low, e.high, std::move(unit), std::move(source)});
+    const EvidenceKind kind = source == MEASURED_HERE     ? EvidenceKind::MEASURED_HERE
+                              : source.starts_with("measured") ? EvidenceKind::MEASURED_GIVEN
+                              : source == "predicted"       ? EvidenceKind::PREDICTED
+                                                            : EvidenceKind::SPEC;
+    ev_->push_back({std::move(what), e.value, e.low, e.high, std::move(unit), std::move(source), kind});
+}
+
+std::string Auditor::source_of(const core::Record& r) const {
+    return in_.here && !in_.here->host.empty() && r.str("host") == in_.here->host ? MEASURED_HERE : MEASURED_GIVEN;
 }
 
 // The platform a measured record ran on: its device name as the spec database knows it, of the kind its
@@ -191,20 +200,20 @@ std::optional<Estimate> Auditor::spec_figure(const Platform& p, const std::strin
 }
 
 // The highest measured figure of this kind on the platform, with the device it came from.
-std::optional<std::pair<double, std::string>> Auditor::measured_figure(const Platform& p, const std::string& q) {
-    double best = 0;
-    std::string from;
+std::optional<Auditor::Measured> Auditor::measured_figure(const Platform& p, const std::string& q) {
+    Measured best;
     if (q == "mem_bw_GBps") {
         for (const auto* r : measured("membw", p.id))
-            if (r->num("gbps") > best) best = r->num("gbps"), from = fmt::format("{} {}", r->str("device"), r->str("op"));
+            if (r->num("gbps") > best.value)
+                best = {r->num("gbps"), fmt::format("{} {}", r->str("device"), r->str("op")), source_of(*r)};
     } else if (q == "power_W" || q == "power_max_W") {
         if (in_.records)
             for (const auto& r : *in_.records)
-                if (r.str("status") == "ok" && platform_id(r) == p.id && r.num("power_w") > best)
-                    best = r.num("power_w"), from = fmt::format("{} {}", r.str("device"), r.str("workload"));
+                if (r.str("status") == "ok" && platform_id(r) == p.id && r.num("power_w") > best.value)
+                    best = {r.num("power_w"), fmt::format("{} {}", r.str("device"), r.str("workload")), source_of(r)};
     }
-    if (best <= 0) return std::nullopt;
-    return std::pair{best, from};
+    if (best.value <= 0) return std::nullopt;
+    return best;
 }
 
 // spec-max: the highest figure over the platforms against the claim ("reaches up to").
@@ -226,11 +235,11 @@ Outcome Auditor::spec(const Claim& c) {
         auto e = spec_figure(t.p, c.quantity, &source);
         const auto m = measured_figure(t.p, c.quantity);
         if (m) {
-            const std::string pct = e ? fmt::format(", {:.0f}% of the spec", 100 * m->first / e->high) : "";
-            context.push_back(fmt::format("measured {} {} on {}{}", format_number(m->first), unit, m->second, pct));
-            evidence(t.label + " " + quantity_name(c.quantity), {m->first, m->first, m->first}, unit, "measured");
+            const std::string pct = e ? fmt::format(", {:.0f}% of the spec", 100 * m->value / e->high) : "";
+            context.push_back(fmt::format("measured {} {} on {}{}", format_number(m->value), unit, m->from, pct));
+            evidence(t.label + " " + quantity_name(c.quantity), {m->value, m->value, m->value}, unit, m->source);
         }
-        if (!e && m) e = Estimate{m->first, m->first, m->first}, source = "measured";
+        if (!e && m) e = Estimate{m->value, m->value, m->value}, source = m->source;
         if (!e) {
             if (!selector) unknown.push_back(t.label);
             continue;
@@ -329,18 +338,19 @@ Outcome Auditor::transfer(const Claim& c) {
         }
     }
     // This machine's transfer rows: the best GB/s per device, mode and direction.
-    std::map<std::string, double> best;
+    std::map<std::string, std::pair<double, std::string>> best;  // GB/s and evidence source
     if (in_.records)
         for (const auto& r : *in_.records)
             if (r.str("status") == "ok" && r.str("workload") == "transfer" && r.num("gbps") > 0) {
                 const std::string key = fmt::format("{} {} on {} ({} memory)", r.str("direction"), r.str("mode"),
                                                     r.str("device"), r.str("memory_kind"));
-                best[key] = std::max(best[key], r.num("gbps"));
+                if (r.num("gbps") > best[key].first) best[key] = {r.num("gbps"), source_of(r)};
             }
     std::vector<std::string> meas;
-    for (const auto& [k, v] : best) {
+    for (const auto& [k, vs] : best) {
+        const double v = vs.first;
         if (meas.size() < 4) meas.push_back(fmt::format("{} {} GB/s", k, format_number(v)));
-        evidence(k, {v, v, v}, "GB/s", "measured");
+        evidence(k, {v, v, v}, "GB/s", vs.second);
     }
     const std::string m = meas.empty() ? "no transfer rows measured (" + no_measurement_reason() + ")"
                                        : "measured: " + join(meas, ", ") + (best.size() > meas.size() ? ", ..." : "");
@@ -377,6 +387,10 @@ Outcome Auditor::offload(const Claim& c) {
                                         format_number(all.value / off.value)));
             js.push_back(all.value > off.value * (1 + AUDIT_TOLERANCE) ? Judgement{} : Judgement{Verdict::PESSIMISTIC, 2});
         }
+    // What a measured sweep says, beside the prediction.
+    const auto sweeps = offload_sweeps(&js);
+    parts.push_back(sweeps.empty() ? "no measured --gpu-layers sweep (" + no_measurement_reason() + ")"
+                                   : "measured: " + join(sweeps, "; "));
     if (js.empty()) return {Verdict::NOT_TESTABLE, join(parts, "; ")};
     return {combine(js).v, join(parts, "; ")};
 }

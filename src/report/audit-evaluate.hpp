@@ -15,6 +15,7 @@
 #include "core/record.hpp"
 #include "predict/fit.hpp"
 #include "predict/roofline.hpp"
+#include "predict/throughput.hpp"
 #include "report/audit-claims.hpp"
 #include "report/audit.hpp"
 
@@ -56,6 +57,10 @@ std::string quantity_name(const std::string& q);
 
 using Outcome = std::pair<Verdict, std::string>;  // the verdict and its line
 
+// Evidence sources of measured figures.
+inline constexpr const char* MEASURED_HERE = "measured here";
+inline constexpr const char* MEASURED_GIVEN = "measured in the given results";
+
 class Auditor {
 public:
     explicit Auditor(const AuditInput& in) : in_(in) {}
@@ -77,7 +82,19 @@ private:
     std::vector<const core::Record*> measured(const std::string& workload, const std::string& id);
     std::string no_measurement_reason() const;
     std::optional<predict::Estimate> spec_figure(const predict::Platform& p, const std::string& q, std::string* source);
-    std::optional<std::pair<double, std::string>> measured_figure(const predict::Platform& p, const std::string& q);
+    struct Measured {
+        double value = 0;
+        std::string from, source;  // "DEVICE OP"; MEASURED_HERE or MEASURED_GIVEN
+    };
+    std::optional<Measured> measured_figure(const predict::Platform& p, const std::string& q);
+    // MEASURED_HERE for a record of this machine, else MEASURED_GIVEN.
+    std::string source_of(const core::Record& r) const;
+    struct Speed {
+        Estimate e;
+        std::string source, text;  // evidence source; "measured 812 img/s (MFU 41%)" or "predicted 300 (200-400)"
+    };
+    Speed training_speed(const Target& t, const predict::DataSet& d);
+    std::string missing_training(const std::vector<Target>& targets, const std::vector<std::string>& datasets);
     predict::LlmQuery query(const std::string& model, const std::string& type);
     std::optional<std::pair<predict::Estimate, std::string>> decode_speed(const Target& t, const std::string& model,
                                                                           const std::string& type);
@@ -92,6 +109,13 @@ private:
     Outcome llm_power(const Claim& c);
     Outcome train_epoch(const Claim& c);
     Outcome train_ratio(const Claim& c);
+    // Evaluators on what this machine and the records say beyond the spec and the predictor
+    // (audit-evaluate-measured.cpp).
+    Outcome containers(const Claim& c);
+    Outcome attention(const Claim& c);
+    Outcome quality(const Claim& c);
+    // Measured --gpu-layers sweeps: one phrase per sweep, a judgement each on `js` (offloaded slower).
+    std::vector<std::string> offload_sweeps(std::vector<Judgement>* js);
 };
 
 }  // namespace versus::report::audit_detail

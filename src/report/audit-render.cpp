@@ -1,5 +1,6 @@
 #include "report/audit.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include <fmt/format.h>
@@ -24,6 +25,30 @@ const char* verdict_name(Verdict v) {
     return "?";
 }
 
+const char* evidence_kind_name(EvidenceKind k) {
+    switch (k) {
+        case EvidenceKind::MEASURED_HERE: return "measured here";
+        case EvidenceKind::MEASURED_GIVEN: return "measured in the given results";
+        case EvidenceKind::PREDICTED: return "predicted (with range)";
+        case EvidenceKind::SPEC: return "spec";
+    }
+    return "?";
+}
+
+std::vector<EvidenceKind> AuditRow::kinds() const {
+    std::vector<EvidenceKind> out;
+    for (const auto& e : evidence)
+        if (std::find(out.begin(), out.end(), e.kind) == out.end()) out.push_back(e.kind);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::string evidence_kinds_text(const AuditRow& r) {
+    std::vector<std::string> names;
+    for (const auto k : r.kinds()) names.emplace_back(evidence_kind_name(k));
+    return names.empty() ? "none" : join(names, " + ");
+}
+
 AuditRow audit_claim(const Claim& c, const AuditInput& in) { return audit_detail::Auditor(in).run(c); }
 
 std::vector<AuditRow> audit_claims(const std::vector<Claim>& claims, const AuditInput& in) {
@@ -41,14 +66,15 @@ std::string audit_table(const std::vector<AuditRow>& rows, bool md) {
     for (const auto& r : rows) {
         std::string claim = r.claim;
         if (!md && claim.size() > CLAIM_WIDTH) claim = claim.substr(0, CLAIM_WIDTH - 3) + "...";
-        cells.push_back({r.id, claim, verdict_name(r.verdict), r.reasoning});
+        cells.push_back({r.id, claim, verdict_name(r.verdict), evidence_kinds_text(r), r.reasoning});
         ++count[r.verdict];
     }
-    std::string out = core::render_grid({"id", "claim", "verdict", "reasoning"}, cells, {false, false, false, false}, md);
+    std::string out = core::render_grid({"id", "claim", "verdict", "evidence", "reasoning"}, cells,
+                                        {false, false, false, false, false}, md);
     std::vector<std::string> parts;
     for (Verdict v : {Verdict::CONSISTENT, Verdict::OPTIMISTIC, Verdict::PESSIMISTIC, Verdict::QUALITATIVE, Verdict::NOT_TESTABLE})
         parts.push_back(fmt::format("{} {}", count[v], verdict_name(v)));
-    out += fmt::format("\n{} claims: {}. Figures are marked measured, predicted or spec; a claim is consistent within "
+    out += fmt::format("\n{} claims: {}. The evidence column says what each verdict used (measured here, measured in the given results, predicted, spec or none); a claim is consistent within "
                        "+-{:.0f}% of the evidence (docs/audit.md).\n",
                        rows.size(), join(parts, ", "), AUDIT_TOLERANCE * 100);
     return out;
@@ -62,11 +88,13 @@ nlohmann::ordered_json audit_json(const std::vector<AuditRow>& rows) {
         j["claim"] = r.claim;
         j["dimension"] = r.dimension;
         j["verdict"] = verdict_name(r.verdict);
+        j["evidence_kind"] = evidence_kinds_text(r);
         j["reasoning"] = r.reasoning;
         j["evidence"] = nlohmann::ordered_json::array();
         for (const auto& e : r.evidence)
             j["evidence"].push_back({{"what", e.what}, {"value", e.value}, {"low", e.low}, {"high", e.high},
-                                     {"unit", e.unit}, {"source", e.source}});
+                                     {"unit", e.unit}, {"source", e.source},
+                                     {"kind", evidence_kind_name(e.kind)}});
         out.push_back(j);
     }
     return out;
@@ -76,9 +104,10 @@ Table audit_report_table(const std::vector<AuditRow>& rows) {
     Table t;
     t.id = "audit-claims";
     t.title = "Claims against these results";
-    t.header = {"claim", "dimension", "verdict", "reasoning"};
-    t.right = {false, false, false, false};
-    for (const auto& r : rows) t.rows.push_back({r.id + ": " + r.claim, r.dimension, verdict_name(r.verdict), r.reasoning});
+    t.header = {"claim", "dimension", "verdict", "evidence", "reasoning"};
+    t.right = {false, false, false, false, false};
+    for (const auto& r : rows)
+        t.rows.push_back({r.id + ": " + r.claim, r.dimension, verdict_name(r.verdict), evidence_kinds_text(r), r.reasoning});
     t.notes.push_back("How claims are encoded and verdicts decided: docs/audit.md (versus audit).");
     return t;
 }
