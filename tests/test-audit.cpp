@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/record.hpp"
+#include "record-rows.hpp"
 #include "report/audit.hpp"
 
 namespace {
@@ -45,18 +46,9 @@ versus::report::AuditRow audit(const std::string& id, const std::vector<Record>*
     return versus::report::audit_claim(claim(id), in);
 }
 
-// A completed row as the runner writes it, reduced to the fields the audit reads.
 Record host_row(const std::string& host, const std::string& backend, const std::string& device, const std::string& workload,
                 const std::vector<std::pair<std::string, versus::core::Value>>& fields) {
-    Record r;
-    r.set("host", host);
-    r.set("os", std::string("Debian GNU/Linux 12 (bookworm), Linux 6.1"));
-    r.set("backend", backend);
-    r.set("device", device);
-    r.set("workload", workload);
-    for (const auto& [k, v] : fields) r.set(k, v);
-    r.set("status", std::string("ok"));
-    return r;
+    return versus::testing::ok_row(host, backend, device, workload, fields);
 }
 
 Record row(const std::string& device, const std::string& backend, const std::string& workload,
