@@ -85,6 +85,11 @@ std::string measured_cell(const std::vector<core::Record>& records, const Summar
     for (const auto& r : records) {
         if (!matches(r, e)) continue;
         const core::Record*& b = best[machine(r)];
+        // Bandwidth is the machine's memory only at its largest working set; smaller ones measure caches.
+        if (b && e.workload == "membw" && r.integer("size_bytes") != b->integer("size_bytes")) {
+            if (r.integer("size_bytes") > b->integer("size_bytes")) b = &r;
+            continue;
+        }
         if (!b || (e.higher_better ? r.num(e.field) > b->num(e.field) : r.num(e.field) < b->num(e.field))) b = &r;
     }
     std::vector<const core::Record*> rows;
