@@ -151,7 +151,7 @@ TEST(CostLlm, MissingPriceOrFitIsANoteNotAFigure) {
     const auto cpu = llm_cost(resolve_platform("epyc-zen2"), decode_at("epyc-zen2", {5, 4, 6}, std::nullopt), opt);
     EXPECT_TRUE(cpu.figures.empty());
     ASSERT_EQ(cpu.notes.size(), 1u);
-    EXPECT_NE(cpu.notes[0].find("no cloud price for epyc-zen2"), std::string::npos) << cpu.notes[0];
+    EXPECT_NE(cpu.notes[0].find("no launch or cloud price for epyc-zen2"), std::string::npos) << cpu.notes[0];
     opt.basis = CostBasis::PURCHASE;
     const auto h100 = llm_cost(resolve_platform("h100-sxm"), decode_at("h100-sxm", {5, 4, 6}, std::nullopt), opt);
     ASSERT_EQ(h100.notes.size(), 1u);

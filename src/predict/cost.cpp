@@ -239,8 +239,10 @@ std::optional<CostInputs> cost_inputs(const Platform& p, const CostOptions& opt,
     if (basis == CostBasis::AUTO) basis = purchase ? CostBasis::PURCHASE : CostBasis::CLOUD;
     const auto& price = basis == CostBasis::PURCHASE ? purchase : cloud;
     if (!price) {
-        *why_not = fmt::format("no {} price for {} at {:g} GB in data/specs/prices.csv", basis == CostBasis::PURCHASE ? "purchase" : "cloud",
-                               p.id, p.memory_GB);
+        const std::string_view kind = opt.basis == CostBasis::AUTO ? "launch or cloud"
+                                      : basis == CostBasis::PURCHASE ? "purchase"
+                                                                     : "cloud";
+        *why_not = fmt::format("no {} price for {} at {:g} GB in data/specs/prices.csv", kind, p.id, p.memory_GB);
         return std::nullopt;
     }
     CostInputs in;
