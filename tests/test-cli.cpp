@@ -201,7 +201,9 @@ TEST(CliSpecs, ListShowAndErrors) {
     const auto j = nlohmann::json::parse(list.out);
     ASSERT_TRUE(j.is_array());
     EXPECT_EQ(j.size(), versus::predict::platforms().size());
-    EXPECT_EQ(j[0].size(), 25u);  // 24 columns + the selected memory_GB
+    // 29 columns + the selected memory_GB + what is read from them: pcie_gen, pcie_lanes, nvlink_GBps_bidir,
+    // thin, thin_reasons, prices.
+    EXPECT_EQ(j[0].size(), 36u);
 
     auto nvidia = run_versus("specs list --vendor nvidia -o json");
     ASSERT_EQ(nvidia.code, 0) << nvidia.err;
@@ -244,7 +246,9 @@ TEST(CliPredict, PredictBacktestAndErrors) {
         EXPECT_LE(tg["low"].get<double>(), tg["value"].get<double>());
         EXPECT_GE(tg["high"].get<double>(), tg["value"].get<double>());
         EXPECT_FALSE(row["rests_on"].empty());
+        EXPECT_FALSE(row["cost"].empty());  // a figure, or a note saying why there is none
     }
+    EXPECT_EQ(j[2]["cost"][0]["basis"], "cloud");  // no list price for an H100: its cloud price
     auto table = run_versus("predict --model llama-7b --type q4_0 --on \"GeForce RTX 4090\"");
     ASSERT_EQ(table.code, 0) << table.err;
     EXPECT_NE(table.out.find("rtx-4090"), std::string::npos);
@@ -266,7 +270,8 @@ TEST(CliPredict, PredictBacktestAndErrors) {
 
     for (const std::string args : {"predict --on nosuch-gpu", "predict --on rtx-4090 --model llama-99b", "predict --on rtx-4090 --type q1_x",
                                    "predict --model llama-7b", "predict --backtest /nonexistent.csv", "predict --on rtx-4090 -p 0",
-                                   "calibrate --from /nonexistent.csv"}) {
+                                   "calibrate --from /nonexistent.csv", "predict --on rtx-4090 --currency EUR",
+                                   "predict --on rtx-4090 --cost-basis lease"}) {
         auto r = run_versus(args);
         EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
         EXPECT_NE(r.err.find("HINT"), std::string::npos) << args << "\n" << r.err;
