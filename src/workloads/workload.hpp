@@ -50,6 +50,9 @@ public:
     virtual void enqueue() { run(); }
     // Untimed work before each device-timed repetition, e.g. evicting the cache so the op starts cold.
     virtual void before_rep() {}
+    // What the measured time holds besides the op, said in an ok row's reason (e.g. a layout change of an
+    // input that the device's kernels need); "" when nothing.
+    virtual std::string note() const { return {}; }
 };
 
 struct Target {
@@ -89,6 +92,11 @@ public:
     // Throws Skip when the device cannot run the configuration; backend errors propagate.
     virtual std::unique_ptr<Instance> prepare(const Target& t, const Params& p) const = 0;
 };
+
+// STREAM triad bandwidth of a device in bytes/s over 3 x 64 MiB arrays (beyond any cache), the best of five
+// (membw.cpp): on the device's timer where it has one, since a GPU moves the 192 MiB in ~45 us, which a launch
+// and a wait on the host clock would stretch by a fifth; on the host clock otherwise. MBU's denominator.
+double triad_bandwidth(Backend& b, int device);
 
 // The explicit workload list, in suite order.
 const std::vector<std::unique_ptr<Workload>>& all_workloads();
