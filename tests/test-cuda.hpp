@@ -25,7 +25,8 @@ inline bool in_package() {
 }
 inline std::string built(const std::string& path) {
     if (path.empty() || !in_package()) return path;
-    return (std::filesystem::path(std::getenv("VERSUS_TEST_BIN_DIR")) / std::filesystem::path(path).filename()).string();
+    return (std::filesystem::path(std::getenv("VERSUS_TEST_BIN_DIR")) / std::filesystem::path(path).filename())
+        .string();
 }
 inline std::string versus_binary() { return built(VERSUS_BINARY); }
 inline std::string cuda_plugin() { return built(VERSUS_CUDA_PLUGIN); }
@@ -39,8 +40,8 @@ inline bool gpu_expected() {
 }  // namespace versus::test
 
 // Skips the test with `why`, or fails it where a GPU is expected. Returns from the test body.
-#define VERSUS_SKIP_WITHOUT_GPU(why)                                                         \
-    do {                                                                                     \
+#define VERSUS_SKIP_WITHOUT_GPU(why)                                                        \
+    do {                                                                                    \
         if (::versus::test::gpu_expected()) FAIL() << "VERSUS_EXPECT_GPU=1, but " << (why); \
-        GTEST_SKIP() << (why);                                                               \
+        GTEST_SKIP() << (why);                                                              \
     } while (0)

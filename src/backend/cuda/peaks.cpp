@@ -6,20 +6,24 @@
 
 namespace versus::cuda {
 
-bool arch_rates(int major, int minor, ArchRates* r) {
-    // Whitepaper figures (Volta, Turing, Ampere, Ada, Hopper, Blackwell): dense ops per clock per SM.
-    if (major == 7 && minor == 0) *r = {128, 64, 1024};              // V100
-    else if (major == 7 && minor == 5) *r = {128, 4, 1024};          // Turing: T4, RTX 20
-    else if (major == 8 && minor == 0) *r = {128, 128, 2048};        // A100, A30: FP64 tensor cores
-    else if (major == 8) *r = {256, 4, 1024};                        // GA10x, Orin, Ada
-    else if (major == 9) *r = {256, 256, 4096};                      // Hopper: FP64 tensor cores
-    else if (major == 10 || major == 11) *r = {256, 128, 8192};      // Blackwell data centre, Thor
-    else if (major == 12) *r = {256, 4, 1024};                       // Blackwell RTX, GB10
-    else return false;
-    return true;
-}
-
 namespace {
+
+// Whitepaper figures (Volta, Turing, Ampere, Ada, Hopper, Blackwell): dense ops per clock per SM; minor -1
+// stands for any minor version.
+struct ArchRow {
+    int major, minor;
+    ArchRates rates;
+};
+constexpr ArchRow ARCHS[] = {
+    {7, 0, {128, 64, 1024}},     // V100
+    {7, 5, {128, 4, 1024}},      // Turing: T4, RTX 20
+    {8, 0, {128, 128, 2048}},    // A100, A30: FP64 tensor cores
+    {8, -1, {256, 4, 1024}},     // GA10x, Orin, Ada
+    {9, -1, {256, 256, 4096}},   // Hopper: FP64 tensor cores
+    {10, -1, {256, 128, 8192}},  // Blackwell data centre
+    {11, -1, {256, 128, 8192}},  // Thor
+    {12, -1, {256, 4, 1024}},    // Blackwell RTX, GB10
+};
 
 // Rows of data/specs/nvidia.csv whose fp16_tensor_TFLOPS is the f32-accumulate rate the gemm op runs at, by
 // the name cudaGetDeviceProperties gives. SMs: gpu_cores / FP32 lanes per SM (B200: 148, NVIDIA's figure).
@@ -61,24 +65,47 @@ bool half_rate_acc32(const PeakDevice& d) {
 }
 
 // DGEMM runs on FP64 tensor cores on A100/A30, Hopper and Blackwell data-centre parts.
-bool fp64_tensor_cores(const PeakDevice& d) { return (d.major == 8 && d.minor == 0) || (d.major >= 9 && d.major <= 11); }
+bool fp64_tensor_cores(const PeakDevice& d) {
+    return (d.major == 8 && d.minor == 0) || (d.major >= 9 && d.major <= 11);
+}
 
 // Per clock per SM and the unit's name, for dtype; 0 when the device has no such path.
 double per_clock(const PeakDevice& d, const ArchRates& r, versus_dtype dtype, std::string* what) {
     const double acc32 = half_rate_acc32(d) ? r.tensor_f16 / 2 : r.tensor_f16;
     switch (dtype) {
-        case VERSUS_DTYPE_F32: *what = "f32 FMA"; return r.f32;
-        case VERSUS_DTYPE_F64: *what = fp64_tensor_cores(d) ? "f64 tensor" : "f64 FMA"; return r.f64;
+        case VERSUS_DTYPE_F32:
+            *what = "f32 FMA";
+            return r.f32;
+        case VERSUS_DTYPE_F64:
+            *what = fp64_tensor_cores(d) ? "f64 tensor" : "f64 FMA";
+            return r.f64;
         case VERSUS_DTYPE_F16:
-        case VERSUS_DTYPE_BF16: *what = "f16/bf16 tensor, f32 accumulate"; return acc32;
-        case VERSUS_DTYPE_TF32: *what = "tf32 tensor"; return acc32 / 2;
-        case VERSUS_DTYPE_I8: *what = "int8 tensor"; return 2 * r.tensor_f16;
-        case VERSUS_DTYPE_FP8: *what = "fp8 tensor, f32 accumulate"; return 2 * acc32;
+        case VERSUS_DTYPE_BF16:
+            *what = "f16/bf16 tensor, f32 accumulate";
+            return acc32;
+        case VERSUS_DTYPE_TF32:
+            *what = "tf32 tensor";
+            return acc32 / 2;
+        case VERSUS_DTYPE_I8:
+            *what = "int8 tensor";
+            return 2 * r.tensor_f16;
+        case VERSUS_DTYPE_FP8:
+            *what = "fp8 tensor, f32 accumulate";
+            return 2 * acc32;
     }
     return 0;
 }
 
 }  // namespace
+
+bool arch_rates(int major, int minor, ArchRates* r) {
+    for (const ArchRow& a : ARCHS)
+        if (a.major == major && (a.minor == minor || a.minor < 0)) {
+            *r = a.rates;
+            return true;
+        }
+    return false;
+}
 
 std::span<const KnownDevice> known_devices() { return KNOWN; }
 
@@ -109,13 +136,25 @@ bool device_peak(const PeakDevice& d, const KnownDevice* spec, versus_dtype dtyp
         double figure = 0, ratio = 1;
         const char* column = "";
         switch (dtype) {
-            case VERSUS_DTYPE_F32: figure = spec->f32_tflops, column = "fp32_TFLOPS"; break;
-            case VERSUS_DTYPE_F64: figure = spec->f32_tflops, column = "fp32_TFLOPS", ratio = r.f64 / r.f32; break;
+            case VERSUS_DTYPE_F32:
+                figure = spec->f32_tflops, column = "fp32_TFLOPS";
+                break;
+            case VERSUS_DTYPE_F64:
+                figure = spec->f32_tflops, column = "fp32_TFLOPS", ratio = r.f64 / r.f32;
+                break;
             case VERSUS_DTYPE_F16:
-            case VERSUS_DTYPE_BF16: figure = spec->f16_tensor_tflops, column = "fp16_tensor_TFLOPS"; break;
-            case VERSUS_DTYPE_TF32: figure = spec->f16_tensor_tflops, column = "fp16_tensor_TFLOPS", ratio = 0.5; break;
-            case VERSUS_DTYPE_FP8: figure = spec->f16_tensor_tflops, column = "fp16_tensor_TFLOPS", ratio = 2; break;
-            case VERSUS_DTYPE_I8: figure = spec->int8_tops, column = "int8_TOPS"; break;
+            case VERSUS_DTYPE_BF16:
+                figure = spec->f16_tensor_tflops, column = "fp16_tensor_TFLOPS";
+                break;
+            case VERSUS_DTYPE_TF32:
+                figure = spec->f16_tensor_tflops, column = "fp16_tensor_TFLOPS", ratio = 0.5;
+                break;
+            case VERSUS_DTYPE_FP8:
+                figure = spec->f16_tensor_tflops, column = "fp16_tensor_TFLOPS", ratio = 2;
+                break;
+            case VERSUS_DTYPE_I8:
+                figure = spec->int8_tops, column = "int8_TOPS";
+                break;
         }
         const double sm_share = d.sms > 0 && d.sms != spec->sms ? static_cast<double>(d.sms) / spec->sms : 1.0;
         out->flops_per_s = figure * 1e12 * ratio * sm_share;
@@ -130,13 +169,13 @@ bool device_peak(const PeakDevice& d, const KnownDevice* spec, versus_dtype dtyp
         return false;
     }
     out->flops_per_s = d.sms * d.clock_mhz * 1e6 * per_clk;
-    out->method = "spec: " + std::to_string(d.sms) + " SMs x " + number(d.clock_mhz) + " MHz (maximum clock) x " +
-                  number(per_clk) + " ops/clk/SM (" + sm_name(d) + " dense " + what +
-                  (half_rate_acc32(d) && dtype != VERSUS_DTYPE_F32 && dtype != VERSUS_DTYPE_F64 &&
-                           dtype != VERSUS_DTYPE_I8
-                       ? ", GeForce rate"
-                       : "") +
-                  ")";
+    out->method =
+        "spec: " + std::to_string(d.sms) + " SMs x " + number(d.clock_mhz) + " MHz (maximum clock) x " +
+        number(per_clk) + " ops/clk/SM (" + sm_name(d) + " dense " + what +
+        (half_rate_acc32(d) && dtype != VERSUS_DTYPE_F32 && dtype != VERSUS_DTYPE_F64 && dtype != VERSUS_DTYPE_I8
+             ? ", GeForce rate"
+             : "") +
+        ")";
     return true;
 }
 
