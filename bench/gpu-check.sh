@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# gpu-check: the first run of versus on a machine with an NVIDIA GPU, in one command (about 6 minutes on
-# one H100/H200; docs/cuda.md). It runs every CUDA test with VERSUS_EXPECT_GPU=1 (a skip is a failure), then
-# GEMM in every dtype, STREAM, transfers, latency, attention and llama-7b Q4_0/Q4_K prefill and decode with
-# every block and with half of them on the GPU, and the parity of CPU and GPU `generate` fingerprints. Every
-# record goes to OUT_DIR/results.jsonl, the tables to OUT_DIR/summary.md. Where PyTorch is there, the
-# GEMM and attention rows get a ratio beside torch.matmul and scaled_dot_product_attention, timed in the
-# same run; with LLAMA_BENCH=/path/to/llama-bench (a CUDA build), the llm rows beside llama.cpp's.
+# gpu-check: the first run of versus on a machine with an NVIDIA GPU, in one command (about 5 minutes on
+# one H100/H200, eight at most; docs/cuda.md). It runs every CUDA test with VERSUS_EXPECT_GPU=1 (a skip is
+# a failure), then GEMM in every dtype, STREAM, transfers, latency, attention and llama-7b Q4_0/Q4_K prefill
+# and decode with every block and with half of them on the GPU, and the parity of CPU and GPU `generate`
+# fingerprints. Every record goes to OUT_DIR/results.jsonl, the tables to OUT_DIR/summary.md. Where PyTorch
+# is there, the GEMM and attention rows get a ratio beside torch.matmul and scaled_dot_product_attention,
+# timed in the same run; with LLAMA_BENCH=/path/to/llama-bench (a CUDA build), the llm rows beside llama.cpp's.
 #
 #   bench/gpu-check.sh [BIN_DIR] [OUT_DIR]
 #
