@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.hpp"
+#include "base/io.hpp"
 #include "core/printers.hpp"
 #include "core/results-file.hpp"
 #include "llm/gguf.hpp"
@@ -39,18 +40,10 @@ struct PredictCommands {
 
 namespace {
 
-std::string read_text(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw UsageError(path, "cannot read the file", "check the path");
-    std::ostringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
-
 predict::Calibration chosen_calibration(const std::string& arg) {
     if (arg.empty()) return predict::Calibration::builtin();
     if (arg == "none") return predict::Calibration::none();
-    return predict::Calibration::from_csv(read_text(arg), arg);
+    return predict::Calibration::from_csv(base::read_file(arg), arg);
 }
 
 // A real file's shape and bytes: its own tensors, whatever mix of types they hold.
@@ -170,7 +163,7 @@ int cmd_predict(const PredictCommands& c) {
         throw UsageError("-o", fmt::format("predict prints table, md or json, not '{}'", c.format), "use -o table, md or json");
 
     if (!c.backtest.empty()) {
-        auto rows = predict::parse_backtest(read_text(c.backtest), c.backtest, c.set);
+        auto rows = predict::parse_backtest(base::read_file(c.backtest), c.backtest, c.set);
         predict::evaluate_backtest(rows, cal, opt);
         int bad = 0;
         for (const auto& r : rows)
@@ -299,7 +292,7 @@ int cmd_predict(const PredictCommands& c) {
 
 int cmd_calibrate(const PredictCommands& c) {
     if (!c.from.empty()) {
-        auto rows = predict::parse_backtest(read_text(c.from), c.from, c.set);
+        auto rows = predict::parse_backtest(base::read_file(c.from), c.from, c.set);
         int used = 0;
         for (const auto& r : rows) {
             if (!r.error.empty())

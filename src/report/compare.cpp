@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "base/error.hpp"
+#include "base/io.hpp"
 #include "base/text.hpp"
 #include "core/params.hpp"
 #include "core/printers.hpp"
@@ -230,9 +231,7 @@ Inputs load_inputs(const std::vector<std::string>& paths) {
     size_t future = 0;
     int64_t newest = 0;
     for (const auto& path : paths) {
-        std::ifstream f(path, std::ios::binary);
-        if (!f) throw UsageError(path, "cannot open", "check the path");
-        const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        const std::string text = base::read_file(path, "give results files written by versus run or versus bench --out");
         std::vector<Record> records;
         std::vector<std::string> problems;
         size_t lines = 0;
