@@ -43,7 +43,7 @@ build_preset() {
         return
     fi
     local extra=()
-    [[ $preset == test && -n ${VERSUS_TEST_CUDA_ARCH:-} ]] && extra+=("-DCMAKE_CUDA_ARCHITECTURES=$VERSUS_TEST_CUDA_ARCH")
+    [[ $preset == test && -n ${VERSUS_TEST_CUDA_ARCH:-} ]] && extra+=("-DVERSUS_CUDA_ARCHITECTURES=$VERSUS_TEST_CUDA_ARCH")
     # Precompiled headers pay off in a build from scratch (cmake/versus-pch.cmake).
     [[ $preset == test || $preset == asan ]] && extra+=("-DVERSUS_PCH=ON")
     cmake --preset "$preset" "${extra[@]}" >/dev/null && cmake --build --preset "$preset" -j "$jobs"

@@ -360,7 +360,7 @@ Record Runner::run_one(const Job& job) {
             r.set("gpu_sm_clock_mhz", or_null(window.avg_sm_clock_mhz));
             if (window.throttled) note = base::join({note, "GPU throttled (" + names + ")"}, "; ");
         }
-        if (const std::string n = inst->note(); !n.empty()) note += (note.empty() ? "" : "; ") + n;
+        note = base::join({note, inst->note()}, "; ");
         if (stopped)
             return finish("interrupted", fmt::format("interrupted after {} samples", samples.size()));
         const Check c = inst->check();
