@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <iostream>
 #include <memory>
 
@@ -36,7 +37,7 @@ struct LlmCommands {
     int64_t ctx = 0, gpu_layers = 0;
     bool bos = false;
     // model create / quantize / info
-    std::string out, in_path, out_path, info_path, info_format = "table";
+    std::string out, in_path, out_path, info_path, info_format = "table", tokenizer_json;
 };
 
 namespace {
@@ -285,6 +286,9 @@ LlmCommands* add_llm_commands(CLI::App& app) {
     c.create->add_option("--type", c.type, "weight type")->capture_default_str();
     c.create->add_option("--seed", c.seed, "seed of the weights")->capture_default_str();
     c.create->add_option("-o,--output", c.out, "GGUF file to write")->required();
+    c.create->add_option("--tokenizer", c.tokenizer_json,
+                         "a Hugging Face tokenizer.json whose vocabulary the file carries (the model's vocabulary "
+                         "grows to its size)");
     c.quantize = c.model->add_subcommand("quantize", "re-quantize a GGUF model's matrices");
     c.quantize->add_option("in", c.in_path, "input GGUF")->required();
     c.quantize->add_option("out", c.out_path, "output GGUF")->required();
@@ -299,8 +303,15 @@ LlmCommands* add_llm_commands(CLI::App& app) {
 int run_llm_commands(LlmCommands* c) {
     if (*c->generate) return cmd_generate(*c);
     if (*c->create) {
-        const auto cfg = llm::preset_config(c->preset);
-        llm::write_synthetic_gguf(cfg, parse_type(c->type), c->seed, c->out);
+        auto cfg = llm::preset_config(c->preset);
+        std::optional<llm::HfVocabulary> vocab;
+        if (!c->tokenizer_json.empty()) {
+            vocab = llm::read_hf_tokenizer(c->tokenizer_json);
+            cfg.n_vocab = std::max<int64_t>(cfg.n_vocab, static_cast<int64_t>(vocab->tokens.size()));
+            cfg.bos_id = vocab->bos.value_or(-1);
+            cfg.eos_id = vocab->eos.value_or(-1);
+        }
+        llm::write_synthetic_gguf(cfg, parse_type(c->type), c->seed, c->out, vocab ? &*vocab : nullptr);
         std::fprintf(stderr, "wrote %s\n", c->out.c_str());
         return 0;
     }

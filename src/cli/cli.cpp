@@ -3,6 +3,7 @@
 #include "cli/cli-compare.hpp"
 #include "cli/cli-history.hpp"
 #include "cli/cli-llm.hpp"
+#include "cli/cli-tokenize.hpp"
 #include "cli/cli-predict.hpp"
 #include "predict/compare.hpp"
 #include "cli/cli-specs.hpp"
@@ -374,6 +375,7 @@ int main(int argc, char** argv) {
 
     app.add_subcommand("list", "list the workloads and their parameters");
     LlmCommands* llm_cmds = add_llm_commands(app);
+    TokenizeCommand* tokenize_cmd = add_tokenize_command(app);
     SpecsCommands* specs_cmds = add_specs_commands(app);
     PredictCommands* predict_cmds = add_predict_commands(app);
     HistoryCommands* history_cmds = add_history_commands(app);
@@ -398,6 +400,7 @@ int main(int argc, char** argv) {
         if (*run) return cmd_run(run_c, full);
         if (app.got_subcommand("list")) return cmd_list();
         if (int rc = run_llm_commands(llm_cmds); rc >= 0) return rc;
+        if (int rc = run_tokenize_command(tokenize_cmd); rc >= 0) return rc;
         if (int rc = run_specs_commands(specs_cmds); rc >= 0) return rc;
         if (int rc = run_predict_commands(predict_cmds); rc >= 0) return rc;
         if (int rc = run_history_commands(history_cmds); rc >= 0) return rc;
