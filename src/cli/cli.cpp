@@ -339,6 +339,12 @@ void add_common(CLI::App* app, Common& c, bool with_out_help_run) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // `versus quality ...` is `versus bench quality ...`.
+    std::vector<char*> args(argv, argv + argc);
+    static char bench_word[] = "bench";
+    if (argc > 1 && std::string_view(argv[1]) == "quality") args.insert(args.begin() + 1, bench_word);
+    argc = static_cast<int>(args.size());
+    argv = args.data();
     CLI::App app{"versus: measure, predict and compare AI workloads on CPUs, CUDA GPUs and Apple Silicon"};
     app.set_version_flag("--version", core::versus_version());
     app.require_subcommand(1);

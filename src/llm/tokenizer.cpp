@@ -3,6 +3,8 @@
 #include "llm/tokenizer.hpp"
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -40,6 +42,19 @@ struct Fragment {
 };
 
 }  // namespace
+
+std::string read_utf8_file(const std::string& path, const std::string& place) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw UsageError(place, fmt::format("cannot open {}", path), "give a UTF-8 text file");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string text = ss.str();
+    size_t bad = 0;
+    if (!utf8_is_valid(text, &bad))
+        throw UsageError(place, fmt::format("{} is not UTF-8 (byte {} of {})", path, bad, text.size()),
+                         "convert it, e.g. iconv -f latin1 -t utf-8");
+    return text;
+}
 
 Tokenizer Tokenizer::from_gguf(const GgufFile& f) {
     const std::string place = "tokenizer";

@@ -38,6 +38,9 @@ enum TokenType : int32_t {
 
 enum class TokenizerKind { SPM, BPE };
 
+// A whole text file that must be UTF-8; UsageError at `place` naming the file and the first bad byte.
+std::string read_utf8_file(const std::string& path, const std::string& place);
+
 // The printable character byte-level BPE vocabularies write for a byte (GPT-2's table), as UTF-8.
 std::string bpe_byte_char(uint8_t byte);
 
