@@ -6,6 +6,7 @@
 // evaluated first, once, its log-probabilities kept in memory for the scored positions, then unloaded, so the
 // two models are never in memory together.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 
@@ -191,11 +192,19 @@ public:
         return {gguf, base, text, ctx, chunks};
     }
     // Bad input is refused here, before any row runs: no tokenizer, a text that is not UTF-8 or too short.
+    // The record also names the file's weight type ("q4_0", as bench llm's `type`), so that reports can set a
+    // quality row beside the speed rows of the same format.
     std::vector<Params> expand(std::vector<Params> jobs) const override {
-        for (const auto& p : jobs) {
+        for (auto& p : jobs) {
             if (!has(p, "gguf")) throw UsageError("quality", "no model file", "give --gguf FILE");
             if (!has(p, "text")) throw UsageError("quality", "no text to score", "give --text FILE, e.g. data/text/kjv-genesis-exodus.txt");
             (void)prepared(p);
+            const auto f = llm::GgufFile::open(p.str("gguf"));
+            if (const auto* t = f.find_tensor("blk.0.attn_q.weight")) {
+                std::string type = llm::ggml_type_name(t->type);
+                for (char& ch : type) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+                p.set("type", type);
+            }
         }
         return jobs;
     }
