@@ -21,10 +21,12 @@ timed() {  # timed NAME COMMAND...: runs the command, records its wall time unde
 }
 
 install_references() {
-    # llama.cpp as the reference for the GGUF compatibility test; without npm that test is skipped.
-    if command -v npm >/dev/null && [[ ! -d bench/node_modules/node-llama-cpp ]]; then
+    # llama.cpp as the reference for the GGUF compatibility and tokenizer parity tests, and the real tokenizer
+    # vocabularies (bench/package.json, pinned); without npm those tests are skipped.
+    if command -v npm >/dev/null &&
+        { [[ ! -d bench/node_modules/node-llama-cpp ]] || [[ ! -d bench/node_modules/llama3-tokenizer-js ]]; }; then
         (cd bench && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true timeout 600 npm install --no-audit --no-fund --loglevel=error) ||
-            echo "node-llama-cpp not installed: the llama.cpp parity test will be skipped"
+            echo "npm packages not installed: the llama.cpp parity tests will be skipped"
     fi
     return 0
 }

@@ -19,6 +19,7 @@
 #include "base/error.hpp"
 #include "cli/guard.hpp"
 #include "core/results-file.hpp"
+#include "llm/gguf.hpp"
 #include "predict/specs.hpp"
 
 namespace {
@@ -308,4 +309,58 @@ TEST(CliPredict, PredictBacktestAndErrors) {
         EXPECT_NE(r.err.find("HINT"), std::string::npos) << args << "\n" << r.err;
     }
     EXPECT_NE(run_versus("predict --on rtx-4009").err.find("rtx-4090"), std::string::npos);  // the closest ids
+}
+
+// Text commands: a file without a vocabulary still runs on ids; bad vocabularies, texts and prompts are
+// refused with exit code 2 and the numbers.
+TEST(Cli, TextCommandsRefuseBadInput) {
+    const std::string tiny = tmpfile("tiny-text.gguf"), notok = tmpfile("tiny-notok.gguf"), tekken = tmpfile("tiny-tekken.gguf");
+    ASSERT_EQ(run_versus("model create --preset tiny --type q8_0 -o " + tiny).code, 0);
+    {
+        const auto src = versus::llm::GgufFile::open(tiny);
+        versus::llm::GgufWriter w, pre;
+        for (const auto& kv : src.metadata()) {
+            if (!kv.key.starts_with("tokenizer.")) w.set(kv.key, kv.value);
+            pre.set(kv.key, kv.value);
+        }
+        pre.set_string("tokenizer.ggml.model", "gpt2");
+        pre.set_string("tokenizer.ggml.pre", "tekken");
+        pre.set_strings("tokenizer.ggml.merges", std::vector<std::string>{"a b"});
+        for (const auto& t : src.tensors()) {
+            std::vector<int64_t> ne(t.ne.begin(), t.ne.begin() + t.n_dims);
+            std::vector<uint8_t> bytes(t.bytes().begin(), t.bytes().end());
+            w.add_tensor(t.name, ne, t.type, bytes);
+            pre.add_tensor(t.name, ne, t.type, std::move(bytes));
+        }
+        w.write(notok);
+        pre.write(tekken);
+    }
+    auto r = run_versus("tokenize --gguf " + notok + " hello");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("tokenizer.ggml.model"), std::string::npos) << r.err;
+    EXPECT_EQ(run_versus("generate --gguf " + notok + " --tokens 1,5,9 -n 2 -t 1").code, 0);  // ids still work
+    EXPECT_EQ(run_versus("generate --gguf " + notok + " --prompt hello -n 2 -t 1").code, 2);
+    r = run_versus("tokenize --gguf " + tekken + " hello");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("llama-bpe"), std::string::npos) << r.err;  // the supported ones are listed
+    // A prompt the model's context (256 for tiny) cannot hold.
+    std::string long_prompt;
+    for (int i = 0; i < 200; ++i) long_prompt += "word ";
+    r = run_versus("generate --gguf " + tiny + " --prompt '" + long_prompt + "' -n 8 -t 1");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("context of 256"), std::string::npos) << r.err;
+    // Text in, text out.
+    r = run_versus("generate --gguf " + tiny + " --prompt 'abc def' -n 4 -t 1");
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("abc def"), std::string::npos) << r.out;
+    // A tokenizer.json of another model type; a text that is not UTF-8.
+    const std::string json = tmpfile("unigram.json"), latin1 = tmpfile("latin1.txt");
+    std::ofstream(json) << R"({"model":{"type":"Unigram","vocab":[]}})";
+    std::ofstream(latin1) << "caf\xe9 au lait";
+    r = run_versus("model create --preset tiny --tokenizer " + json + " -o " + tmpfile("x.gguf"));
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("Unigram"), std::string::npos) << r.err;
+    r = run_versus("quality --gguf " + tiny + " --text " + latin1 + " -c 16 -t 1");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("not UTF-8 (byte 3"), std::string::npos) << r.err;
 }

@@ -5,6 +5,7 @@
 #include "cli/cli-llm.hpp"
 #include "cli/cli-predict.hpp"
 #include "cli/cli-specs.hpp"
+#include "cli/cli-tokenize.hpp"
 #include "cli/guard.hpp"
 
 #include <unistd.h>
@@ -342,6 +343,12 @@ void add_common(CLI::App* app, Common& c, bool with_out_help_run) {
 namespace {
 
 int parse_and_run(int argc, char** argv) {
+    // `versus quality ...` is `versus bench quality ...`.
+    std::vector<char*> args(argv, argv + argc);
+    static char bench_word[] = "bench";
+    if (argc > 1 && std::string_view(argv[1]) == "quality") args.insert(args.begin() + 1, bench_word);
+    argc = static_cast<int>(args.size());
+    argv = args.data();
     CLI::App app{"versus: measure, predict and compare AI workloads on CPUs, CUDA GPUs and Apple Silicon"};
     app.set_version_flag("--version", core::versus_version());
     app.require_subcommand(1);
@@ -378,6 +385,7 @@ int parse_and_run(int argc, char** argv) {
 
     app.add_subcommand("list", "list the workloads and their parameters");
     LlmCommands* llm_cmds = add_llm_commands(app);
+    TokenizeCommand* tokenize_cmd = add_tokenize_command(app);
     SpecsCommands* specs_cmds = add_specs_commands(app);
     PredictCommands* predict_cmds = add_predict_commands(app);
     HistoryCommands* history_cmds = add_history_commands(app);
@@ -401,6 +409,7 @@ int parse_and_run(int argc, char** argv) {
     if (*run) return cmd_run(run_c, full);
     if (app.got_subcommand("list")) return cmd_list();
     if (int rc = run_llm_commands(llm_cmds); rc >= 0) return rc;
+    if (int rc = run_tokenize_command(tokenize_cmd); rc >= 0) return rc;
     if (int rc = run_specs_commands(specs_cmds); rc >= 0) return rc;
     if (int rc = run_predict_commands(predict_cmds); rc >= 0) return rc;
     if (int rc = run_history_commands(history_cmds); rc >= 0) return rc;

@@ -22,6 +22,7 @@
 #include "llm/config.hpp"
 #include "llm/model.hpp"
 #include "llm/offload.hpp"
+#include "llm/tokenizer.hpp"
 #include "system/sysinfo.hpp"
 #include "workloads/fill.hpp"
 #include "workloads/workload.hpp"
@@ -46,6 +47,22 @@ int64_t depth_of(const Params& p) { return p.integer("depth"); }
 int64_t gpu_layers_of(const Params& p) { return p.find("gpu_layers") ? p.integer("gpu_layers") : 0; }
 int64_t batch_of(const Params& p) { return is_prefill(p) ? std::min(n_tokens(p), PREFILL_BATCH) : 1; }
 int64_t ctx_of(const Params& p) { return depth_of(p) + n_tokens(p) + 1; }
+
+bool has_text_prompt(const Params& p) { return p.find("prompt_text") || p.find("prompt_file"); }
+
+// A text prompt's ids with the file's vocabulary (BOS as it asks), tokenized once.
+const std::vector<int32_t>& text_prompt_ids(const Params& p) {
+    static std::map<std::string, std::vector<int32_t>> cache;
+    const bool file = p.find("prompt_file") != nullptr;
+    const std::string& src = file ? p.str("prompt_file") : p.str("prompt_text");
+    const std::string key = p.str("gguf") + (file ? "|file|" : "|text|") + src;
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+    const auto f = llm::GgufFile::open(p.str("gguf"));
+    const auto tok = llm::Tokenizer::from_gguf(f);
+    auto ids = tok.encode(file ? llm::read_utf8_file(src, "--prompt-file") : src, true, true);
+    if (ids.empty()) throw UsageError(file ? "--prompt-file" : "--prompt", "the prompt has no tokens", "give some text");
+    return cache[key] = std::move(ids);
+}
 
 // What a configuration's model looks like, without loading its weights (GGUF headers are cached).
 struct Shape {
@@ -142,10 +159,15 @@ public:
           threads_(threads), pool_(pool_for(threads_)),
           session_(model_, ctx_of(p), batch_of(p), pool_, front_for(t, p, model_)) {
         const auto& c = model_.config();
-        // Prompt ids: a fixed pseudo-random sequence, the same on every machine.
-        Rng rng(0x6c6c6d);
-        prompt_.resize(static_cast<size_t>(prefill_ ? n_ : 1));
-        for (auto& id : prompt_) id = static_cast<int32_t>(rng.range(0, c.n_vocab - 1));
+        // Prompt ids: the text prompt's, or a fixed pseudo-random sequence, the same on every machine.
+        if (has_text_prompt(p)) {
+            prompt_ = text_prompt_ids(p);
+            if (!prefill_) prompt_.resize(1);
+        } else {
+            Rng rng(0x6c6c6d);
+            prompt_.resize(static_cast<size_t>(prefill_ ? n_ : 1));
+            for (auto& id : prompt_) id = static_cast<int32_t>(rng.range(0, c.n_vocab - 1));
+        }
         bandwidth_ = measured_bandwidth(t, threads_);
         std::string method;
         const bool quantized = llm::ggml_type_info(model_.layers[0].wq.type).block_elements > 1;
@@ -235,7 +257,7 @@ public:
         ParamSpec gguf{"gguf", "gguf", core::ParamKind::TEXT, "GGUF model file(s) instead of a preset", {}, "", ""};
         ParamSpec type{"type", "type", core::ParamKind::CHOICE, "weight type of a preset",
                        {"f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q5_k", "q6_k"}, "q4_0", "q4_0,q8_0,q4_k"};
-        ParamSpec prompt{"prompt", "n_prompt", core::ParamKind::INT, "prompt tokens (prefill row; 0: none)", {}, "128",
+        ParamSpec prompt{"n-prompt", "n_prompt", core::ParamKind::INT, "prompt tokens (prefill row; 0: none)", {}, "128",
                          "512", 0, 1 << 20};
         prompt.flags = "-p";
         ParamSpec gen{"gen", "n_gen", core::ParamKind::INT, "generated tokens (decode row; 0: none)", {}, "32", "128", 0,
@@ -249,7 +271,11 @@ public:
                       "blocks on the GPU (-b cuda), the rest on the CPU; >= n_layer: all and the output", {}, "", "",
                       0, 1 << 20};
         gpu.flags = "--ngl";
-        return {model, gguf, type, prompt, gen, depth, seed, gpu};
+        ParamSpec text{"prompt", "prompt_text", core::ParamKind::STRING,
+                       "prompt text (with --gguf): the prefill row evaluates its tokens instead of -p ids", {}, "", ""};
+        ParamSpec file{"prompt-file", "prompt_file", core::ParamKind::TEXT, "prompt text from a UTF-8 file (with --gguf)",
+                       {}, "", ""};
+        return {model, gguf, type, prompt, gen, depth, seed, gpu, text, file};
     }
 
     std::vector<Params> expand(std::vector<Params> jobs) const override {
@@ -260,6 +286,10 @@ public:
                 p.erase("model");
                 p.erase("type");
                 p.erase("seed");
+            }
+            if (has_text_prompt(p)) {  // the text fixes the prompt's length
+                if (!is_gguf(p)) throw UsageError("--prompt", "a text prompt needs a model file's vocabulary", "add --gguf FILE");
+                p.set("n_prompt", static_cast<int64_t>(text_prompt_ids(p).size()));
             }
             // More blocks than the model has means all of them: record what runs.
             if (p.find("gpu_layers")) p.set("gpu_layers", std::min(p.integer("gpu_layers"), shape_of(p).config.n_layer));

@@ -9,6 +9,7 @@ std::unique_ptr<Workload> make_transfer();
 std::unique_ptr<Workload> make_latency();
 std::unique_ptr<Workload> make_attention();
 std::unique_ptr<Workload> make_llm();
+std::unique_ptr<Workload> make_quality();
 
 const std::vector<std::unique_ptr<Workload>>& all_workloads() {
     static const auto list = [] {
@@ -19,6 +20,7 @@ const std::vector<std::unique_ptr<Workload>>& all_workloads() {
         v.push_back(make_gemm());
         v.push_back(make_attention());
         v.push_back(make_llm());
+        v.push_back(make_quality());
         return v;
     }();
     return list;
