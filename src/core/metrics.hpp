@@ -31,4 +31,24 @@ inline double pcie_gbps(int gen, int lanes) {
     return lanes * GT_S[gen] * efficiency / 8;
 }
 
+// Collectives, as nccl-tests defines them (docs/metrics.md, "Collectives"). Algorithm bandwidth: the op's
+// bytes S (the largest per-rank buffer) over its time.
+inline double coll_algbw(double bytes, double seconds) { return seconds > 0 ? bytes / seconds : 0; }
+
+// The factor from algorithm to bus bandwidth for a collective on n ranks, so that the bus bandwidth of a
+// perfect implementation equals the bottleneck link's, whatever n: all-reduce 2(n-1)/n; all-gather,
+// reduce-scatter and all-to-all (n-1)/n; broadcast and send/recv 1. `kind` is a versus_coll_kind.
+inline double coll_busbw_factor(int kind, int n) {
+    if (n < 1) return 0;
+    const double f = static_cast<double>(n - 1) / n;
+    switch (kind) {
+        case 0: return 2 * f;             // all_reduce
+        case 1: case 2: case 4: return f;  // all_gather, reduce_scatter, all_to_all
+        default: return 1;                 // broadcast, send_recv
+    }
+}
+
+// Bus bandwidth: algorithm bandwidth x coll_busbw_factor(kind, n).
+inline double coll_busbw(double algbw, int kind, int n) { return algbw * coll_busbw_factor(kind, n); }
+
 }  // namespace versus::core
