@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <functional>
 #include <span>
 #include <vector>
@@ -12,6 +15,7 @@
 #include "core/error.hpp"
 #include "llm/model.hpp"
 #include "llm/offload.hpp"
+#include "predict/backtest.hpp"
 #include "predict/collective.hpp"
 #include "predict/split.hpp"
 #include "llm/config.hpp"
@@ -206,4 +210,26 @@ TEST(SplitPrediction, SeventyBillionNeedsTwoCards) {
     EXPECT_LE(two.decode->tokens_per_s.low, two.decode->tokens_per_s.value);
     EXPECT_LE(two.decode->tokens_per_s.value, two.decode->tokens_per_s.high);
     EXPECT_THROW(predict::predict_llm_split(predict::resolve_platform("m2-ultra-76c"), q, 2, cal), UsageError);
+}
+
+// The multi-GPU back-test: every row of the public split results reads and is predicted (none refused as not
+// fitting, since each was measured), and the split model stays within the error docs/predictor.md states for it.
+TEST(SplitPrediction, BacktestFileHoldsTogether) {
+    std::ifstream f(std::string(VERSUS_TEST_DATA) + "/../../data/backtest/llama-cpp-multi-gpu.csv");
+    ASSERT_TRUE(f) << "data/backtest/llama-cpp-multi-gpu.csv";
+    const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    auto rows = predict::parse_backtest(text, "llama-cpp-multi-gpu.csv");
+    ASSERT_GE(rows.size(), 40u);
+    predict::evaluate_backtest(rows, predict::Calibration::builtin());
+    int split = 0;
+    for (const auto& r : rows) {
+        SCOPED_TRACE("line " + std::to_string(r.line) + " " + r.platform + " x" + std::to_string(r.gpus) + " " + r.test);
+        EXPECT_EQ(r.error, "");
+        EXPECT_FALSE(r.source.empty());
+        EXPECT_TRUE(r.predicted_fit);
+        split += r.gpus > 1;
+    }
+    EXPECT_GE(split, 30);
+    for (const auto& s : predict::summarise_backtest(rows))
+        if (s.group == "nvidia split decode") EXPECT_LT(s.median_ape, 10.0);
 }

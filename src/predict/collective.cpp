@@ -24,6 +24,8 @@ constexpr Estimate ALPHA_NETWORK{5e-6, 2.5e-6, 10e-6};
 constexpr double ASSUMED_NIC_GBITPS = 400;
 constexpr int ASSUMED_NODE_GPUS = 8;
 
+}  // namespace
+
 LinkLevel intra_link(const Platform& p, int gpus_per_node, std::vector<std::string>* rests_on) {
     LinkLevel l;
     if (p.nvlink_GBps && *p.nvlink_GBps > 0 && gpus_per_node <= p.nvlink_domain_gpus.value_or(gpus_per_node)) {
@@ -44,6 +46,8 @@ LinkLevel intra_link(const Platform& p, int gpus_per_node, std::vector<std::stri
     return l;
 }
 
+namespace {
+
 Estimate scaled(double v, double lo, double hi) { return {v, lo, hi}; }
 
 }  // namespace
@@ -56,8 +60,9 @@ Topology topology_for(const Platform& p, int n_gpus, const System* system) {
         throw UsageError(p.id, "is not a GPU: multi-GPU predictions need a GPU platform", "choose e.g. h100-sxm");
     Topology t;
     t.gpus = n_gpus;
+    // A node: the system's, else a server of 8 GPUs (or the NVLink domain when it is larger, as NVL72's rack).
     const int node = system ? std::max(1, system->gpus)
-                            : std::max(1, p.nvlink_domain_gpus.value_or(ASSUMED_NODE_GPUS));
+                            : std::max(ASSUMED_NODE_GPUS, p.nvlink_domain_gpus.value_or(ASSUMED_NODE_GPUS));
     t.gpus_per_node = std::min(n_gpus, node);
     t.nodes = (n_gpus + t.gpus_per_node - 1) / t.gpus_per_node;
     if (system) t.rests_on.push_back(fmt::format("node: {} ({} GPUs), {}", system->name, system->gpus, system->source));

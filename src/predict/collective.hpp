@@ -22,6 +22,10 @@ struct LinkLevel {
     Estimate alpha_s;
 };
 
+// The link between the GPUs of one machine: NVLink when the n GPUs fit its domain, else PCIe. Adds what it rests
+// on to *rests_on.
+LinkLevel intra_link(const Platform& p, int n_gpus, std::vector<std::string>* rests_on);
+
 // Where N GPUs of a platform sit: nodes of G GPUs joined by `intra`, the nodes by `inter`.
 struct Topology {
     int gpus = 1, gpus_per_node = 1, nodes = 1;
@@ -31,7 +35,7 @@ struct Topology {
 };
 
 // The topology of n GPUs of `p`. A node is `system` when given (its GPU count and network), else the platform's
-// NVLink domain (8 GPUs without NVLink), with one 400 Gb/s NIC per GPU assumed between nodes.
+// server of 8 GPUs (or the NVLink domain when larger), with one 400 Gb/s NIC per GPU assumed between nodes.
 Topology topology_for(const Platform& p, int n_gpus, const System* system);
 
 enum class AllReduceAlgo { RING, TREE };

@@ -15,17 +15,16 @@ namespace {
 constexpr double GB = 1e9;
 constexpr int64_t PREFILL_BATCH = 512;  // the batch llama.cpp's prefill passes through the GPUs at once
 
-// The link a residual crosses between neighbouring GPUs of the split: NVLink inside its domain, else PCIe (peer
-// to peer, or staged through the host at the same link rate).
+// The link a residual crosses between neighbouring GPUs of the split, in one machine: NVLink inside its domain,
+// else PCIe, where llama.cpp's copy between cards without peer access (GeForce) is staged through host memory:
+// two copies in turn, half the link's rate.
 LinkLevel hop_link(const Platform& p, int n_gpus, std::vector<std::string>* rests_on) {
-    const Topology t = topology_for(p, n_gpus, nullptr);
-    if (t.nodes > 1)
-        throw UsageError("--gpus", fmt::format("{} GPUs of {} do not share one node ({} per node)", n_gpus, p.id,
-                                               t.gpus_per_node),
-                         "a layer split runs in one machine: give at most " + std::to_string(t.gpus_per_node));
-    for (const auto& r : t.rests_on)
-        if (r.find("GB/s") != std::string::npos) rests_on->push_back(r);
-    return t.intra;
+    LinkLevel l = intra_link(p, n_gpus, rests_on);
+    if (l.name.starts_with("PCIe")) {
+        l.bandwidth_Bps /= 2;
+        rests_on->push_back("PCIe copies between GPUs staged through host memory (half the link's rate)");
+    }
+    return l;
 }
 
 // One hop's time for `tokens` residual rows at the three ends of the range.

@@ -16,9 +16,11 @@
 
 namespace versus::predict {
 
-// The host-side cost of one hop between the GPUs of a layer split: llama.cpp copies the residual to the next
-// device and synchronises, about 25 us (10-60 us, assumed), plus the copy at the link's rate.
-constexpr Estimate SPLIT_HOP_ALPHA_S{25e-6, 10e-6, 60e-6};
+// The fixed cost of one hop between the GPUs of a layer split, besides the copy at the link's rate: llama.cpp's
+// scheduler copies the residual to the next device, synchronises, and launches the next device's part of the graph.
+// 150 us (50-350 us): the median per-hop excess of split over one-GPU decode in the fit rows of
+// data/backtest/llama-cpp-multi-gpu.csv (RTX 3090 x2, x4, x6 against one RTX 3090 in the same table).
+constexpr Estimate SPLIT_HOP_ALPHA_S{150e-6, 50e-6, 350e-6};
 
 struct SplitDevice {
     int64_t first_layer = 0, n_layers = 0;

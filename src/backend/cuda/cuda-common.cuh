@@ -63,6 +63,8 @@ Device* device(void* ctx, int d);
 
 // Fills the LLM entries of the table (and `attention`), defined in the LLM half of the plugin.
 void fill_llm_ops(versus_backend_i* t);
+// Fills the collective (NCCL) and peer-to-peer entries of the table (collective.cpp).
+void fill_multi_device_ops(versus_backend_i* t);
 
 // ---- the plugin's own ops and kernels (plugin.cu, gemm.cu, kernels.cu) ----
 

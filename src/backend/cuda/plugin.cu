@@ -517,6 +517,7 @@ extern "C" __attribute__((visibility("default"))) int versus_cuda_impl_init(uint
     out->empty_graph = empty_graph;
     out->pci_bus_id = pci_bus_id;
     fill_llm_ops(out);
+    fill_multi_device_ops(out);
     ctx->has_attention = out->attention != nullptr;
     return 0;
 }
