@@ -176,7 +176,7 @@ versus_comm_i fake_table(FakeWorld* w) {
     static int token;
     t.coll_start = [](void* c, const versus_coll_args* a, void** req) {
         // The peer exchange at start completes at once (a world of one live rank: pid 0 never checks).
-        if (a->kind == VERSUS_COLL_ALL_GATHER && a->dtype == VERSUS_DTYPE_F64 && a->count == 2) {
+        if (a->kind == VERSUS_COLL_ALL_GATHER && a->dtype == VERSUS_COLL_F64 && a->count == 2) {
             auto* out = static_cast<double*>(a->recv);
             const auto* in = static_cast<const double*>(a->send);
             for (int r = 0; r < static_cast<FakeWorld*>(c)->size; ++r) {

@@ -233,3 +233,29 @@ TEST(SplitPrediction, BacktestFileHoldsTogether) {
     for (const auto& s : predict::summarise_backtest(rows))
         if (s.group == "nvidia split decode") EXPECT_LT(s.median_ape, 10.0);
 }
+
+// The host side of `bench llm --gpus N --split layer`: per-device plans and the fit check, before any GPU.
+TEST(LayerSplit, PlansAndFitPerDevice) {
+    const llm::ModelConfig c = llm::preset_config("llama-70b");
+    const llm::LayerBytes lb = llm::layer_bytes(c, llm::GgmlType::Q4_0);
+    const auto counts = llm::split_layers(c.n_layer, {1, 1});
+    const auto plans = llm::plan_split(c, lb, counts, 2048, 512);
+    ASSERT_EQ(plans.size(), 2u);
+    EXPECT_EQ(plans[0].first_layer, 0);
+    EXPECT_EQ(plans[1].first_layer, counts[0]);
+    EXPECT_FALSE(plans[0].output);
+    EXPECT_TRUE(plans[1].output);
+    // The two pieces hold every block's weights once, the output on the last.
+    const llm::OffloadPlan all = llm::plan_offload(c, lb, c.n_layer, 2048, 512);
+    EXPECT_EQ(plans[0].weight_bytes + plans[1].weight_bytes, all.weight_bytes);
+    EXPECT_EQ(plans[0].kv_bytes + plans[1].kv_bytes, all.kv_bytes);
+    const uint64_t gib24 = uint64_t{24} << 30;
+    EXPECT_NO_THROW(llm::check_split_fit("llama-70b Q4_0", plans, {"gpu0", "gpu1"}, {gib24, gib24}));
+    try {
+        llm::check_split_fit("llama-70b Q4_0", plans, {"gpu0", "gpu1"}, {gib24, uint64_t{8} << 30});
+        FAIL() << "a device too small was accepted";
+    } catch (const UsageError& e) {
+        EXPECT_NE(std::string(e.what()).find("device 1 (gpu1)"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(llm::plan_split(c, lb, {10, 10}, 2048, 512), UsageError);
+}

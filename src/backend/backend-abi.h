@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "comm/comm-abi.h" /* versus_coll_args: the collectives shared with the comm table */
+#include "base/collectives.h" /* versus_coll_args: the collectives shared with the comm table */
 
 #ifdef __cplusplus
 extern "C" {

@@ -3,43 +3,22 @@
  * start. The host wraps it in versus::comm::Comm (comm.hpp), which polls every call under a deadline.
  *
  * Every operation that involves another rank is non-blocking: *_start returns a request that `test` polls,
- * so that a rank that died or stopped answering costs a timeout, never a hang. The collective types here are
- * shared with the device backends (backend-abi.h: NCCL in the CUDA plugin). Bump VERSUS_COMM_ABI on any
- * change to this file. */
+ * so that a rank that died or stopped answering costs a timeout, never a hang. The collectives themselves are
+ * base/collectives.h, shared with the device backends (backend-abi.h: NCCL in the CUDA plugin). Bump
+ * VERSUS_COMM_ABI on any change to this file or to that one. */
 #ifndef VERSUS_COMM_ABI_H
 #define VERSUS_COMM_ABI_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/collectives.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define VERSUS_COMM_ABI 1
-
-/* The collectives of the `collective` workload, with nccl-tests' semantics (docs/metrics.md). */
-typedef enum versus_coll_kind {
-    VERSUS_COLL_ALL_REDUCE = 0,     /* recv[i] = sum over ranks of send[i]; count elements */
-    VERSUS_COLL_ALL_GATHER = 1,     /* recv[r*count + i] = send of rank r [i]; count per rank */
-    VERSUS_COLL_REDUCE_SCATTER = 2, /* rank k: recv[i] = sum over ranks of send[k*count + i]; count per rank */
-    VERSUS_COLL_BROADCAST = 3,      /* recv[i] = send of rank `peer` [i] (the root) */
-    VERSUS_COLL_ALL_TO_ALL = 4,     /* rank k: recv[j*count + i] = send of rank j [k*count + i]; count per pair */
-    VERSUS_COLL_SEND_RECV = 5,      /* send to rank (r+1) % n, receive from rank (r-1+n) % n; count elements */
-    VERSUS_COLL_BARRIER = 6         /* no data */
-} versus_coll_kind;
-
-/* One collective call. `dtype` is a versus_dtype of backend-abi.h (F32, F64; F16, BF16 on NCCL); reductions are
- * sums. Buffers are host memory for a comm table, device memory for a backend's collective ops. */
-typedef struct versus_coll_args {
-    int32_t kind;  /* versus_coll_kind */
-    int32_t dtype; /* versus_dtype */
-    int32_t peer;  /* broadcast: the root; otherwise unused */
-    int32_t reserved0;
-    uint64_t count; /* elements, as documented per kind */
-    const void* send;
-    void* recv;
-} versus_coll_args;
 
 /* Sizes a rank gathers about itself at start (versus_comm_i.identity). */
 typedef struct versus_comm_identity {

@@ -18,14 +18,14 @@
 
 #include <fmt/format.h>
 
-#include "backend/backend-abi.h"
 
 namespace versus::comm {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr double POLL_CHECK_S = 0.02;  // liveness and deadline checks between polls
+constexpr double POLL_CHECK_S = 0.02;     // liveness and deadline checks between polls
+constexpr double BACKOFF_AFTER_S = 0.05;  // polls of a longer wait sleep 200 us each
 
 std::string exe_dir() {
     char buf[PATH_MAX];
@@ -136,7 +136,7 @@ void Comm::exchange_peers() {
     }
     const double mine[2] = {static_cast<double>(::getpid()), hash52(process_space())};
     std::vector<double> all(2 * static_cast<size_t>(id_.size));
-    versus_coll_args a{VERSUS_COLL_ALL_GATHER, VERSUS_DTYPE_F64, 0, 0, 2, mine, all.data()};
+    versus_coll_args a{VERSUS_COLL_ALL_GATHER, VERSUS_COLL_F64, 0, 0, 2, mine, all.data()};
     collective(a);
     for (int r = 0; r < id_.size; ++r) {
         peers_[r].pid = static_cast<long>(all[2 * r]);
@@ -186,8 +186,12 @@ void Comm::wait(void* req, double timeout_s, const std::string& what, const std:
                 lose(why);
             }
         }
-        // Ranks that outnumber the cores let each other run while they poll.
-        if (oversubscribed_) ::sched_yield();
+        // Ranks that outnumber the cores let each other run while they poll; a long wait (another rank still
+        // measuring its rows before this one) sleeps between polls so as not to take its core.
+        if (std::chrono::duration<double>(now - t0).count() > BACKOFF_AFTER_S)
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+        else if (oversubscribed_)
+            ::sched_yield();
     }
 }
 
@@ -204,13 +208,13 @@ void Comm::collective(const versus_coll_args& a, double timeout_s) {
 }
 
 void Comm::barrier(double timeout_s) {
-    versus_coll_args a{VERSUS_COLL_BARRIER, VERSUS_DTYPE_F64, 0, 0, 0, nullptr, nullptr};
+    versus_coll_args a{VERSUS_COLL_BARRIER, VERSUS_COLL_F64, 0, 0, 0, nullptr, nullptr};
     collective(a, timeout_s);
 }
 
 double Comm::sum(double v, double timeout_s) {
     double out = 0;
-    versus_coll_args a{VERSUS_COLL_ALL_REDUCE, VERSUS_DTYPE_F64, 0, 0, 1, &v, &out};
+    versus_coll_args a{VERSUS_COLL_ALL_REDUCE, VERSUS_COLL_F64, 0, 0, 1, &v, &out};
     collective(a, timeout_s);
     return out;
 }
@@ -218,7 +222,7 @@ double Comm::sum(double v, double timeout_s) {
 double Comm::max(double v, double timeout_s) {
     // A maximum through an all-gather: the comm table reduces by sums only.
     std::vector<double> all(static_cast<size_t>(id_.size));
-    versus_coll_args a{VERSUS_COLL_ALL_GATHER, VERSUS_DTYPE_F64, 0, 0, 1, &v, all.data()};
+    versus_coll_args a{VERSUS_COLL_ALL_GATHER, VERSUS_COLL_F64, 0, 0, 1, &v, all.data()};
     collective(a, timeout_s);
     double m = all[0];
     for (double x : all) m = std::max(m, x);
@@ -226,7 +230,6 @@ double Comm::max(double v, double timeout_s) {
 }
 
 void Comm::send(int dest, int tag, std::string bytes) {
-    start_check();
     auto buf = std::make_unique<std::string>(std::move(bytes));
     void* req = nullptr;
     if (t_.send_start(t_.ctx, dest, tag, buf->data(), buf->size(), &req) != 0)
@@ -261,8 +264,30 @@ void Comm::wait_sends(double timeout_s) {
     }
 }
 
+void Comm::mark_broken(const std::string& why) {
+    if (!broken_) {
+        broken_ = true;
+        broken_reason_ = why;
+    }
+}
+
+std::string Comm::recv_wait(int source, int tag, double timeout_s) {
+    const double limit = timeout_s > 0 ? timeout_s : timeout_s_;
+    const auto t0 = Clock::now();
+    std::string bytes;
+    int from = -1;
+    while (!try_recv(source, tag, &from, &bytes)) {
+        const double waited = std::chrono::duration<double>(Clock::now() - t0).count();
+        if (stop_ && stop_->load()) throw PeerLost(fmt::format("waiting for rank {}: interrupted", source));
+        if (dead_peer({source}) >= 0)
+            throw PeerLost(fmt::format("rank {} (pid {}) has exited", source, peers_[source].pid));
+        if (waited > limit) throw PeerLost(fmt::format("no message from rank {} within {:.0f} s", source, limit));
+        std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    return bytes;
+}
+
 bool Comm::try_recv(int source, int tag, int* from, std::string* bytes) {
-    start_check();
     int found = 0, src = -1;
     uint64_t n = 0;
     if (t_.probe(t_.ctx, source, tag, &found, &src, &n) != 0)

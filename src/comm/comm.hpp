@@ -4,7 +4,8 @@
 // Every operation that involves another rank is started, then polled under a deadline: a peer that died (its
 // process is gone, checked directly for ranks on this host) or that stays silent past the timeout becomes a
 // PeerLost exception, never a hang. After one, the group is `broken()`: further operations fail at once and
-// the library is not finalised (its closing handshake could wait for the lost rank).
+// the library is not finalised (its closing handshake could wait for the lost rank). Messages between the ranks
+// that are still there keep flowing, so that rank 0 can still gather their results.
 #pragma once
 
 #include <atomic>
@@ -81,6 +82,11 @@ public:
     void wait_sends(double timeout_s = 0);
     // A waiting message with `tag` (from -1: any rank): true and fills *from / *bytes, without blocking.
     bool try_recv(int source, int tag, int* from, std::string* bytes);
+    // The next message with `tag` from `source`, waiting for it; throws PeerLost when the source's process is gone or
+    // it stays silent past the timeout (<= 0: the group's).
+    std::string recv_wait(int source, int tag, double timeout_s = 0);
+    // Marks the group broken (after a lost rank seen elsewhere): collectives fail at once, messages still flow.
+    void mark_broken(const std::string& why);
     // The first of `ranks` whose process is known to be gone (-1: none known).
     int dead_peer(const std::vector<int>& ranks) const;
 

@@ -3,6 +3,8 @@
 // never recompute a figure inline.
 #pragma once
 
+#include "base/collectives.h"
+
 namespace versus::core {
 
 // Work per second: FLOP/s from flops, B/s from bytes (STREAM counting for membw), over the
@@ -37,18 +39,20 @@ inline double coll_algbw(double bytes, double seconds) { return seconds > 0 ? by
 
 // The factor from algorithm to bus bandwidth for a collective on n ranks, so that the bus bandwidth of a
 // perfect implementation equals the bottleneck link's, whatever n: all-reduce 2(n-1)/n; all-gather,
-// reduce-scatter and all-to-all (n-1)/n; broadcast and send/recv 1. `kind` is a versus_coll_kind.
-inline double coll_busbw_factor(int kind, int n) {
+// reduce-scatter and all-to-all (n-1)/n; broadcast and send/recv 1.
+inline double coll_busbw_factor(versus_coll_kind kind, int n) {
     if (n < 1) return 0;
     const double f = static_cast<double>(n - 1) / n;
     switch (kind) {
-        case 0: return 2 * f;             // all_reduce
-        case 1: case 2: case 4: return f;  // all_gather, reduce_scatter, all_to_all
-        default: return 1;                 // broadcast, send_recv
+        case VERSUS_COLL_ALL_REDUCE: return 2 * f;
+        case VERSUS_COLL_ALL_GATHER:
+        case VERSUS_COLL_REDUCE_SCATTER:
+        case VERSUS_COLL_ALL_TO_ALL: return f;
+        default: return 1;
     }
 }
 
 // Bus bandwidth: algorithm bandwidth x coll_busbw_factor(kind, n).
-inline double coll_busbw(double algbw, int kind, int n) { return algbw * coll_busbw_factor(kind, n); }
+inline double coll_busbw(double algbw, versus_coll_kind kind, int n) { return algbw * coll_busbw_factor(kind, n); }
 
 }  // namespace versus::core

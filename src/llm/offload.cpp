@@ -227,20 +227,62 @@ uint64_t device_working_bytes(const ModelConfig& c, const LayerBytes& lb, int64_
     return bytes + (1u << 20);  // split-attention partials and alignment
 }
 
+namespace {
+
+// Blocks first .. first + n - 1 on one device, with the output when they end the model.
+OffloadPlan plan_range(const ModelConfig& c, const LayerBytes& lb, int64_t first, int64_t n, int64_t n_ctx,
+                       int64_t n_batch) {
+    OffloadPlan p;
+    p.first_layer = first;
+    p.n_layers = n;
+    p.output = n > 0 && first + n == c.n_layer;
+    for (int64_t l = first; l < first + n && l < static_cast<int64_t>(lb.layers.size()); ++l)
+        p.weight_bytes += lb.layers[static_cast<size_t>(l)];
+    if (p.output) p.weight_bytes += lb.output;
+    if (c.n_layer > 0) p.kv_bytes = kv_cache_bytes(c, n_ctx) / static_cast<uint64_t>(c.n_layer) * static_cast<uint64_t>(n);
+    p.working_bytes = device_working_bytes(c, lb, n, p.output, n_batch);
+    return p;
+}
+
+}  // namespace
+
 OffloadPlan plan_offload(const ModelConfig& c, const LayerBytes& lb, int64_t requested, int64_t n_ctx,
                          int64_t n_batch) {
     if (requested < 0)
         throw UsageError("--gpu-layers", fmt::format("{} is not a block count", requested),
                          fmt::format("give 0 .. {} (more means all)", c.n_layer));
-    OffloadPlan p;
-    p.n_layers = std::min(requested, c.n_layer);
-    p.output = p.n_layers == c.n_layer && c.n_layer > 0;
-    for (int64_t l = 0; l < p.n_layers && l < static_cast<int64_t>(lb.layers.size()); ++l)
-        p.weight_bytes += lb.layers[static_cast<size_t>(l)];
-    if (p.output) p.weight_bytes += lb.output;
-    if (c.n_layer > 0) p.kv_bytes = kv_cache_bytes(c, n_ctx) / static_cast<uint64_t>(c.n_layer) * static_cast<uint64_t>(p.n_layers);
-    p.working_bytes = device_working_bytes(c, lb, p.n_layers, p.output, n_batch);
-    return p;
+    return plan_range(c, lb, 0, std::min(requested, c.n_layer), n_ctx, n_batch);
+}
+
+std::vector<OffloadPlan> plan_split(const ModelConfig& c, const LayerBytes& lb, const std::vector<int64_t>& counts,
+                                    int64_t n_ctx, int64_t n_batch) {
+    int64_t total = 0;
+    for (int64_t n : counts) total += n;
+    if (total != c.n_layer || counts.empty())
+        throw UsageError("--split", fmt::format("{} blocks split, the model has {}", total, c.n_layer),
+                         "split_layers() gives every block a device");
+    std::vector<OffloadPlan> out;
+    int64_t first = 0;
+    for (int64_t n : counts) {
+        out.push_back(plan_range(c, lb, first, n, n_ctx, n_batch));
+        first += n;
+    }
+    return out;
+}
+
+void check_split_fit(const std::string& label, const std::vector<OffloadPlan>& plans,
+                     const std::vector<std::string>& devices, const std::vector<uint64_t>& budgets) {
+    for (size_t d = 0; d < plans.size(); ++d) {
+        const OffloadPlan& p = plans[d];
+        if (p.total() <= budgets[d]) continue;
+        throw UsageError("memory",
+                         fmt::format("{}: blocks {} .. {}{} on device {} ({}) need {:.1f} GB (weights {:.1f} + KV {:.1f} + "
+                                     "buffers {:.1f}), {:.1f} GB available",
+                                     label, p.first_layer, p.first_layer + p.n_layers - 1, p.output ? " + output" : "", d,
+                                     devices[d], gb(p.total()), gb(p.weight_bytes), gb(p.kv_bytes), gb(p.working_bytes),
+                                     gb(budgets[d])),
+                         "split over more GPUs (--gpus), or use a smaller --ctx or type");
+    }
 }
 
 int64_t layers_that_fit(const ModelConfig& c, const LayerBytes& lb, int64_t n_ctx, int64_t n_batch,

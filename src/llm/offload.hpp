@@ -60,6 +60,7 @@ LayerBytes layer_bytes(const Model& m);
 
 // Device memory of N blocks on the device.
 struct OffloadPlan {
+    int64_t first_layer = 0;    // the first of its blocks (0 for an offload, later for the pieces of a split)
     int64_t n_layers = 0;       // blocks on the device: min(requested, n_layer)
     bool output = false;        // the output norm and matrix too (every block is there)
     uint64_t weight_bytes = 0;  // those blocks' weights (+ output)
@@ -69,6 +70,15 @@ struct OffloadPlan {
 };
 // `requested` >= 0; more than n_layer means every block. Throws UsageError for a negative count.
 OffloadPlan plan_offload(const ModelConfig& c, const LayerBytes& lb, int64_t requested, int64_t n_ctx, int64_t n_batch);
+// A layer split: one plan per device, device d holding counts[d] consecutive blocks (split_layers()), the last
+// device the output too. Throws UsageError when the counts do not add up to the model's blocks.
+std::vector<OffloadPlan> plan_split(const ModelConfig& c, const LayerBytes& lb, const std::vector<int64_t>& counts,
+                                    int64_t n_ctx, int64_t n_batch);
+// Refuses, before anything is allocated, a split a device cannot hold: UsageError naming the first such device
+// with the numbers (devices[d] names device d, budgets[d] is what it may use).
+void check_split_fit(const std::string& label, const std::vector<OffloadPlan>& plans,
+                     const std::vector<std::string>& devices, const std::vector<uint64_t>& budgets);
+
 // Device activations and scratch of n_batch tokens (what the CUDA plugin allocates, docs/cuda.md).
 uint64_t device_working_bytes(const ModelConfig& c, const LayerBytes& lb, int64_t n_layers, bool output,
                               int64_t n_batch);

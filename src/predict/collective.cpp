@@ -128,7 +128,7 @@ AllReducePrediction predict_allreduce(const Platform& p, int n_gpus, double byte
     }
     out.best = out.tree_s.value < out.ring_s.value ? AllReduceAlgo::TREE : AllReduceAlgo::RING;
     const Estimate& best = out.best == AllReduceAlgo::RING ? out.ring_s : out.tree_s;
-    auto busbw = [&](double s) { return core::coll_busbw(core::coll_algbw(bytes, s), 0, n_gpus); };
+    auto busbw = [&](double s) { return core::coll_busbw(core::coll_algbw(bytes, s), VERSUS_COLL_ALL_REDUCE, n_gpus); };
     out.busbw_Bps = {busbw(best.value), busbw(best.high), busbw(best.low)};
     out.rests_on = t.rests_on;
     out.rests_on.push_back(fmt::format("link efficiency {:.2g} ({:.2g}-{:.2g}, assumed)", eff.value, eff.low, eff.high));

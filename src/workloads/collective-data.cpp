@@ -80,6 +80,15 @@ double expected_value(versus_coll_kind kind, int rank, int n_ranks, const Layout
     return 0;
 }
 
+versus_coll_dtype coll_dtype(versus_dtype dtype) {
+    switch (dtype) {
+        case VERSUS_DTYPE_F64: return VERSUS_COLL_F64;
+        case VERSUS_DTYPE_F16: return VERSUS_COLL_F16;
+        case VERSUS_DTYPE_BF16: return VERSUS_COLL_BF16;
+        default: return VERSUS_COLL_F32;
+    }
+}
+
 void store_value(versus_dtype dtype, void* buf, uint64_t i, double v) {
     switch (dtype) {
         case VERSUS_DTYPE_F64: static_cast<double*>(buf)[i] = v; break;

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "backend/backend-abi.h"
-#include "comm/comm-abi.h"
+#include "base/collectives.h"
 
 namespace versus::workloads::coll {
 
@@ -34,6 +34,9 @@ double pattern_value(int rank, uint64_t i, int modulus);
 // The value rank `rank` must hold at receive element i after the op (root: broadcast's).
 double expected_value(versus_coll_kind kind, int rank, int n_ranks, const Layout& l, int root, uint64_t i,
                       int modulus);
+
+// The collectives' element type of a dtype (f32, f64, f16, bf16; f32 for any other).
+versus_coll_dtype coll_dtype(versus_dtype dtype);
 
 // Element i of a buffer of dtype (f32, f64, f16, bf16), as a double.
 void store_value(versus_dtype dtype, void* buf, uint64_t i, double v);

@@ -67,7 +67,7 @@ public:
         coll::poison(s.dtype, l, recv_.get());
     }
     void run() override {
-        const versus_coll_args a{s_.kind, s_.dtype, BROADCAST_ROOT, 0, l_.count, send_.get(), recv_.get()};
+        const versus_coll_args a{s_.kind, coll::coll_dtype(s_.dtype), BROADCAST_ROOT, 0, l_.count, send_.get(), recv_.get()};
         comm_.collective(a, OP_TIMEOUT_S);
     }
     Check check() override {
@@ -102,7 +102,7 @@ public:
         if (world_) {  // rank 0's id to every rank, as 16 doubles of raw bytes (a broadcast moves bytes unchanged)
             std::vector<double> words(VERSUS_COLL_ID_BYTES / 8);
             std::memcpy(words.data(), id.data(), id.size());
-            const versus_coll_args a{VERSUS_COLL_BROADCAST, VERSUS_DTYPE_F64, 0, 0, words.size(), words.data(),
+            const versus_coll_args a{VERSUS_COLL_BROADCAST, VERSUS_COLL_F64, 0, 0, words.size(), words.data(),
                                      words.data()};
             world_->collective(a);
             std::memcpy(id.data(), words.data(), id.size());
@@ -122,7 +122,7 @@ public:
     void run() override {
         std::vector<versus_coll_args> args;
         for (size_t i = 0; i < devices_.size(); ++i)
-            args.push_back({s_.kind, s_.dtype, BROADCAST_ROOT, 0, l_.count, send_[i].get(), recv_[i].get()});
+            args.push_back({s_.kind, coll::coll_dtype(s_.dtype), BROADCAST_ROOT, 0, l_.count, send_[i].get(), recv_[i].get()});
         b_.coll_enqueue(comm_, args);
         wait();
     }
@@ -192,6 +192,7 @@ public:
     }
     // `versus run` measures collectives in a job of several ranks; alone, `bench collective` says why it skips.
     bool in_suite(int n_ranks) const override { return n_ranks > 1; }
+    bool lockstep() const override { return true; }
     double memory_bytes(const Params& p) const override { return 2.0 * static_cast<double>(p.integer("size_bytes")) + 64; }
     std::string memory_breakdown(const Params& p) const override {
         return fmt::format("send and receive buffers of {} each", core::human_bytes(static_cast<double>(p.integer("size_bytes"))));

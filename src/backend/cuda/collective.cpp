@@ -85,10 +85,10 @@ int nccl_fail(void* ctx, const char* what, ncclResult_t r) {
 
 bool nccl_type(int32_t dtype, ncclDataType_t* out, size_t* elem) {
     switch (dtype) {
-        case VERSUS_DTYPE_F32: *out = ncclFloat32, *elem = 4; return true;
-        case VERSUS_DTYPE_F64: *out = ncclFloat64, *elem = 8; return true;
-        case VERSUS_DTYPE_F16: *out = ncclFloat16, *elem = 2; return true;
-        case VERSUS_DTYPE_BF16: *out = ncclBfloat16, *elem = 2; return true;
+        case VERSUS_COLL_F32: *out = ncclFloat32, *elem = 4; return true;
+        case VERSUS_COLL_F64: *out = ncclFloat64, *elem = 8; return true;
+        case VERSUS_COLL_F16: *out = ncclFloat16, *elem = 2; return true;
+        case VERSUS_COLL_BF16: *out = ncclBfloat16, *elem = 2; return true;
         default: return false;
     }
 }

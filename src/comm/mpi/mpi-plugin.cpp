@@ -10,7 +10,6 @@
 #include <new>
 #include <string>
 
-#include "backend/backend-abi.h"
 #include "comm/comm-abi.h"
 
 namespace {
@@ -37,8 +36,8 @@ int fail(Ctx* c, const std::string& what, int rc) {
 
 bool mpi_type(int dtype, MPI_Datatype* out) {
     switch (dtype) {
-        case VERSUS_DTYPE_F32: *out = MPI_FLOAT; return true;
-        case VERSUS_DTYPE_F64: *out = MPI_DOUBLE; return true;
+        case VERSUS_COLL_F32: *out = MPI_FLOAT; return true;
+        case VERSUS_COLL_F64: *out = MPI_DOUBLE; return true;
         default: return false;
     }
 }
