@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "comm/comm.hpp"
-#include "core/metrics.hpp"
+#include "base/metrics.hpp"
 #include "workloads/collective-data.hpp"
 
 using namespace versus;
@@ -132,17 +132,17 @@ TEST(CollectiveData, EveryOpCheckedOnEveryRank) {
 }
 
 TEST(CollectiveMetrics, BusBandwidthFactorsOfNcclTests) {
-    EXPECT_DOUBLE_EQ(core::coll_busbw_factor(VERSUS_COLL_ALL_REDUCE, 4), 1.5);
-    EXPECT_DOUBLE_EQ(core::coll_busbw_factor(VERSUS_COLL_ALL_REDUCE, 2), 1.0);
-    EXPECT_DOUBLE_EQ(core::coll_busbw_factor(VERSUS_COLL_ALL_GATHER, 4), 0.75);
-    EXPECT_DOUBLE_EQ(core::coll_busbw_factor(VERSUS_COLL_REDUCE_SCATTER, 8), 0.875);
-    EXPECT_DOUBLE_EQ(core::coll_busbw_factor(VERSUS_COLL_ALL_TO_ALL, 2), 0.5);
-    EXPECT_DOUBLE_EQ(core::coll_busbw_factor(VERSUS_COLL_BROADCAST, 8), 1.0);
-    EXPECT_DOUBLE_EQ(core::coll_busbw_factor(VERSUS_COLL_SEND_RECV, 8), 1.0);
+    EXPECT_DOUBLE_EQ(base::coll_busbw_factor(VERSUS_COLL_ALL_REDUCE, 4), 1.5);
+    EXPECT_DOUBLE_EQ(base::coll_busbw_factor(VERSUS_COLL_ALL_REDUCE, 2), 1.0);
+    EXPECT_DOUBLE_EQ(base::coll_busbw_factor(VERSUS_COLL_ALL_GATHER, 4), 0.75);
+    EXPECT_DOUBLE_EQ(base::coll_busbw_factor(VERSUS_COLL_REDUCE_SCATTER, 8), 0.875);
+    EXPECT_DOUBLE_EQ(base::coll_busbw_factor(VERSUS_COLL_ALL_TO_ALL, 2), 0.5);
+    EXPECT_DOUBLE_EQ(base::coll_busbw_factor(VERSUS_COLL_BROADCAST, 8), 1.0);
+    EXPECT_DOUBLE_EQ(base::coll_busbw_factor(VERSUS_COLL_SEND_RECV, 8), 1.0);
     // 1 GiB all-reduced on 8 ranks in 10 ms: algbw 107.4 GB/s, busbw x 1.75.
-    const double alg = core::coll_algbw(1073741824.0, 0.01);
+    const double alg = base::coll_algbw(1073741824.0, 0.01);
     EXPECT_DOUBLE_EQ(alg, 107374182400.0);
-    EXPECT_DOUBLE_EQ(core::coll_busbw(alg, VERSUS_COLL_ALL_REDUCE, 8), alg * 1.75);
+    EXPECT_DOUBLE_EQ(base::coll_busbw(alg, VERSUS_COLL_ALL_REDUCE, 8), alg * 1.75);
 }
 
 // ---- the comm wrapper over a fake table ----------------------------------------------------------------

@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/error.hpp"
+#include "base/error.hpp"
 #include "core/record.hpp"
 #include "llm/config.hpp"
 #include "predict/throughput.hpp"

@@ -7,7 +7,7 @@
 #include <set>
 #include <tuple>
 
-#include "core/error.hpp"
+#include "base/error.hpp"
 #include "predict/cost.hpp"
 
 using versus::UsageError;

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "backend/cpu/thread-pool.hpp"
-#include "core/error.hpp"
+#include "base/error.hpp"
 #include "llm/model.hpp"
 #include "llm/offload.hpp"
 #include "predict/backtest.hpp"

@@ -10,7 +10,7 @@
 #include "backend/cpu/kernels.hpp"
 #include "core/context.hpp"
 #include "core/runner.hpp"
-#include "core/sysinfo.hpp"
+#include "system/sysinfo.hpp"
 #include "workloads/fill.hpp"
 #include "workloads/workload.hpp"
 
@@ -159,7 +159,7 @@ namespace {
 std::vector<core::Record> run_jobs(const std::string& workload, const std::vector<std::pair<std::string, std::string>>& v,
                                    const std::string& threads = "1") {
     static auto slots = backend::load_backends();
-    static const core::SystemInfo sys = core::probe_system();
+    static const system::SystemInfo sys = system::probe_system();
     static const core::Context ctx = core::build_context(sys, slots);
     const auto* w = workloads::find_workload(workload);
     EXPECT_NE(w, nullptr);

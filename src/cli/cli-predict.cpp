@@ -8,16 +8,16 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "core/error.hpp"
+#include "base/error.hpp"
 #include "core/printers.hpp"
 #include "core/results-file.hpp"
-#include "core/sysinfo.hpp"
 #include "llm/gguf.hpp"
 #include "predict/backtest.hpp"
 #include "predict/cost.hpp"
 #include "predict/fit.hpp"
 #include "predict/local.hpp"
 #include "predict/throughput.hpp"
+#include "system/sysinfo.hpp"
 
 namespace versus::cli {
 
@@ -324,7 +324,7 @@ int cmd_calibrate(const PredictCommands& c) {
     const std::filesystem::path results = c.results.empty() ? core::default_results_path() : std::filesystem::path(c.results);
     const auto read = core::read_results(results);
     for (const auto& p : read.problems) std::fprintf(stderr, "%s\n", p.c_str());
-    const auto sys = core::probe_system();
+    const auto sys = system::probe_system();
     const auto local = predict::calibrate_local(read.records, sys.hostname, static_cast<double>(sys.mem_total_bytes) / (1u << 30));
     const std::filesystem::path out = c.out.empty() ? predict::default_calibration_path() : std::filesystem::path(c.out);
     predict::save_local(local, out);

@@ -8,13 +8,23 @@
 
 #include <fmt/format.h>
 
-#include "core/error.hpp"
-#include "core/metrics.hpp"
+#include "base/error.hpp"
+#include "base/metrics.hpp"
+#include "base/stats.hpp"
+#include "base/text.hpp"
 #include "core/printers.hpp"
-#include "core/stats.hpp"
 #include "power/power.hpp"
 
 namespace versus::core {
+
+using base::average_power_w;
+using base::energy_at_power_j;
+using base::energy_per_op_j;
+using base::percent_of_peak;
+using base::rate_per_s;
+using base::summarize;
+using base::Summary;
+using base::UNSTABLE_MDAPE_PCT;
 
 using Clock = std::chrono::steady_clock;
 
@@ -65,7 +75,7 @@ private:
     std::map<std::string, GpuSlot> gpus_;
 };
 
-std::vector<Job> plan_jobs(const workloads::Workload& w, backend::Backend& b, int device,
+std::vector<Job> plan_jobs(const Workload& w, backend::Backend& b, int device,
                            const std::vector<std::pair<std::string, std::string>>& values,
                            const std::string& threads) {
     const versus_device_info info = b.device_info(device);
@@ -93,8 +103,8 @@ std::vector<std::string> jobs_over_budget(const std::vector<Job>& jobs) {
         if (need > static_cast<double>(j.info.mem_budget_bytes)) {
             const std::string parts = j.workload->memory_breakdown(j.params);
             out.push_back(fmt::format("{} {} on {} needs {}{}, {} available", j.workload->key(), j.params.key(),
-                                      j.backend->name(), human_bytes(need), parts.empty() ? "" : " (" + parts + ")",
-                                      human_bytes(static_cast<double>(j.info.mem_budget_bytes))));
+                                      j.backend->name(), base::human_bytes(need), parts.empty() ? "" : " (" + parts + ")",
+                                      base::human_bytes(static_cast<double>(j.info.mem_budget_bytes))));
         }
     }
     return out;
@@ -120,7 +130,7 @@ Record Runner::base_record(const Job& job) const {
 }
 
 Record record_head(const Context& ctx, const std::string& backend, const versus_device_info* info,
-                   const workloads::Workload& w, const Params& params) {
+                   const Workload& w, const Params& params) {
     Record r;
     r.set("schema_version", int64_t{SCHEMA_VERSION});
     r.set("run_id", ctx.run_id);
@@ -148,7 +158,7 @@ Record record_head(const Context& ctx, const std::string& backend, const versus_
     return r;
 }
 
-Record unavailable_record(const Context& ctx, const std::string& backend, const workloads::Workload& w,
+Record unavailable_record(const Context& ctx, const std::string& backend, const Workload& w,
                           const std::string& reason) {
     Record r = record_head(ctx, backend, nullptr, w, Params{});
     return close_record(r, "skipped", reason);
@@ -162,10 +172,10 @@ Record Runner::run_one(const Job& job) {
     try {
         const double need = w.memory_bytes(job.params);
         if (need > static_cast<double>(job.info.mem_budget_bytes))
-            return finish("skipped", fmt::format("needs {}, {} available", human_bytes(need),
-                                                 human_bytes(static_cast<double>(job.info.mem_budget_bytes))));
+            return finish("skipped", fmt::format("needs {}, {} available", base::human_bytes(need),
+                                                 base::human_bytes(static_cast<double>(job.info.mem_budget_bytes))));
         if (const ParamValue* t = job.params.find("threads")) job.backend->set_threads(static_cast<int>(std::get<int64_t>(*t)));
-        workloads::Target target{*job.backend, job.device, job.info};
+        Target target{*job.backend, job.device, job.info};
         auto inst = w.prepare(target, job.params);
 
         // Warm up for at least one op and ~10% of the budget (caches, clocks, page faults, JIT).
@@ -290,7 +300,7 @@ Record Runner::run_one(const Job& job) {
         }
         if (stopped)
             return finish("interrupted", fmt::format("interrupted after {} samples", samples.size()));
-        const workloads::Check c = inst->check();
+        const Check c = inst->check();
         r.set("checksum", c.checksum.empty() ? Value{Null{}} : Value{c.checksum});
         if (!c.ok) return finish("error", "self-check failed: " + c.message);
         std::string why = s.unstable() ? fmt::format("unstable: MdAPE {:.1f}% > {:.0f}%", s.mdape_pct, UNSTABLE_MDAPE_PCT)

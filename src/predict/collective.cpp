@@ -5,8 +5,8 @@
 
 #include <fmt/format.h>
 
-#include "core/error.hpp"
-#include "core/metrics.hpp"
+#include "base/error.hpp"
+#include "base/metrics.hpp"
 #include "predict/throughput.hpp"
 
 namespace versus::predict {
@@ -128,7 +128,7 @@ AllReducePrediction predict_allreduce(const Platform& p, int n_gpus, double byte
     }
     out.best = out.tree_s.value < out.ring_s.value ? AllReduceAlgo::TREE : AllReduceAlgo::RING;
     const Estimate& best = out.best == AllReduceAlgo::RING ? out.ring_s : out.tree_s;
-    auto busbw = [&](double s) { return core::coll_busbw(core::coll_algbw(bytes, s), VERSUS_COLL_ALL_REDUCE, n_gpus); };
+    auto busbw = [&](double s) { return base::coll_busbw(base::coll_algbw(bytes, s), VERSUS_COLL_ALL_REDUCE, n_gpus); };
     out.busbw_Bps = {busbw(best.value), busbw(best.high), busbw(best.low)};
     out.rests_on = t.rests_on;
     out.rests_on.push_back(fmt::format("link efficiency {:.2g} ({:.2g}-{:.2g}, assumed)", eff.value, eff.low, eff.high));

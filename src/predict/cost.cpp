@@ -8,8 +8,8 @@
 
 #include <fmt/format.h>
 
-#include "core/csv.hpp"
-#include "core/error.hpp"
+#include "base/csv.hpp"
+#include "base/error.hpp"
 
 namespace versus::predict {
 namespace {
@@ -38,7 +38,7 @@ double parse_number(std::string_view text, const std::string& where, std::string
     return v;
 }
 
-Price parse_price_row(const core::CsvRow& row, std::string_view file) {
+Price parse_price_row(const base::CsvRow& row, std::string_view file) {
     const std::string where = fmt::format("{}:{}", file, row.line);
     auto cell = [&](std::string_view column) -> const std::string& {
         const auto at = std::find(kPriceColumns.begin(), kPriceColumns.end(), column) - kPriceColumns.begin();
@@ -123,7 +123,7 @@ Estimate cost_of_rate(const Estimate& rate, const CostInputs& in, double (*per_r
 std::string_view price_kind_name(PriceKind k) { return k == PriceKind::MSRP ? "msrp" : "cloud"; }
 
 std::vector<Price> parse_prices(std::string_view csv, std::string_view file) {
-    auto rows = core::parse_csv(csv);
+    auto rows = base::parse_csv(csv);
     if (rows.empty()) throw std::logic_error(fmt::format("{}:1: no header", file));
     const auto& header = rows.front().cells;
     if (!std::equal(header.begin(), header.end(), kPriceColumns.begin(), kPriceColumns.end()))

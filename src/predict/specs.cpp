@@ -11,8 +11,8 @@
 
 #include <fmt/format.h>
 
-#include "core/csv.hpp"
-#include "core/error.hpp"
+#include "base/csv.hpp"
+#include "base/error.hpp"
 
 namespace versus::predict {
 namespace {
@@ -130,9 +130,9 @@ void read_names(const RowReader& r, Row* out) {
 }
 
 // The embedded files are ours: a row the CSV reader cannot read is a bug in the data.
-std::vector<core::CsvRow> read_csv(std::string_view text, std::string_view file,
+std::vector<base::CsvRow> read_csv(std::string_view text, std::string_view file,
                                    std::span<const std::string_view> columns) {
-    auto rows = core::parse_csv(text);
+    auto rows = base::parse_csv(text);
     for (const auto& r : rows)
         if (!r.error.empty()) throw std::logic_error(fmt::format("{}:{}: {}", file, r.line, r.error));
     if (rows.empty()) throw std::logic_error(fmt::format("{}:1: no header", file));
@@ -159,7 +159,7 @@ void read_pcie(const RowReader& r, Platform* p) {
         r.fail("host_link", fmt::format("'{}' is not a PCIe generation 3-6 with 1-16 lanes", p->host_link));
 }
 
-Platform parse_row(const core::CsvRow& row, std::string_view file) {
+Platform parse_row(const base::CsvRow& row, std::string_view file) {
     const RowReader r{row.cells, kColumns, fmt::format("{}:{}", file, row.line)};
     Platform p;
     read_names(r, &p);
@@ -328,7 +328,7 @@ std::optional<double> column_value(const Platform& p, std::string_view column) {
     return std::nullopt;
 }
 
-System parse_system_row(const core::CsvRow& row, std::string_view file) {
+System parse_system_row(const base::CsvRow& row, std::string_view file) {
     const RowReader r{row.cells, kSystemColumns, fmt::format("{}:{}", file, row.line)};
     System s;
     read_names(r, &s);
@@ -443,7 +443,7 @@ std::string normalize_platform_name(std::string_view s) {
 }
 
 std::vector<Platform> parse_platforms(std::string_view csv, std::string_view file) {
-    const std::vector<core::CsvRow> rows = read_csv(csv, file, kColumns);
+    const std::vector<base::CsvRow> rows = read_csv(csv, file, kColumns);
     std::vector<Platform> out;
     std::map<std::string, int> seen;
     for (size_t i = 1; i < rows.size(); ++i) {
@@ -456,7 +456,7 @@ std::vector<Platform> parse_platforms(std::string_view csv, std::string_view fil
 }
 
 std::vector<System> parse_systems(std::string_view csv, std::string_view file) {
-    const std::vector<core::CsvRow> rows = read_csv(csv, file, kSystemColumns);
+    const std::vector<base::CsvRow> rows = read_csv(csv, file, kSystemColumns);
     std::vector<System> out;
     for (size_t i = 1; i < rows.size(); ++i) out.push_back(parse_system_row(rows[i], file));
     return out;

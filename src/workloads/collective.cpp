@@ -14,8 +14,9 @@
 
 #include <fmt/format.h>
 
-#include "core/error.hpp"
-#include "core/metrics.hpp"
+#include "base/error.hpp"
+#include "base/metrics.hpp"
+#include "base/text.hpp"
 #include "core/params.hpp"
 #include "workloads/collective-data.hpp"
 #include "workloads/workload.hpp"
@@ -44,9 +45,9 @@ OpSpec spec_of(const Params& p) {
 }
 
 Metrics bandwidths(const coll::Layout& l, versus_coll_kind kind, int n_ranks, double median_s) {
-    const double alg = core::coll_algbw(l.bytes, median_s);
+    const double alg = base::coll_algbw(l.bytes, median_s);
     return {{"algbw_gbps", alg / 1e9},
-            {"busbw_gbps", core::coll_busbw(alg, kind, n_ranks) / 1e9},
+            {"busbw_gbps", base::coll_busbw(alg, kind, n_ranks) / 1e9},
             {"ranks", static_cast<double>(n_ranks)}};
 }
 
@@ -195,7 +196,7 @@ public:
     bool lockstep() const override { return true; }
     double memory_bytes(const Params& p) const override { return 2.0 * static_cast<double>(p.integer("size_bytes")) + 64; }
     std::string memory_breakdown(const Params& p) const override {
-        return fmt::format("send and receive buffers of {} each", core::human_bytes(static_cast<double>(p.integer("size_bytes"))));
+        return fmt::format("send and receive buffers of {} each", base::human_bytes(static_cast<double>(p.integer("size_bytes"))));
     }
 
     std::unique_ptr<Instance> prepare(const Target& t, const Params& p) const override {

@@ -13,10 +13,11 @@
 
 #include "backend/backend-abi.h"
 #include "backend/cpu/attention.hpp"
-#include "backend/cpu/cpu-features.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "backend/cpu/thread-pool.hpp"
-#include "core/sysinfo.hpp"
+#include "system/cpu-features.hpp"
+#include "system/cpu.hpp"
+#include "system/memory.hpp"
 
 #if defined(VERSUS_BLAS_ACCELERATE)
 #include <Accelerate/Accelerate.h>
@@ -73,17 +74,21 @@ void copy_name(char* dst, size_t cap, const std::string& s) {
 int device_info(void* ctx, int device, versus_device_info* out) {
     if (device != 0) return fail(ctx, fmt::format("no CPU device {}", device));
     auto* c = ctx_of(ctx);
-    static const core::SystemInfo sys = core::probe_system();  // device_info is called rarely
+    // Called rarely; only the CPU and memory concerns of the probe are needed to name the device.
+    static const auto [cpu, mem] = [] {
+        std::vector<std::string> unknown;
+        return std::pair{system::probe_cpu(unknown), system::read_memory(unknown)};
+    }();
     *out = versus_device_info{};
-    copy_name(out->name, sizeof(out->name), sys.cpu_model.empty() ? "CPU" : sys.cpu_model);
-    copy_name(out->arch, sizeof(out->arch), fmt::format("{} {}", cpu_features().arch, kernels_best().isa));
+    copy_name(out->name, sizeof(out->name), cpu.cpu_model.empty() ? "CPU" : cpu.cpu_model);
+    copy_name(out->arch, sizeof(out->arch), fmt::format("{} {}", system::cpu_features().arch, kernels_best().isa));
     out->memory_kind = VERSUS_MEMORY_HOST;
     out->host_visible = 1;
     out->compute_units = c->threads;
-    out->mem_total_bytes = sys.mem_total_bytes;
-    out->mem_free_bytes = core::memory_available_bytes();
+    out->mem_total_bytes = mem.mem_total_bytes;
+    out->mem_free_bytes = system::memory_available_bytes();
     out->mem_budget_bytes = out->mem_free_bytes;
-    out->clock_mhz = sys.clock_mhz;
+    out->clock_mhz = cpu.clock_mhz;
     return 0;
 }
 
@@ -245,7 +250,7 @@ int peak_flops(void* ctx, int, versus_dtype dtype, double* out, const char** met
         c->peak_f32_cache = measure_fma_peak(*c->pool);
         c->peak_threads = c->threads;
     }
-    const auto& f = cpu_features();
+    const auto& f = system::cpu_features();
     const double p = c->peak_f32_cache;
     switch (dtype) {
         case VERSUS_DTYPE_F32:

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "backend/cuda/cuda-common.cuh"
-#include "power/nvml.hpp"
+#include "system/nvml.hpp"
 
 #if VERSUS_HAVE_NCCL
 #include <nccl.h>
@@ -271,13 +271,13 @@ int peer_link(void* ctx, int dev, int peer, char* out, size_t out_len, double* g
     int links = 0;
     unsigned version = 0;
     std::string why;
-    const power::NvmlSession nvml(&why);
-    if (const power::NvmlLib* lib = nvml.lib();
+    const system::NvmlSession nvml(&why);
+    if (const system::NvmlLib* lib = nvml.lib();
         lib && lib->device_get_nvlink_state && lib->device_get_nvlink_remote_pci_info_v2) {
-        if (power::NvmlLib::Device h = nvml.device(bus_dev, static_cast<unsigned>(dev), &why)) {
-            for (unsigned l = 0; l < power::NvmlLib::NVLINK_MAX_LINKS; ++l) {
+        if (system::NvmlLib::Device h = nvml.device(bus_dev, static_cast<unsigned>(dev), &why)) {
+            for (unsigned l = 0; l < system::NvmlLib::NVLINK_MAX_LINKS; ++l) {
                 int active = 0;
-                power::NvmlLib::PciInfo remote{};
+                system::NvmlLib::PciInfo remote{};
                 if (lib->device_get_nvlink_state(h, l, &active) != 0 || active != 1) continue;
                 if (lib->device_get_nvlink_remote_pci_info_v2(h, l, &remote) != 0) continue;
                 if (!same_bus(remote.bus_id, bus_peer)) continue;

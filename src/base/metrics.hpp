@@ -5,7 +5,7 @@
 
 #include "base/collectives.h"
 
-namespace versus::core {
+namespace versus::base {
 
 // Work per second: FLOP/s from flops, B/s from bytes (STREAM counting for membw), over the
 // median time of one op.
@@ -55,4 +55,4 @@ inline double coll_busbw_factor(versus_coll_kind kind, int n) {
 // Bus bandwidth: algorithm bandwidth x coll_busbw_factor(kind, n).
 inline double coll_busbw(double algbw, versus_coll_kind kind, int n) { return algbw * coll_busbw_factor(kind, n); }
 
-}  // namespace versus::core
+}  // namespace versus::base

@@ -11,7 +11,7 @@
 #include <string>
 #include <type_traits>
 
-namespace versus::power {
+namespace versus::system {
 
 struct NvmlLib {
     using Ret = int;
@@ -141,4 +141,4 @@ private:
     std::unique_ptr<NvmlLib> lib_;
 };
 
-}  // namespace versus::power
+}  // namespace versus::system

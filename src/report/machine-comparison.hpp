@@ -7,7 +7,7 @@
 
 #include "core/record.hpp"
 
-namespace versus::predict {
+namespace versus::report {
 
 // Platforms `versus run` compares with when none are named: one of each kind people weigh against a CPU.
 const std::vector<std::string>& default_comparison_platforms();
@@ -17,4 +17,4 @@ const std::vector<std::string>& default_comparison_platforms();
 std::string machine_comparison(const std::vector<core::Record>& records, const std::vector<std::string>& platform_ids,
                                bool markdown);
 
-}  // namespace versus::predict
+}  // namespace versus::report

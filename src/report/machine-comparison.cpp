@@ -1,4 +1,4 @@
-#include "predict/compare.hpp"
+#include "report/machine-comparison.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -6,10 +6,11 @@
 #include <fmt/format.h>
 
 #include "core/printers.hpp"
+#include "llm/config.hpp"
 #include "predict/roofline.hpp"
 #include "predict/throughput.hpp"
 
-namespace versus::predict {
+namespace versus::report {
 
 namespace {
 
@@ -40,8 +41,8 @@ std::string machine_comparison(const std::vector<core::Record>& records, const s
     }
     if (!decode.r && !gemm.r && !triad.r) return {};
 
-    std::vector<Platform> targets;
-    for (const auto& id : platform_ids) targets.push_back(resolve_platform(id));
+    std::vector<predict::Platform> targets;
+    for (const auto& id : platform_ids) targets.push_back(predict::resolve_platform(id));
     std::vector<std::string> header = {"figure", "this machine (measured)"};
     for (const auto& p : targets) header.push_back(p.id + " (predicted)");
     std::vector<std::vector<std::string>> rows;
@@ -49,7 +50,7 @@ std::string machine_comparison(const std::vector<core::Record>& records, const s
     for (const Best* b : {&decode, &prefill}) {
         if (!b->r) continue;
         const auto& r = *b->r;
-        LlmQuery q;
+        predict::LlmQuery q;
         try {
             q.model = llm::preset_config(r.str("model"));
             q.ftype = llm::parse_file_type(r.str("type"));
@@ -63,22 +64,22 @@ std::string machine_comparison(const std::vector<core::Record>& records, const s
         q.n_gen = dec ? std::max<int64_t>(1, r.integer("n_gen")) : 1;
         std::vector<std::string> row = {fmt::format("{} {} {} t/s", q.model_name, q.ftype.name,
                                                     dec ? fmt::format("tg{}", q.n_gen) : fmt::format("pp{}", q.n_prompt)),
-                                        format_number(b->value)};
+                                        predict::format_number(b->value)};
         for (const auto& p : targets) {
-            const auto pred = predict_llm(p, q, Calibration::builtin());
+            const auto pred = predict::predict_llm(p, q, predict::Calibration::builtin());
             const auto& ph = dec ? pred.decode : pred.prefill;
-            row.push_back(ph ? format_estimate(ph->tokens_per_s) : "does not fit");
+            row.push_back(ph ? predict::format_estimate(ph->tokens_per_s) : "does not fit");
         }
         rows.push_back(std::move(row));
     }
     if (gemm.r) {
-        std::vector<std::string> row = {"f32 GEMM GFLOP/s", format_number(gemm.value)};
-        for (const auto& p : targets) row.push_back(p.fp32_TFLOPS ? format_estimate(predict_gemm(p, "f32").value) : "-");
+        std::vector<std::string> row = {"f32 GEMM GFLOP/s", predict::format_number(gemm.value)};
+        for (const auto& p : targets) row.push_back(p.fp32_TFLOPS ? predict::format_estimate(predict::predict_gemm(p, "f32").value) : "-");
         rows.push_back(std::move(row));
     }
     if (triad.r) {
-        std::vector<std::string> row = {"memory bandwidth GB/s (triad)", format_number(triad.value)};
-        for (const auto& p : targets) row.push_back(format_estimate(predict_bandwidth(p).value));
+        std::vector<std::string> row = {"memory bandwidth GB/s (triad)", predict::format_number(triad.value)};
+        for (const auto& p : targets) row.push_back(predict::format_estimate(predict::predict_bandwidth(p).value));
         rows.push_back(std::move(row));
     }
     std::vector<bool> right(header.size(), true);
@@ -91,4 +92,4 @@ std::string machine_comparison(const std::vector<core::Record>& records, const s
     return out;
 }
 
-}  // namespace versus::predict
+}  // namespace versus::report
