@@ -472,3 +472,34 @@ TEST(Cuda, RunnerRowsAreDeviceTimedWithEnergyOrAReason) {
         }
     }
 }
+
+// NCCL collectives and peer-to-peer copies in one process: on two or more GPUs every row is ok (each collective
+// checked exactly by the workload, each copy naming its link); on one GPU the rows are skipped with the reason,
+// and so is this test.
+TEST(Cuda, NcclCollectivesAndPeerCopies) {
+    REQUIRE_GPU(g);
+    static const system::SystemInfo sys = system::probe_system();
+    static const core::Context ctx = core::build_context(sys, slots());
+    std::vector<core::Record> rows;
+    core::RunOptions opt;
+    opt.reps = 3;
+    core::Runner runner(ctx, opt, [&](const core::Record& r) { rows.push_back(r); });
+    std::vector<core::Job> jobs = core::plan_jobs(*workloads::find_workload("collective"), *g, 0,
+                                                  {{"op", "all"}, {"dtype", "f32,bf16"}, {"size", "1M"}}, "");
+    auto p2p = core::plan_jobs(*workloads::find_workload("p2p"), *g, 0, {{"peer", "1"}, {"access", "on,off"}, {"size", "4M"}}, "");
+    jobs.insert(jobs.end(), p2p.begin(), p2p.end());
+    runner.run(jobs);
+    ASSERT_EQ(rows.size(), jobs.size());
+    if (g->device_count() < 2) {
+        for (const auto& r : rows) {
+            EXPECT_EQ(r.str("status"), "skipped") << r.str("workload") << " " << r.str("key");
+            EXPECT_NE(r.str("reason").find("GPU"), std::string::npos) << r.str("reason");
+        }
+        GTEST_SKIP() << "one GPU: " << rows.front().str("reason");
+    }
+    for (const auto& r : rows) {
+        EXPECT_EQ(r.str("status"), "ok") << r.str("workload") << " " << r.str("key") << ": " << r.str("reason");
+        if (r.str("workload") == "collective") EXPECT_GT(r.num("busbw_gbps"), 0);
+        if (r.str("workload") == "p2p") EXPECT_FALSE(r.str("link").empty());
+    }
+}

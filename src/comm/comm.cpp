@@ -25,7 +25,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr double POLL_CHECK_S = 0.02;     // liveness and deadline checks between polls
-constexpr double BACKOFF_AFTER_S = 0.05;  // polls of a longer wait sleep 200 us each
+constexpr double BACKOFF_AFTER_S = 0.05;  // polls of a longer open-ended wait sleep 200 us each
 
 std::string exe_dir() {
     char buf[PATH_MAX];
@@ -164,6 +164,10 @@ int Comm::dead_peer(const std::vector<int>& ranks) const {
 
 void Comm::wait(void* req, double timeout_s, const std::string& what, const std::vector<int>& watch) {
     const double limit = timeout_s > 0 ? timeout_s : timeout_s_;
+    // An operation with its own deadline (a measured op, the ranks in step) polls without sleeping: MPI progresses
+    // a transfer only inside a test call, so a sleep between polls would cap a large message at one fragment per
+    // sleep. A wait under the group's timeout (ranks arriving from their own rows) backs off.
+    const bool patient = timeout_s <= 0;
     const auto t0 = Clock::now();
     auto next_check = t0;
     for (;;) {
@@ -188,7 +192,7 @@ void Comm::wait(void* req, double timeout_s, const std::string& what, const std:
         }
         // Ranks that outnumber the cores let each other run while they poll; a long wait (another rank still
         // measuring its rows before this one) sleeps between polls so as not to take its core.
-        if (std::chrono::duration<double>(now - t0).count() > BACKOFF_AFTER_S)
+        if (patient && std::chrono::duration<double>(now - t0).count() > BACKOFF_AFTER_S)
             std::this_thread::sleep_for(std::chrono::microseconds(200));
         else if (oversubscribed_)
             ::sched_yield();

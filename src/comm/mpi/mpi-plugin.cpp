@@ -24,6 +24,7 @@ struct Ctx {
 struct Request {
     MPI_Request r[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
     int n = 0;
+    bool collective = false;  // MPI_Cancel on a collective request is erroneous
 };
 
 int fail(Ctx* c, const std::string& what, int rc) {
@@ -72,6 +73,7 @@ int coll_start(void* ctx, const versus_coll_args* a, void** out) {
     if (!r) return fail(c, "out of memory", MPI_SUCCESS);
     int rc = MPI_SUCCESS;
     r->n = 1;
+    r->collective = true;
     switch (a->kind) {
         case VERSUS_COLL_ALL_REDUCE: rc = MPI_Iallreduce(a->send, a->recv, n, t, MPI_SUM, c->world, &r->r[0]); break;
         case VERSUS_COLL_ALL_GATHER: rc = MPI_Iallgather(a->send, n, t, a->recv, n, t, c->world, &r->r[0]); break;
@@ -88,6 +90,7 @@ int coll_start(void* ctx, const versus_coll_args* a, void** out) {
         case VERSUS_COLL_ALL_TO_ALL: rc = MPI_Ialltoall(a->send, n, t, a->recv, n, t, c->world, &r->r[0]); break;
         case VERSUS_COLL_SEND_RECV:
             r->n = 2;
+            r->collective = false;
             rc = MPI_Irecv(a->recv, n, t, (rank - 1 + size) % size, 0, c->world, &r->r[0]);
             if (rc == MPI_SUCCESS) rc = MPI_Isend(a->send, n, t, (rank + 1) % size, 0, c->world, &r->r[1]);
             break;
@@ -133,8 +136,8 @@ int test(void* ctx, void* req, int* done) {
 
 void abandon(void*, void* req) {
     auto* r = static_cast<Request*>(req);
-    // Point-to-point requests can be cancelled; a started collective cannot, and is left to the library.
-    for (int i = 0; i < r->n; ++i)
+    // Point-to-point requests can be cancelled; a started collective cannot (nor freed), and is left to the library.
+    for (int i = 0; i < r->n && !r->collective; ++i)
         if (r->r[i] != MPI_REQUEST_NULL) MPI_Cancel(&r->r[i]);
     delete r;
 }
@@ -189,6 +192,8 @@ extern "C" __attribute__((visibility("default"))) int versus_comm_init(uint32_t 
     if (!initialized && MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
         return refuse(err, err_len, "MPI_Init_thread failed");
     auto* c = new Ctx;
+    // Errors on requests (a cancel, a lost peer) may be raised on the world communicator too: never fatal.
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_dup(MPI_COMM_WORLD, &c->world);
     MPI_Comm_set_errhandler(c->world, MPI_ERRORS_RETURN);
     MPI_Comm_rank(c->world, &c->id.rank);
