@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.hpp"
+#include "base/io.hpp"
 #include "core/params.hpp"
 #include "core/printers.hpp"
 #include "core/results-file.hpp"
@@ -46,18 +47,10 @@ struct PredictCommands {
 
 namespace {
 
-std::string read_text(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw UsageError(path, "cannot read the file", "check the path");
-    std::ostringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
-
 predict::Calibration chosen_calibration(const std::string& arg) {
     if (arg.empty()) return predict::Calibration::builtin();
     if (arg == "none") return predict::Calibration::none();
-    return predict::Calibration::from_csv(read_text(arg), arg);
+    return predict::Calibration::from_csv(base::read_file(arg), arg);
 }
 
 // A real file's shape and bytes: its own tensors, whatever mix of types they hold.
@@ -291,6 +284,27 @@ int predict_other(const PredictCommands& c, const std::vector<predict::Platform>
     return 0;
 }
 
+// Each row of a back-test CSV predicted, with its error; exit 2 when no row could be evaluated.
+int predict_backtest(const PredictCommands& c, const predict::Calibration& cal, const predict::PredictOptions& opt, bool md) {
+    auto rows = predict::parse_backtest(base::read_file(c.backtest), c.backtest, c.set);
+    predict::evaluate_backtest(rows, cal, opt);
+    int bad = 0;
+    for (const auto& r : rows)
+        if (!r.error.empty()) {
+            ++bad;
+            std::fprintf(stderr, "[%s:%d] %s\n", c.backtest.c_str(), r.line, r.error.c_str());
+        }
+    if (c.format == "json")
+        std::cout << predict::backtest_json(rows).dump(2) << "\n";
+    else
+        std::cout << predict::backtest_table(rows, md);
+    if (bad == static_cast<int>(rows.size())) {
+        std::fprintf(stderr, "[%s] no row could be evaluated. HINT: see the errors above\n", c.backtest.c_str());
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
 int cmd_predict(const PredictCommands& c) {
     const auto cal = chosen_calibration(c.calibration);
     predict::PredictOptions opt;
@@ -300,26 +314,7 @@ int cmd_predict(const PredictCommands& c) {
     if (c.format != "table" && c.format != "md" && c.format != "json")
         throw UsageError("-o", fmt::format("predict prints table, md or json, not '{}'", c.format), "use -o table, md or json");
 
-    if (!c.backtest.empty()) {
-        auto rows = predict::parse_backtest(read_text(c.backtest), c.backtest, c.set);
-        predict::evaluate_backtest(rows, cal, opt);
-        int bad = 0;
-        for (const auto& r : rows)
-            if (!r.error.empty()) {
-                ++bad;
-                std::fprintf(stderr, "[%s:%d] %s\n", c.backtest.c_str(), r.line, r.error.c_str());
-            }
-        if (c.format == "json")
-            std::cout << predict::backtest_json(rows).dump(2) << "\n";
-        else
-            std::cout << predict::backtest_table(rows, md);
-        if (bad == static_cast<int>(rows.size())) {
-            std::fprintf(stderr, "[%s] no row could be evaluated. HINT: see the errors above\n", c.backtest.c_str());
-            return EXIT_USAGE;
-        }
-        return 0;
-    }
-
+    if (!c.backtest.empty()) return predict_backtest(c, cal, opt, md);
     if (c.on.empty()) throw UsageError("--on", "no platform given", "e.g. --on m2-ultra-76c@192,rtx-4090,h100-sxm (`versus specs list`)");
     if (c.workload != "llm") return predict_other(c, parse_targets(c.on), md);
     predict::LlmQuery q;
@@ -431,7 +426,7 @@ int cmd_predict(const PredictCommands& c) {
 
 int cmd_calibrate(const PredictCommands& c) {
     if (!c.from.empty()) {
-        auto rows = predict::parse_backtest(read_text(c.from), c.from, c.set);
+        auto rows = predict::parse_backtest(base::read_file(c.from), c.from, c.set);
         int used = 0;
         for (const auto& r : rows) {
             if (!r.error.empty())

@@ -5,6 +5,7 @@
 #include "cli/cli-llm.hpp"
 #include "cli/cli-predict.hpp"
 #include "cli/cli-specs.hpp"
+#include "cli/guard.hpp"
 
 #include <sched.h>
 #include <unistd.h>
@@ -414,7 +415,9 @@ void add_common(CLI::App* app, Common& c, bool with_out_help_run) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int parse_and_run(int argc, char** argv) {
     CLI::App app{"versus: measure, predict and compare AI workloads on CPUs, CUDA GPUs and Apple Silicon"};
     app.set_version_flag("--version", core::versus_version());
     app.require_subcommand(1);
@@ -470,23 +473,24 @@ int main(int argc, char** argv) {
         return EXIT_USAGE;
     }
 
-    try {
-        if (*probe) return cmd_probe(probe_format);
-        if (*run) return cmd_run(run_c, full);
-        if (app.got_subcommand("list")) return cmd_list();
-        if (int rc = run_llm_commands(llm_cmds); rc >= 0) return rc;
-        if (int rc = run_specs_commands(specs_cmds); rc >= 0) return rc;
-        if (int rc = run_predict_commands(predict_cmds); rc >= 0) return rc;
-        if (int rc = run_history_commands(history_cmds); rc >= 0) return rc;
-        if (int rc = run_audit_commands(audit_cmds); rc >= 0) return rc;
-        if (int rc = run_compare_commands(compare_cmds); rc >= 0) return rc;
-        for (auto* sub : bench->get_subcommands())
-            if (*sub) return cmd_bench(*workloads::find_workload(sub->get_name()), bench_c, bench_values[sub->get_name()]);
-    } catch (const UsageError& e) {
-        std::fprintf(stderr, "%s\n", e.what());
-        return EXIT_USAGE;
-    }
+    if (*probe) return cmd_probe(probe_format);
+    if (*run) return cmd_run(run_c, full);
+    if (app.got_subcommand("list")) return cmd_list();
+    if (int rc = run_llm_commands(llm_cmds); rc >= 0) return rc;
+    if (int rc = run_specs_commands(specs_cmds); rc >= 0) return rc;
+    if (int rc = run_predict_commands(predict_cmds); rc >= 0) return rc;
+    if (int rc = run_history_commands(history_cmds); rc >= 0) return rc;
+    if (int rc = run_audit_commands(audit_cmds); rc >= 0) return rc;
+    if (int rc = run_compare_commands(compare_cmds); rc >= 0) return rc;
+    for (auto* sub : bench->get_subcommands())
+        if (*sub) return cmd_bench(*workloads::find_workload(sub->get_name()), bench_c, bench_values[sub->get_name()]);
     return EXIT_USAGE;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return run_guarded([&] { return parse_and_run(argc, argv); });
 }
 
 }  // namespace versus::cli

@@ -228,27 +228,32 @@ public:
 private:
     const AuditInput& in_;
     std::vector<Evidence>* ev_ = nullptr;
-    std::map<std::string, std::string> device_ids_;  // device name -> platform id ("" when none)
+    std::map<std::pair<std::string, std::string>, std::string> device_ids_;  // (backend, device) -> platform id
 
     void evidence(std::string what, const Estimate& e, std::string unit, std::string source) {
         ev_->push_back({std::move(what), e.value, e.low, e.high, std::move(unit), std::move(source)});
     }
 
-    // The platform a measured record ran on, when its device name is one the spec database knows.
+    // The platform a measured record ran on: its device name as the spec database knows it, of the kind its
+    // backend runs on. On a Mac the CPU backend's device is the chip ("Apple M3 Max"), which the database
+    // knows as a GPU platform: a CPU row must never count as a measurement of that GPU.
     std::string platform_id(const core::Record& r) {
-        const std::string device = r.str("device");
+        const std::string device = r.str("device"), backend = r.str("backend");
         if (device.empty()) return {};
-        auto it = device_ids_.find(device);
+        const auto key = std::pair{backend, device};
+        auto it = device_ids_.find(key);
         if (it != device_ids_.end()) return it->second;
+        const predict::DeviceKind kind = backend == "cpu" ? predict::DeviceKind::CPU : predict::DeviceKind::GPU;
         std::string id;
         for (std::string name : {device, device.substr(std::min(device.size(), device.find(' ') + 1))}) {
             try {
-                id = predict::resolve_platform(name).id;
+                const auto& p = predict::resolve_platform(name);
+                if (p.device_kind == kind) id = p.id;
                 break;
             } catch (const std::exception&) {
             }
         }
-        return device_ids_[device] = id;
+        return device_ids_[key] = id;
     }
 
     // Completed rows of `workload` measured on platform `id`.

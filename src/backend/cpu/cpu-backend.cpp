@@ -13,6 +13,7 @@
 
 #include "backend/backend-abi.h"
 #include "backend/cpu/attention.hpp"
+#include "backend/cpu/cpu-peak.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "backend/cpu/thread-pool.hpp"
 #include "system/cpu-features.hpp"
@@ -32,7 +33,7 @@ struct CpuContext {
     std::string error;
     int threads = ThreadPool::available_threads();
     std::unique_ptr<ThreadPool> pool = std::make_unique<ThreadPool>(threads);
-    double peak_f32_cache = 0;  // measured at `peak_threads`
+    FmaPeak peak;  // of `peak_threads` threads; topped up at every query
     int peak_threads = 0;
 };
 
@@ -226,37 +227,20 @@ int empty_task(void* ctx, int) {
     return 0;
 }
 
-// Every pool thread runs the FMA loop at once; the slowest thread bounds the aggregate rate,
-// as it would for a parallel kernel.
-double measure_fma_peak(ThreadPool& pool) {
-    const auto& k = kernels_best();
-    std::vector<double> rate(pool.size());
-    for (int round = 0; round < 3; ++round) {  // first rounds warm up clocks and the pool
-        pool.run([&](int t, int) {
-            const auto t0 = std::chrono::steady_clock::now();
-            const double flops = k.fma_loop(2'000'000);
-            const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            rate[t] = std::max(round ? rate[t] : 0.0, flops / s);
-        });
-    }
-    double total = 0;
-    for (double r : rate) total += r;
-    return total;
-}
-
 int peak_flops(void* ctx, int, versus_dtype dtype, double* out, const char** method) {
     auto* c = ctx_of(ctx);
     if (c->peak_threads != c->threads) {
-        c->peak_f32_cache = measure_fma_peak(*c->pool);
+        c->peak = FmaPeak{};
         c->peak_threads = c->threads;
     }
+    measure_fma_peak(*c->pool, c->peak);
     const auto& f = system::cpu_features();
-    const double p = c->peak_f32_cache;
+    const double p = c->peak.total();
     switch (dtype) {
         case VERSUS_DTYPE_F32:
         case VERSUS_DTYPE_F16:  // f16 is converted and multiplied in f32
             *out = p;
-            *method = "measured: f32 FMA loop on every thread";
+            *method = "measured: f32 FMA loop on every thread, best of many rounds";
             return 0;
         case VERSUS_DTYPE_F64:
             *out = p / 2;
