@@ -364,3 +364,32 @@ TEST(Cli, TextCommandsRefuseBadInput) {
     EXPECT_EQ(r.code, 2);
     EXPECT_NE(r.err.find("not UTF-8 (byte 3"), std::string::npos) << r.err;
 }
+
+// Questions about several GPUs: all-reduce time (ring and tree), data-parallel scaling and a layer split, each
+// with a range; bad multi-GPU input is a usage error.
+TEST(CliPredict, SeveralGpusAnswerWithARange) {
+    auto in_range = [](const nlohmann::json& e) {
+        return e["low"].get<double>() <= e["value"].get<double>() && e["value"].get<double>() <= e["high"].get<double>();
+    };
+    auto ar = run_versus("predict --workload allreduce --on h100-sxm --gpus 16 --system dgx-h100 --size 1G -o json");
+    ASSERT_EQ(ar.code, 0) << ar.err;
+    const auto a = nlohmann::json::parse(ar.out);
+    EXPECT_EQ(a[0]["nodes"], 2);
+    EXPECT_TRUE(in_range(a[0]["ring_s"]) && in_range(a[0]["tree_s"]) && in_range(a[0]["busbw_GBps"]));
+    auto dp = run_versus("predict --workload train-gpt --model llama-7b --on h100-sxm --gpus 8 -o json");
+    ASSERT_EQ(dp.code, 0) << dp.err;
+    const auto d = nlohmann::json::parse(dp.out);
+    EXPECT_TRUE(in_range(d[0]["scaling_efficiency"]));
+    EXPECT_LE(d[0]["scaling_efficiency"]["high"].get<double>(), 1.0);
+    auto sp = run_versus("predict --model llama3-70b --type q4_k_m --on rtx-3090 --gpus 2 -o json");
+    ASSERT_EQ(sp.code, 0) << sp.err;
+    const auto s = nlohmann::json::parse(sp.out);
+    EXPECT_EQ(s[0]["fits"], true);  // 40 + 40 layers, where one 24 GB card cannot hold 70B
+    EXPECT_TRUE(in_range(s[0]["decode_tokens_per_s"]));
+    for (const std::string args : {"predict --on rtx-3090 --gpus 2 --split row", "predict --workload allreduce --on h100-sxm --size 1Q",
+                                   "predict --workload allreduce --on h100-sxm --system nosuch"}) {
+        auto r = run_versus(args);
+        EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
+        EXPECT_NE(r.err.find("HINT"), std::string::npos) << args << "\n" << r.err;
+    }
+}

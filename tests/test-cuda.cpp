@@ -126,7 +126,8 @@ TEST(CudaBuild, VersusBinaryLinksNoCudaLibrary) {
     const Result r = sh("readelf -d " + test::versus_binary());
     if (r.code != 0) GTEST_SKIP() << "readelf not available: " << r.out;
     ASSERT_NE(r.out.find("NEEDED"), std::string::npos) << r.out;
-    for (const char* lib : {"libcuda.", "libcudart", "libcublas", "libnvidia-ml", "libnccl"})
+    // Nor MPI: the MPI plugin is loaded only under a launcher.
+    for (const char* lib : {"libcuda.", "libcudart", "libcublas", "libnvidia-ml", "libnccl", "libmpi", "libopen-"})
         EXPECT_EQ(r.out.find(lib), std::string::npos) << "versus links " << lib << ":\n" << r.out;
 }
 
@@ -627,6 +628,41 @@ TEST(Cuda, RunnerRowsAreDeviceTimedWithEnergyOrAReason) {
         // The one-byte GEMMs say that their time includes the transpose of B.
         if (r.str("workload") == "gemm" && r.str("dtype") == "fp8") {
             EXPECT_NE(r.str("reason").find("transposing B"), std::string::npos) << what;
+        }
+    }
+}
+
+// NCCL collectives and peer-to-peer copies in one process: on two or more GPUs every row is ok (each collective
+// checked exactly by the workload, each copy naming its link); on one GPU the rows are skipped with the reason,
+// and so is this test.
+TEST(Cuda, NcclCollectivesAndPeerCopies) {
+    REQUIRE_GPU(g);
+    static const system::SystemInfo sys = system::probe_system();
+    static const core::Context ctx = core::build_context(sys, slots());
+    std::vector<core::Record> rows;
+    core::RunOptions opt;
+    opt.reps = 3;
+    core::Runner runner(ctx, opt, [&](const core::Record& r) { rows.push_back(r); });
+    std::vector<core::Job> jobs = core::plan_jobs(*workloads::find_workload("collective"), *g, 0,
+                                                  {{"op", "all"}, {"dtype", "f32,bf16"}, {"size", "1M"}}, "");
+    auto p2p = core::plan_jobs(*workloads::find_workload("p2p"), *g, 0, {{"peer", "1"}, {"access", "on,off"}, {"size", "4M"}}, "");
+    jobs.insert(jobs.end(), p2p.begin(), p2p.end());
+    runner.run(jobs);
+    ASSERT_EQ(rows.size(), jobs.size());
+    if (g->device_count() < 2) {
+        for (const auto& r : rows) {
+            EXPECT_EQ(r.str("status"), "skipped") << r.str("workload") << " " << r.str("key");
+            EXPECT_NE(r.str("reason").find("GPU"), std::string::npos) << r.str("reason");
+        }
+        GTEST_SKIP() << "one GPU: " << rows.front().str("reason");
+    }
+    for (const auto& r : rows) {
+        EXPECT_EQ(r.str("status"), "ok") << r.str("workload") << " " << r.str("key") << ": " << r.str("reason");
+        if (r.str("workload") == "collective") {
+            EXPECT_GT(r.num("busbw_gbps"), 0);
+        }
+        if (r.str("workload") == "p2p") {
+            EXPECT_FALSE(r.str("link").empty());
         }
     }
 }

@@ -126,6 +126,23 @@ public:
     // y (n_tokens, w.ne1) = x (n_tokens, w.ne0) · W^T on the device, host arrays (backend-abi.h, llm_matmul).
     void llm_matmul(int device, const versus_llm_weight& w, int n_tokens, const float* x, float* y);
 
+    // Collectives between devices (backend-abi.h, coll_*); has_collectives() is false when the backend has none.
+    bool has_collectives() const { return t_.coll_id && t_.coll_init && t_.coll_enqueue && t_.coll_test && t_.coll_free; }
+    std::vector<uint8_t> coll_id();
+    void* coll_init(const std::vector<uint8_t>& id, int n_ranks, int first_rank, const std::vector<int32_t>& devices);
+    void coll_enqueue(void* comm, const std::vector<versus_coll_args>& per_device);
+    // True when everything enqueued finished; throws BackendError on a communicator error.
+    bool coll_test(void* comm);
+    void coll_free(void* comm, bool abort) noexcept;
+
+    // Peer-to-peer between devices (backend-abi.h, peer_*); has_peer() is false when the backend has none.
+    bool has_peer() const { return t_.peer_access && t_.peer_copy; }
+    // Whether device can reach peer directly; enable: 1 on, 0 off, -1 only ask.
+    bool peer_access(int device, int peer, int enable);
+    void peer_copy(int dst_device, void* dst, int src_device, const void* src, uint64_t bytes);
+    // "NVLink 4.0 x18" / "PCIe" and GB/s per direction (0 unknown); "" when the backend cannot tell.
+    std::string peer_link(int device, int peer, double* gbps);
+
     // Used by the buffer classes.
     void free_buffer(int device, void* p) noexcept;
     void free_host(int device, void* p, bool pinned) noexcept;

@@ -7,6 +7,10 @@
 // the rest on the CPU engine; N >= n_layer puts every block and the output there and is recorded as n_layer.
 // A GPU row needs an explicit --gpu-layers (so `versus run` keeps its llm rows on the CPU); a CPU row with
 // N > 0 is skipped with the reason. Memory is checked against the device's budget for the device part.
+//
+// Layer split (--gpus N --split layer, as llama.cpp's -sm layer): every block on GPUs 0 .. N-1 of the backend,
+// consecutive blocks per GPU in shares of their memory budgets, the output on the last; each GPU is checked
+// against its own budget before anything is allocated. The row is measured on device 0's job.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -46,6 +50,8 @@ int64_t depth_of(const Params& p) { return p.integer("depth"); }
 // Blocks on the device; 0 when the row has no gpu_layers (a CPU row).
 int64_t gpu_layers_of(const Params& p) { return p.find("gpu_layers") ? p.integer("gpu_layers") : 0; }
 int64_t batch_of(const Params& p) { return is_prefill(p) ? std::min(n_tokens(p), PREFILL_BATCH) : 1; }
+// GPUs of a layer split; 0 when the row is not one.
+int64_t split_gpus_of(const Params& p) { return p.find("split") ? p.integer("gpus") : 0; }
 int64_t ctx_of(const Params& p) { return depth_of(p) + n_tokens(p) + 1; }
 
 bool has_text_prompt(const Params& p) { return p.find("prompt_text") || p.find("prompt_file"); }
@@ -144,8 +150,27 @@ double rss_peak_bytes() {
 #endif
 }
 
-// The device part of a row with gpu_layers > 0, or null.
+// Block counts per GPU of a split row: shares of the devices' memory budgets, as llama.cpp splits by free memory.
+std::vector<int64_t> split_counts(Backend& b, int64_t n_gpus, int64_t n_layer) {
+    std::vector<double> shares;
+    for (int d = 0; d < n_gpus; ++d) shares.push_back(static_cast<double>(b.device_info(d).mem_budget_bytes));
+    return llm::split_layers(n_layer, shares);
+}
+
+// The device part of a row with gpu_layers > 0 or a split, or null.
 std::unique_ptr<llm::LayerRunner> front_for(const Target& t, const Params& p, const llm::Model& m) {
+    if (const int64_t gpus = split_gpus_of(p); gpus > 0) {
+        std::vector<std::unique_ptr<llm::LayerRunner>> parts;
+        int64_t first = 0, d = 0;
+        for (int64_t n : split_counts(t.backend, gpus, m.config().n_layer)) {
+            if (n > 0)
+                parts.push_back(llm::make_device_layer_range(t.backend, static_cast<int>(d), m, first, n, ctx_of(p),
+                                                             batch_of(p)));
+            first += n;
+            ++d;
+        }
+        return llm::chain_layers(std::move(parts), m.config().n_embd);
+    }
     const int64_t n = gpu_layers_of(p);
     if (n == 0) return nullptr;
     return llm::make_device_layers(t.backend, t.device, m, std::min(n, m.config().n_layer), ctx_of(p), batch_of(p));
@@ -275,7 +300,12 @@ public:
                        "prompt text (with --gguf): the prefill row evaluates its tokens instead of -p ids", {}, "", ""};
         ParamSpec file{"prompt-file", "prompt_file", core::ParamKind::TEXT, "prompt text from a UTF-8 file (with --gguf)",
                        {}, "", ""};
-        return {model, gguf, type, prompt, gen, depth, seed, gpu, text, file};
+        ParamSpec gpus{"gpus", "gpus", core::ParamKind::INT, "GPUs of a layer split (-b cuda, with --split layer)", {},
+                       "", "", 1, 64};
+        ParamSpec split{"split", "split", core::ParamKind::CHOICE,
+                        "layer: consecutive blocks on consecutive GPUs, as llama.cpp's -sm layer", {"layer"}, "", ""};
+        split.flags = "--sm";
+        return {model, gguf, type, prompt, gen, depth, seed, gpu, text, file, gpus, split};
     }
 
     std::vector<Params> expand(std::vector<Params> jobs) const override {
@@ -293,6 +323,10 @@ public:
             }
             // More blocks than the model has means all of them: record what runs.
             if (p.find("gpu_layers")) p.set("gpu_layers", std::min(p.integer("gpu_layers"), shape_of(p).config.n_layer));
+            // A split puts every block on the GPUs; --gpus alone means a layer split, --split alone one GPU.
+            if (p.find("gpus") && !p.find("split")) p.set("split", std::string("layer"));
+            if (p.find("split") && !p.find("gpus")) p.set("gpus", int64_t{1});
+            if (p.find("split")) p.erase("gpu_layers");
             const int64_t np = p.integer("n_prompt"), ng = p.integer("n_gen");
             Params base = p;
             base.erase("n_prompt");
@@ -333,6 +367,15 @@ public:
     // is checked in prepare().
     double memory_bytes(const Params& p) const override {
         const Shape s = shape_of(p);
+        if (split_gpus_of(p) > 0) {  // the fullest GPU with even shares; prepare() checks each GPU's own budget
+            double most = 0;
+            for (const auto& d : llm::plan_split(s.config, s.layers,
+                                                 llm::split_layers(s.config.n_layer, std::vector<double>(
+                                                                                         static_cast<size_t>(split_gpus_of(p)), 1.0)),
+                                                 ctx_of(p), batch_of(p)))
+                most = std::max(most, static_cast<double>(d.total()));
+            return most;
+        }
         if (gpu_layers_of(p) > 0) return static_cast<double>(plan_of(s, p).total());
         const int64_t ctx = ctx_of(p);
         return static_cast<double>(s.weights.total_bytes + llm::kv_cache_bytes(s.config, ctx) +
@@ -354,6 +397,7 @@ public:
                            static_cast<double>(llm::working_bytes(s.config, PREFILL_BATCH, ctx)) / 1e9);
     }
     std::unique_ptr<Instance> prepare(const Target& t, const Params& p) const override {
+        if (split_gpus_of(p) > 0) return prepare_split(t, p);
         const int64_t ngl = gpu_layers_of(p);
         if (t.backend.name() == "cpu") {
             if (ngl > 0) throw Skip(llm::no_gpu_message(ngl, "this row runs on the cpu backend: add -b cuda"));
@@ -380,6 +424,38 @@ public:
     }
 
 private:
+    static std::unique_ptr<Instance> prepare_split(const Target& t, const Params& p) {
+        const int64_t gpus = split_gpus_of(p);
+        if (t.info.memory_kind != VERSUS_MEMORY_DISCRETE)
+            throw Skip(fmt::format("a layer split runs on GPUs (-b cuda), not on the {} backend", t.backend.name()));
+        if (!t.backend.has_llm()) throw Skip(fmt::format("no LLM engine for the {} backend yet", t.backend.name()));
+        if (t.device != 0) throw Skip(fmt::format("a split over {} GPUs is measured on device 0's row", gpus));
+        if (const int count = t.backend.device_count(); count < gpus)
+            throw Skip(fmt::format("--gpus {} needs {} {} devices, {} here", gpus, gpus, t.backend.name(), count));
+        const Shape s = shape_of(p);
+        std::string why;
+        std::vector<std::string> names;
+        std::vector<uint64_t> budgets;
+        for (int d = 0; d < gpus; ++d) {
+            for (GgmlType type : matrix_types(p))
+                if (!t.backend.llm_supports(d, static_cast<int32_t>(type), &why)) throw Skip(why);
+            const versus_device_info info = t.backend.device_info(d);
+            names.emplace_back(info.name);
+            budgets.push_back(info.mem_budget_bytes);
+        }
+        const auto plans = llm::plan_split(s.config, s.layers, split_counts(t.backend, gpus, s.config.n_layer),
+                                           ctx_of(p), batch_of(p));
+        try {
+            llm::check_split_fit(s.label, plans, names, budgets);
+        } catch (const UsageError& e) {
+            throw Skip(e.what());
+        }
+        // Every weight stays in host memory too (the mapped file or the preset's buffer).
+        llm::check_fit(s.label, s.weights, 0, llm::working_bytes(s.config, batch_of(p), ctx_of(p)),
+                       system::memory_available_bytes());
+        return std::make_unique<LlmInstance>(t, p, cpu::ThreadPool::available_threads());
+    }
+
     static llm::OffloadPlan plan_of(const Shape& s, const Params& p) {
         return llm::plan_offload(s.config, s.layers, gpu_layers_of(p), ctx_of(p), batch_of(p));
     }

@@ -10,6 +10,8 @@ std::unique_ptr<Workload> make_latency();
 std::unique_ptr<Workload> make_attention();
 std::unique_ptr<Workload> make_llm();
 std::unique_ptr<Workload> make_quality();
+std::unique_ptr<Workload> make_collective();
+std::unique_ptr<Workload> make_p2p();
 
 const std::vector<std::unique_ptr<Workload>>& all_workloads() {
     static const auto list = [] {
@@ -21,6 +23,8 @@ const std::vector<std::unique_ptr<Workload>>& all_workloads() {
         v.push_back(make_attention());
         v.push_back(make_llm());
         v.push_back(make_quality());
+        v.push_back(make_collective());
+        v.push_back(make_p2p());
         return v;
     }();
     return list;

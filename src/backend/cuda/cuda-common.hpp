@@ -82,6 +82,8 @@ void* device_scratch(void* ctx, Device& d, size_t bytes);
 
 // Fills the LLM entries of the table (and `attention`), defined in the LLM half of the plugin.
 void fill_llm_ops(versus_backend_i* t);
+// Fills the collective (NCCL) and peer-to-peer entries of the table (collective.cpp).
+void fill_multi_device_ops(versus_backend_i* t);
 
 // ---- the plugin's own ops and kernels (plugin.cpp, gemm.cpp, kernels.cu) ----
 

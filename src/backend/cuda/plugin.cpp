@@ -552,6 +552,7 @@ extern "C" __attribute__((visibility("default"))) int versus_cuda_impl_init(uint
     out->pci_bus_id = pci_bus_id;
     out->op_note = op_note;
     fill_llm_ops(out);
+    fill_multi_device_ops(out);
     ctx->has_attention = out->attention != nullptr;
     return 0;
 }
