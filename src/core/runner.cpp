@@ -295,6 +295,18 @@ std::string set_peak(Record& r, backend::Backend& b, int device, versus_dtype dt
                        format_value(peak / 1e9));
 }
 
+// The GPU's state during the timed ops: throttling, its reasons, temperature and SM clock. Returns the row's
+// note when it throttled, or "".
+std::string set_gpu_state(Record& r, const power::GpuWindow& window) {
+    auto or_null = [](double v) { return std::isfinite(v) ? Value{v} : Value{Null{}}; };
+    r.set("gpu_throttled", window.throttled);
+    const std::string names = power::gpu_throttle_names(window.event_reasons);
+    r.set("gpu_throttle_reasons", names.empty() ? Value{Null{}} : Value{names});
+    r.set("gpu_temp_max_c", or_null(window.max_temp_c));
+    r.set("gpu_sm_clock_mhz", or_null(window.avg_sm_clock_mhz));
+    return window.throttled ? "GPU throttled (" + names + ")" : "";
+}
+
 }  // namespace
 
 Record Runner::run_one(const Job& job) {
@@ -397,15 +409,7 @@ Record Runner::run_one(const Job& job) {
             r.set("energy_j", Null{});
             r.set("energy_reason", gpu ? "GPU energy: " + window.reason : on_gpu ? gpu_reason : energy_->reason());
         }
-        if (gpu) {
-            auto or_null = [](double v) { return std::isfinite(v) ? Value{v} : Value{Null{}}; };
-            r.set("gpu_throttled", window.throttled);
-            const std::string names = power::gpu_throttle_names(window.event_reasons);
-            r.set("gpu_throttle_reasons", names.empty() ? Value{Null{}} : Value{names});
-            r.set("gpu_temp_max_c", or_null(window.max_temp_c));
-            r.set("gpu_sm_clock_mhz", or_null(window.avg_sm_clock_mhz));
-            if (window.throttled) note = base::join({note, "GPU throttled (" + names + ")"}, "; ");
-        }
+        if (gpu) note = base::join({note, set_gpu_state(r, window)}, "; ");
         note = base::join({note, inst->note()}, "; ");
         if (stopped)
             return finish("interrupted", fmt::format("interrupted after {} samples", samples.size()));
