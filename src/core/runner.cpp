@@ -307,6 +307,21 @@ std::string set_gpu_state(Record& r, const power::GpuWindow& window) {
     return window.throttled ? "GPU throttled (" + names + ")" : "";
 }
 
+// The samples of a row, their per-op median and spread, and the timer that took them.
+Summary set_timing(Record& r, const Samples& samples, int64_t batch, bool device_timer) {
+    std::vector<double> per_op(samples.size());
+    for (size_t i = 0; i < samples.size(); ++i) per_op[i] = static_cast<double>(samples[i]) / static_cast<double>(batch);
+    const Summary s = summarize(per_op);
+    r.set("reps", static_cast<int64_t>(samples.size()));
+    r.set("ops_per_sample", batch);
+    r.set("samples_ns", samples);
+    r.set("median_ns", s.median);
+    r.set("mdape_pct", s.mdape_pct);
+    r.set("unstable", s.unstable());
+    r.set("timer", std::string(device_timer ? "device" : "host"));
+    return s;
+}
+
 }  // namespace
 
 Record Runner::run_one(const Job& job) {
@@ -373,16 +388,7 @@ Record Runner::run_one(const Job& job) {
 
         int64_t ops = batch * static_cast<int64_t>(samples.size());
         if (gpu && !stopped) ops = gpu_row_energy(*inst, job, plan.op_s, *gpu, &window, ops);
-        std::vector<double> per_op(samples.size());
-        for (size_t i = 0; i < samples.size(); ++i) per_op[i] = static_cast<double>(samples[i]) / static_cast<double>(batch);
-        const Summary s = summarize(per_op);
-        r.set("reps", static_cast<int64_t>(samples.size()));
-        r.set("ops_per_sample", batch);
-        r.set("samples_ns", samples);
-        r.set("median_ns", s.median);
-        r.set("mdape_pct", s.mdape_pct);
-        r.set("unstable", s.unstable());
-        r.set("timer", std::string(device_timer ? "device" : "host"));
+        const Summary s = set_timing(r, samples, batch, device_timer);
         const double median_s = s.median * 1e-9;
         const double flops = w.flops(job.params), bytes = w.bytes(job.params);
         r.set("flops", flops > 0 ? Value{flops} : Value{Null{}});
