@@ -89,6 +89,22 @@ std::string pre_name(const Json& pre, const std::string& place) {
                      "supported: the splits of Llama 3 (llama-bpe), Qwen2/3 (qwen2), Qwen3.5 (qwen35) and GPT-2");
 }
 
+// The BPE model's merges as "a b" strings; files hold them so (older ones) or as ["a", "b"] pairs.
+std::vector<std::string> read_merges(const Json& list, const std::string& place) {
+    std::vector<std::string> merges;
+    merges.reserve(list.size());
+    for (const Json& e : list) {
+        if (e.is_string())
+            merges.push_back(e.get<std::string>());
+        else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string())
+            merges.push_back(e[0].get<std::string>() + " " + e[1].get<std::string>());
+        else
+            throw UsageError(place, fmt::format("merge {} is neither \"a b\" nor [\"a\", \"b\"]", merges.size()),
+                             "the file is damaged");
+    }
+    return merges;
+}
+
 }  // namespace
 
 HfVocabulary read_hf_tokenizer(const std::filesystem::path& tokenizer_json) {
@@ -136,18 +152,7 @@ HfVocabulary read_hf_tokenizer(const std::filesystem::path& tokenizer_json) {
             t = TOKEN_TYPE_BYTE;
         v.types[static_cast<size_t>(id)] = t;
     }
-    // Merges: "a b" strings (older files) or ["a", "b"] pairs.
-    std::vector<std::string> merges;
-    merges.reserve(m["merges"].size());
-    for (const Json& e : m["merges"]) {
-        if (e.is_string())
-            merges.push_back(e.get<std::string>());
-        else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string())
-            merges.push_back(e[0].get<std::string>() + " " + e[1].get<std::string>());
-        else
-            throw UsageError(place, fmt::format("merge {} is neither \"a b\" nor [\"a\", \"b\"]", merges.size()),
-                             "the file is damaged");
-    }
+    std::vector<std::string> merges = read_merges(m["merges"], place);
     if (spm) {
         // A piece scores minus the rank of the first merge that makes it; other pieces score 0.
         v.scores.assign(n, 0.0f);
