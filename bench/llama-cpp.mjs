@@ -2,13 +2,35 @@
 // as the reference versus is measured against, on the same GGUF file and thread count.
 //   node llama-cpp.mjs speed  MODEL THREADS N_PROMPT N_GEN   -> {"pp_tokens_per_s":..,"tg_tokens_per_s":..}
 //   node llama-cpp.mjs greedy MODEL THREADS IDS N_GEN        -> {"tokens":[...]}
-// IDS is a comma-separated list fed as given (no BOS added).
+//   node llama-cpp.mjs tokenize MODEL TEXT_FILE REPS          -> {"bytes":..,"tokens":..,"best_s":..,"mb_per_s":..,"mb_per_cpu_s":..}
+// IDS is a comma-separated list fed as given (no BOS added). tokenize loads the vocabulary only and times
+// model.tokenize on the whole file (no special tokens parsed), best of REPS after a warm-up.
+import {readFileSync} from "node:fs";
 import {getLlama} from "node-llama-cpp";
 
 const [mode, modelPath, threadsArg, a, b] = process.argv.slice(2);
 if (!mode || !modelPath) {
     console.error("usage: node llama-cpp.mjs speed|greedy MODEL THREADS ...");
     process.exit(2);
+}
+if (mode === "tokenize") {
+    const llama = await getLlama({gpu: false, build: "never", skipDownload: true, logLevel: "error"});
+    const model = await llama.loadModel({modelPath, vocabOnly: true});
+    const text = readFileSync(threadsArg, "utf8");
+    const reps = Number(a || 5);
+    let tokens = model.tokenize(text, false).length, best = Infinity, bestCpu = Infinity;
+    for (let r = 0; r < reps; r++) {
+        const t0 = process.hrtime.bigint(), c0 = process.cpuUsage();
+        tokens = model.tokenize(text, false).length;
+        const c = process.cpuUsage(c0);
+        bestCpu = Math.min(bestCpu, (c.user + c.system) / 1e6);  // the process's CPU time (tokenize runs on one thread)
+        best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9);
+    }
+    const bytes = Buffer.byteLength(text, "utf8");
+    console.log(JSON.stringify({bytes, tokens, best_s: best, mb_per_s: bytes / best / 1e6, mb_per_cpu_s: bytes / bestCpu / 1e6}));
+    await model.dispose();
+    await llama.dispose();
+    process.exit(0);
 }
 const threads = Number(threadsArg || 1);
 // LLAMA_GPU=cuda: llama.cpp's prebuilt CUDA binaries (@node-llama-cpp/linux-x64-cuda) with every layer on

@@ -18,6 +18,7 @@ LAYERS = {
     "base": 0,
     "system": 1,
     "backend": 2,
+    "comm": 2,
     "power": 2,
     "llm": 3,
     "core": 3,

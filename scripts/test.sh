@@ -30,10 +30,12 @@ timed() {  # timed NAME COMMAND...: runs the command, records its wall and CPU t
 }
 
 install_references() {
-    # llama.cpp as the reference for the GGUF compatibility test; without npm that test is skipped.
-    if command -v npm >/dev/null && [[ ! -d bench/node_modules/node-llama-cpp ]]; then
+    # llama.cpp as the reference for the GGUF compatibility and tokenizer parity tests, and the real tokenizer
+    # vocabularies (bench/package.json, pinned); without npm those tests are skipped.
+    if command -v npm >/dev/null &&
+        { [[ ! -d bench/node_modules/node-llama-cpp ]] || [[ ! -d bench/node_modules/llama3-tokenizer-js ]]; }; then
         (cd bench && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true timeout 600 npm install --no-audit --no-fund --loglevel=error) ||
-            echo "node-llama-cpp not installed: the llama.cpp parity test will be skipped"
+            echo "npm packages not installed: the llama.cpp parity tests will be skipped"
     fi
     return 0
 }
@@ -52,7 +54,7 @@ build_preset() {
         return
     fi
     local extra=()
-    [[ $preset == test && -n ${VERSUS_TEST_CUDA_ARCH:-} ]] && extra+=("-DCMAKE_CUDA_ARCHITECTURES=$VERSUS_TEST_CUDA_ARCH")
+    [[ $preset == test && -n ${VERSUS_TEST_CUDA_ARCH:-} ]] && extra+=("-DVERSUS_CUDA_ARCHITECTURES=$VERSUS_TEST_CUDA_ARCH")
     # Precompiled headers pay off in a build from scratch (cmake/versus-pch.cmake).
     [[ $preset == test || $preset == asan ]] && extra+=("-DVERSUS_PCH=ON")
     cmake --preset "$preset" "${extra[@]}" >/dev/null && cmake --build --preset "$preset" -j "$jobs"

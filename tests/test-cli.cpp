@@ -19,6 +19,7 @@
 #include "base/error.hpp"
 #include "cli/guard.hpp"
 #include "core/results-file.hpp"
+#include "llm/gguf.hpp"
 #include "predict/specs.hpp"
 
 namespace {
@@ -232,7 +233,9 @@ TEST(CliSpecs, ListShowAndErrors) {
     const auto j = nlohmann::json::parse(list.out);
     ASSERT_TRUE(j.is_array());
     EXPECT_EQ(j.size(), versus::predict::platforms().size());
-    EXPECT_EQ(j[0].size(), 25u);  // 24 columns + the selected memory_GB
+    // 29 columns + the selected memory_GB + what is read from them: pcie_gen, pcie_lanes, nvlink_GBps_bidir,
+    // thin, thin_reasons, prices.
+    EXPECT_EQ(j[0].size(), 36u);
 
     auto nvidia = run_versus("specs list --vendor nvidia -o json");
     ASSERT_EQ(nvidia.code, 0) << nvidia.err;
@@ -275,7 +278,9 @@ TEST(CliPredict, PredictBacktestAndErrors) {
         EXPECT_LE(tg["low"].get<double>(), tg["value"].get<double>());
         EXPECT_GE(tg["high"].get<double>(), tg["value"].get<double>());
         EXPECT_FALSE(row["rests_on"].empty());
+        EXPECT_FALSE(row["cost"].empty());  // a figure, or a note saying why there is none
     }
+    EXPECT_EQ(j[2]["cost"][0]["basis"], "cloud");  // no list price for an H100: its cloud price
     auto table = run_versus("predict --model llama-7b --type q4_0 --on \"GeForce RTX 4090\"");
     ASSERT_EQ(table.code, 0) << table.err;
     EXPECT_NE(table.out.find("rtx-4090"), std::string::npos);
@@ -297,10 +302,94 @@ TEST(CliPredict, PredictBacktestAndErrors) {
 
     for (const std::string args : {"predict --on nosuch-gpu", "predict --on rtx-4090 --model llama-99b", "predict --on rtx-4090 --type q1_x",
                                    "predict --model llama-7b", "predict --backtest /nonexistent.csv", "predict --on rtx-4090 -p 0",
-                                   "calibrate --from /nonexistent.csv"}) {
+                                   "calibrate --from /nonexistent.csv", "predict --on rtx-4090 --currency EUR",
+                                   "predict --on rtx-4090 --cost-basis lease"}) {
         auto r = run_versus(args);
         EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
         EXPECT_NE(r.err.find("HINT"), std::string::npos) << args << "\n" << r.err;
     }
     EXPECT_NE(run_versus("predict --on rtx-4009").err.find("rtx-4090"), std::string::npos);  // the closest ids
+}
+
+// Text commands: a file without a vocabulary still runs on ids; bad vocabularies, texts and prompts are
+// refused with exit code 2 and the numbers.
+TEST(Cli, TextCommandsRefuseBadInput) {
+    const std::string tiny = tmpfile("tiny-text.gguf"), notok = tmpfile("tiny-notok.gguf"), tekken = tmpfile("tiny-tekken.gguf");
+    ASSERT_EQ(run_versus("model create --preset tiny --type q8_0 -o " + tiny).code, 0);
+    {
+        const auto src = versus::llm::GgufFile::open(tiny);
+        versus::llm::GgufWriter w, pre;
+        for (const auto& kv : src.metadata()) {
+            if (!kv.key.starts_with("tokenizer.")) w.set(kv.key, kv.value);
+            pre.set(kv.key, kv.value);
+        }
+        pre.set_string("tokenizer.ggml.model", "gpt2");
+        pre.set_string("tokenizer.ggml.pre", "tekken");
+        pre.set_strings("tokenizer.ggml.merges", std::vector<std::string>{"a b"});
+        for (const auto& t : src.tensors()) {
+            std::vector<int64_t> ne(t.ne.begin(), t.ne.begin() + t.n_dims);
+            std::vector<uint8_t> bytes(t.bytes().begin(), t.bytes().end());
+            w.add_tensor(t.name, ne, t.type, bytes);
+            pre.add_tensor(t.name, ne, t.type, std::move(bytes));
+        }
+        w.write(notok);
+        pre.write(tekken);
+    }
+    auto r = run_versus("tokenize --gguf " + notok + " hello");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("tokenizer.ggml.model"), std::string::npos) << r.err;
+    EXPECT_EQ(run_versus("generate --gguf " + notok + " --tokens 1,5,9 -n 2 -t 1").code, 0);  // ids still work
+    EXPECT_EQ(run_versus("generate --gguf " + notok + " --prompt hello -n 2 -t 1").code, 2);
+    r = run_versus("tokenize --gguf " + tekken + " hello");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("llama-bpe"), std::string::npos) << r.err;  // the supported ones are listed
+    // A prompt the model's context (256 for tiny) cannot hold.
+    std::string long_prompt;
+    for (int i = 0; i < 200; ++i) long_prompt += "word ";
+    r = run_versus("generate --gguf " + tiny + " --prompt '" + long_prompt + "' -n 8 -t 1");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("context of 256"), std::string::npos) << r.err;
+    // Text in, text out.
+    r = run_versus("generate --gguf " + tiny + " --prompt 'abc def' -n 4 -t 1");
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("abc def"), std::string::npos) << r.out;
+    // A tokenizer.json of another model type; a text that is not UTF-8.
+    const std::string json = tmpfile("unigram.json"), latin1 = tmpfile("latin1.txt");
+    std::ofstream(json) << R"({"model":{"type":"Unigram","vocab":[]}})";
+    std::ofstream(latin1) << "caf\xe9 au lait";
+    r = run_versus("model create --preset tiny --tokenizer " + json + " -o " + tmpfile("x.gguf"));
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("Unigram"), std::string::npos) << r.err;
+    r = run_versus("quality --gguf " + tiny + " --text " + latin1 + " -c 16 -t 1");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("not UTF-8 (byte 3"), std::string::npos) << r.err;
+}
+
+// Questions about several GPUs: all-reduce time (ring and tree), data-parallel scaling and a layer split, each
+// with a range; bad multi-GPU input is a usage error.
+TEST(CliPredict, SeveralGpusAnswerWithARange) {
+    auto in_range = [](const nlohmann::json& e) {
+        return e["low"].get<double>() <= e["value"].get<double>() && e["value"].get<double>() <= e["high"].get<double>();
+    };
+    auto ar = run_versus("predict --workload allreduce --on h100-sxm --gpus 16 --system dgx-h100 --size 1G -o json");
+    ASSERT_EQ(ar.code, 0) << ar.err;
+    const auto a = nlohmann::json::parse(ar.out);
+    EXPECT_EQ(a[0]["nodes"], 2);
+    EXPECT_TRUE(in_range(a[0]["ring_s"]) && in_range(a[0]["tree_s"]) && in_range(a[0]["busbw_GBps"]));
+    auto dp = run_versus("predict --workload train-gpt --model llama-7b --on h100-sxm --gpus 8 -o json");
+    ASSERT_EQ(dp.code, 0) << dp.err;
+    const auto d = nlohmann::json::parse(dp.out);
+    EXPECT_TRUE(in_range(d[0]["scaling_efficiency"]));
+    EXPECT_LE(d[0]["scaling_efficiency"]["high"].get<double>(), 1.0);
+    auto sp = run_versus("predict --model llama3-70b --type q4_k_m --on rtx-3090 --gpus 2 -o json");
+    ASSERT_EQ(sp.code, 0) << sp.err;
+    const auto s = nlohmann::json::parse(sp.out);
+    EXPECT_EQ(s[0]["fits"], true);  // 40 + 40 layers, where one 24 GB card cannot hold 70B
+    EXPECT_TRUE(in_range(s[0]["decode_tokens_per_s"]));
+    for (const std::string args : {"predict --on rtx-3090 --gpus 2 --split row", "predict --workload allreduce --on h100-sxm --size 1Q",
+                                   "predict --workload allreduce --on h100-sxm --system nosuch"}) {
+        auto r = run_versus(args);
+        EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
+        EXPECT_NE(r.err.find("HINT"), std::string::npos) << args << "\n" << r.err;
+    }
 }

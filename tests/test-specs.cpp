@@ -2,8 +2,8 @@
 // rows a person means, bad sizes and names are usage errors with hints, and `versus specs` works.
 #include <gtest/gtest.h>
 
-
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.hpp"
+#include "predict/backtest.hpp"
 #include "predict/specs.hpp"
 
 using versus::UsageError;
@@ -164,7 +165,8 @@ namespace {
 const std::string kHeader =
     "id,name,aliases,vendor,family,device_kind,memory_kind,memory_options_GB,gpu_mem_max_GB,mem_bw_GBps,"
     "gpu_cores,fp32_TFLOPS,fp16_TFLOPS,fp16_tensor_TFLOPS,bf16_tensor_TFLOPS,int8_TOPS,host_link,"
-    "host_link_GBps,nvlink_GBps,power_typical_W,power_max_W,year,source,notes\n";
+    "host_link_GBps,nvlink_gen,nvlink_GBps,nvlink_domain_gpus,power_typical_W,power_max_W,year,source,checked,"
+    "derived,third_party,notes\n";
 
 std::string parse_error(const std::string& text) {
     try {
@@ -179,10 +181,10 @@ std::string parse_error(const std::string& text) {
 
 TEST(SpecsParse, QuotedFieldsCommasQuotesNewlinesAndCrlf) {
     const std::string text = kHeader +
-                             "a-1,A,\"A 1;A one\",acme,,gpu,unified,16;8,,100,,,,,,,unified,,,,,2024,https://a.example,"
+                             "a-1,A,\"A 1;A one\",acme,,gpu,unified,16;8,,100,,,,,,,unified,,,,,,,2024,https://a.example,,,,"
                              "\"says \"\"fast, cheap\"\"\nover two lines\"\r\n"
                              "\r\n"
-                             "b-2,\"B, the second\",,acme,,cpu,host,4,,3.2,,0.064,,,,,,,,,,2019,https://b.example,\n";
+                             "b-2,\"B, the second\",,acme,,cpu,host,4,,3.2,,0.064,,,,,,,,,,,,2019,https://b.example,,,,\n";
     const auto rows = parse_platforms(text, "t.csv");
     ASSERT_EQ(rows.size(), 2u);
     EXPECT_EQ(rows[0].aliases, (std::vector<std::string>{"A 1", "A one"}));
@@ -203,13 +205,17 @@ TEST(SpecsParse, QuotedFieldsCommasQuotesNewlinesAndCrlf) {
 
 TEST(SpecsParse, MalformedRowIsALogicErrorNamingFileAndLine) {
     const std::string good =
-        "x-1,X One,\"X 1;X one\",acme,X,gpu,discrete,8;16,16,100,10,1,,,,,pcie4x16,31.5,,,,2024,"
-        "https://example.com,\"a note, with a comma\"\n";
+        "x-1,X One,\"X 1;X one\",acme,X,gpu,discrete,8;16,16,100,10,1,,,,,pcie4x16,31.5,,,,,,2024,"
+        "https://example.com,2026-01-02,fp32_TFLOPS,,\"a note, with a comma\"\n";
     const auto ok = parse_platforms(kHeader + good, "t.csv");
     ASSERT_EQ(ok.size(), 1u);
     EXPECT_EQ(ok[0].notes, "a note, with a comma");
     EXPECT_EQ(*ok[0].gpu_mem_max_GB, 16);
     EXPECT_EQ(*ok[0].gpu_cores, 10);
+    EXPECT_EQ(*ok[0].pcie_gen, 4);
+    EXPECT_EQ(*ok[0].pcie_lanes, 16);
+    EXPECT_EQ(ok[0].checked, "2026-01-02");
+    EXPECT_EQ(ok[0].derived, (std::vector<std::string>{"fp32_TFLOPS"}));
 
     std::string bad_bw = good;
     bad_bw.replace(bad_bw.find(",100,"), 5, ",fast,");
@@ -224,4 +230,128 @@ TEST(SpecsParse, MalformedRowIsALogicErrorNamingFileAndLine) {
     std::string bad_id = good;
     bad_id.replace(0, 3, "X 1");
     EXPECT_NE(parse_error(kHeader + bad_id).find("slug"), std::string::npos);
+}
+
+TEST(SpecsData, CoversEveryCommonGpuAndMac) {
+    // GeForce RTX 20-50, the professional cards, the data-center parts and every Apple M1-M5 tier.
+    for (const char* id :
+         {"rtx-2060", "rtx-2060-super", "rtx-2070", "rtx-2070-super", "rtx-2080", "rtx-2080-super", "rtx-2080-ti",
+          "rtx-3050", "rtx-3060-12", "rtx-3060-ti", "rtx-3070", "rtx-3070-ti", "rtx-3080", "rtx-3080-12", "rtx-3080-ti",
+          "rtx-3090", "rtx-3090-ti", "rtx-4060", "rtx-4060-ti-8", "rtx-4060-ti-16", "rtx-4070", "rtx-4070-super",
+          "rtx-4070-ti", "rtx-4070-ti-super", "rtx-4080", "rtx-4080-super", "rtx-4090", "rtx-5050", "rtx-5060",
+          "rtx-5060-ti-8", "rtx-5060-ti-16", "rtx-5070", "rtx-5070-ti", "rtx-5080", "rtx-5090", "rtx-a2000", "rtx-a4000",
+          "rtx-a4500", "rtx-a5000", "rtx-a5500", "rtx-a6000", "rtx-2000-ada", "rtx-4000-ada", "rtx-4500-ada",
+          "rtx-5000-ada", "rtx-6000-ada", "rtx-pro-6000", "v100-pcie-16", "v100-sxm-32", "t4", "a10", "a30", "a40",
+          "a100-pcie-40", "a100-pcie-80", "a100-sxm-40", "a100-sxm-80", "l4", "l40", "l40s", "h100-pcie", "h100-sxm",
+          "h100-nvl", "h200", "h20", "b200", "gb200", "gb10", "m1-7c", "m1-8c", "m1-pro-14c", "m1-pro-16c", "m1-max-24c",
+          "m1-max-32c", "m1-ultra-48c", "m1-ultra-64c", "m2-8c", "m2-10c", "m2-pro-16c", "m2-pro-19c", "m2-max-30c",
+          "m2-max-38c", "m2-ultra-60c", "m2-ultra-76c", "m3-8c", "m3-10c", "m3-pro-14c", "m3-pro-18c", "m3-max-30c",
+          "m3-max-40c", "m3-ultra-60c", "m3-ultra-80c", "m4-8c", "m4-10c", "m4-pro-16c", "m4-pro-20c", "m4-max-32c",
+          "m4-max-40c", "m5-10c", "m5-pro-16c", "m5-pro-20c", "m5-max-32c", "m5-max-40c"}) {
+        EXPECT_NO_THROW(resolve_platform(id)) << id;
+    }
+}
+
+TEST(SpecsData, LinksAreConsistent) {
+    for (const auto& p : platforms()) {
+        SCOPED_TRACE(p.id);
+        // The PCIe figure is the generation's lane rate times the lanes, one direction.
+        if (p.pcie_gen) {
+            ASSERT_TRUE(p.host_link_GBps.has_value());
+            EXPECT_NEAR(*p.host_link_GBps, pcie_lane_GBps(*p.pcie_gen) * *p.pcie_lanes, 0.01 * *p.host_link_GBps);
+        }
+        if (p.nvlink_gen) {
+            EXPECT_GE(*p.nvlink_gen, 1);
+            EXPECT_LE(*p.nvlink_gen, 5);
+            EXPECT_GT(*p.nvlink_GBps, 0);
+            EXPECT_GE(*p.nvlink_domain_gpus, 2);
+        }
+        for (const auto& d : p.derived) EXPECT_FALSE(d.empty());
+        if (!p.checked.empty()) {
+            EXPECT_EQ(p.checked.size(), 10u);
+        }
+    }
+    const auto h100 = resolve_platform("h100-sxm");
+    EXPECT_EQ(*h100.pcie_gen, 5);
+    EXPECT_EQ(*h100.pcie_lanes, 16);
+    EXPECT_EQ(*h100.nvlink_gen, 4);
+    EXPECT_EQ(*h100.nvlink_GBps, 450);  // 900 GB/s both directions
+    EXPECT_EQ(*h100.nvlink_domain_gpus, 8);
+    EXPECT_FALSE(resolve_platform("rtx-4090").nvlink_gen.has_value());
+    EXPECT_FALSE(resolve_platform("m4-max-40c").pcie_gen.has_value());
+    EXPECT_NEAR(pcie_lane_GBps(4) * 16, 31.5, 0.05);
+}
+
+TEST(SpecsThin, DefinitionOnRowsWorkedByHand) {
+    const std::string vendor =
+        "x-1,X,,nvidia,X,gpu,discrete,8,8,100,10,10,10,40,40,80,pcie4x16,31.5,,,,100,100,2024,"
+        "https://www.nvidia.com/x,2026-01-02,fp16_tensor_TFLOPS,,\n";
+    const auto full = parse_platforms(kHeader + vendor, "t.csv").front();
+    EXPECT_FALSE(thinness(full).thin) << "derived alone is arithmetic on the vendor's own figures";
+
+    std::string no_power = vendor;
+    no_power.replace(no_power.find(",100,100,2024"), 13, ",,,2024");
+    const auto t1 = thinness(parse_platforms(kHeader + no_power, "t.csv").front());
+    EXPECT_TRUE(t1.thin);
+    EXPECT_EQ(t1.reasons, (std::vector<std::string>{"power unknown"}));
+
+    std::string third = vendor;
+    third.replace(third.find("fp16_tensor_TFLOPS,,"), 20, ",fp32_TFLOPS,");
+    third.replace(third.find("2026-01-02"), 10, "");
+    third.replace(third.find("https://www.nvidia.com/x"), 24, "https://example.com/x");
+    const auto t2 = thinness(parse_platforms(kHeader + third, "t.csv").front());
+    EXPECT_EQ(t2.reasons, (std::vector<std::string>{"fp32_TFLOPS from a third party", "source is not the vendor's",
+                                                    "not checked against its source"}));
+    // On Apple the FP16 rate of the ALUs stands for the matrix peak.
+    EXPECT_EQ(key_columns(resolve_platform("m2-ultra-76c"))[2], "fp16_TFLOPS");
+    EXPECT_EQ(key_columns(resolve_platform("h100-sxm"))[2], "fp16_tensor_TFLOPS");
+}
+
+TEST(SpecsThin, VendorSourcesByDomain) {
+    EXPECT_TRUE(is_vendor_source("https://www.nvidia.com/en-us/data-center/h100/"));
+    EXPECT_TRUE(is_vendor_source("https://images.nvidia.com/a.pdf"));
+    EXPECT_TRUE(is_vendor_source("https://docs.nvidia.com/dgx/"));
+    EXPECT_TRUE(is_vendor_source("https://www.apple.com/newsroom/2024/10/x/"));
+    EXPECT_TRUE(is_vendor_source("http://apple.com"));
+    EXPECT_FALSE(is_vendor_source("https://notnvidia.com/x"));
+    EXPECT_FALSE(is_vendor_source("https://nvidia.com.example.org/x"));
+    EXPECT_FALSE(is_vendor_source("https://www.macrumors.com/apple.com"));
+    // Data-center and GeForce rows from NVIDIA's own pages, checked, with their key figures: not thin.
+    for (const char* id : {"h100-sxm", "a100-sxm-80", "rtx-4090", "rtx-3090", "l40s"}) EXPECT_FALSE(thinness(resolve_platform(id)).thin) << id;
+}
+
+TEST(SpecsSystems, EveryGpuIsAPlatformAndNetworksAddUp) {
+    ASSERT_FALSE(systems().empty());
+    for (const auto& s : systems()) {
+        SCOPED_TRACE(s.id);
+        EXPECT_NO_THROW(resolve_platform(s.gpu));
+        EXPECT_GE(s.gpus, 1);
+        EXPECT_EQ(s.source.rfind("http", 0), 0u);
+    }
+    const auto& dgx = resolve_system("DGX H100");
+    EXPECT_EQ(dgx.id, "dgx-h100");
+    EXPECT_EQ(dgx.gpus, 8);
+    EXPECT_DOUBLE_EQ(*dgx.scaleout_GBps(), 400);  // 8 x 400 Gb/s = 400 GB/s one direction
+    EXPECT_FALSE(resolve_system("hgx-h100-8").scaleout_GBps().has_value());  // the server maker's choice
+    EXPECT_THROW(resolve_system("dgx-h900"), UsageError);
+}
+
+// Every measured row of the public back-test whose platform is in the database gets a prediction: a model
+// that llama-bench ran on the GPU must be predicted to fit, with a positive figure.
+TEST(SpecsBacktest, EveryRowOfAKnownPlatformIsPredicted) {
+    std::ifstream f(std::string(VERSUS_TEST_DATA) + "/../../data/backtest/llama-cpp.csv");
+    ASSERT_TRUE(f) << "data/backtest/llama-cpp.csv";
+    const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    auto rows = parse_backtest(text, "llama-cpp.csv");
+    ASSERT_GT(rows.size(), 400u);
+    evaluate_backtest(rows, Calibration::builtin());
+    for (const auto& r : rows) {
+        SCOPED_TRACE("llama-cpp.csv:" + std::to_string(r.line) + " " + r.platform + " " + r.model + " " + r.test);
+        EXPECT_EQ(r.error, "");
+        ASSERT_TRUE(r.spec.has_value());
+        if (r.measured_oom) continue;
+        EXPECT_TRUE(r.predicted_fit);
+        EXPECT_GT(r.predicted.value, 0);
+        EXPECT_TRUE(std::isfinite(r.predicted.value));
+    }
 }

@@ -12,11 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/collectives.h" /* versus_coll_args: the collectives shared with the comm table */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define VERSUS_BACKEND_ABI 4
+#define VERSUS_BACKEND_ABI 6
 
 typedef enum versus_memory_kind {
     VERSUS_MEMORY_HOST = 0,     /* the device is the host CPU: "transfers" do not exist */
@@ -176,8 +178,8 @@ typedef struct versus_backend_i {
 
     /* 1 if weights of this ggml type can live on the device; 0 with last_error() saying why not. */
     int (*llm_supports)(void* ctx, int device, int32_t ggml_type);
-    /* Uploads n_layers consecutive decoder blocks (the first ones of the model; blocks as they are, no
-     * requantisation), and the output norm + output matrix when both are non-NULL (then llm_eval returns
+    /* Uploads n_layers consecutive decoder blocks (the first ones of the model for an offload, any consecutive
+     * range for a layer split; blocks as they are, no requantisation), and the output norm + output matrix when both are non-NULL (then llm_eval returns
      * logits). Allocates the f16 KV cache of those blocks for n_ctx positions, (n_ctx, n_head_kv, head_dim)
      * per block for K and for V, and the working buffers of n_batch tokens. Nothing is kept of the host
      * pointers after it returns. *handle is freed with llm_free. */
@@ -200,7 +202,38 @@ typedef struct versus_backend_i {
      * when n_tokens is 1, the prefill GEMM otherwise): W uploaded for the call, x f32 (n_tokens, w->ne0) and
      * y f32 (n_tokens, w->ne1) host arrays. For tests and kernel benchmarks; complete when it returns. */
     int (*llm_matmul)(void* ctx, int device, const versus_llm_weight* w, int32_t n_tokens, const float* x, float* y);
+
+    /* (optional) What the measured time of an op holds besides the op itself (a layout change of an input that
+     * the device's kernels need), for the result's reason; NULL when nothing. Static text. */
+    const char* (*op_note)(void* ctx, int device, versus_op op, versus_dtype dtype);
+
+    /* ---- several devices: collectives (NCCL) and peer-to-peer copies; all optional, NULL where absent ---- */
+
+    /* A new communicator's id (VERSUS_COLL_ID_BYTES), made on one rank and handed to the others before coll_init. */
+    int (*coll_id)(void* ctx, uint8_t* id);
+    /* Joins a communicator of n_ranks ranks in all, of which this process holds n_local devices: devices[i] is rank
+     * first_rank + i. Every rank calls it with the same id. */
+    int (*coll_init)(void* ctx, const uint8_t* id, int32_t n_ranks, int32_t first_rank, int32_t n_local,
+                     const int32_t* devices, void** comm);
+    /* Enqueues one collective per local device, args[i] on devices[i] (device buffers), as one group on the
+     * devices' streams; complete when coll_test says so. */
+    int (*coll_enqueue)(void* ctx, void* comm, const versus_coll_args* args);
+    /* *done = 1 when every local device finished what was enqueued; non-zero on a communicator error. */
+    int (*coll_test)(void* ctx, void* comm, int* done);
+    /* Frees the communicator; abort = 1 after a timeout or a lost rank (nothing waits for the others). */
+    int (*coll_free)(void* ctx, void* comm, int abort);
+    /* Whether `device` can reach `peer`'s memory directly (*possible); enable 1 turns that access on, 0 off,
+     * -1 only asks. */
+    int (*peer_access)(void* ctx, int device, int peer, int enable, int* possible);
+    /* Enqueues a copy of `bytes` from src (on src_device) to dst (on dst_device) on dst_device's stream: over the
+     * direct link when peer access is on, staged through host memory by the driver when it is off. */
+    int (*peer_copy)(void* ctx, int dst_device, void* dst, int src_device, const void* src, uint64_t bytes);
+    /* The link between two devices as the driver reports it ("NVLink 4.0 x18", "PCIe") and its bandwidth per
+     * direction in GB/s (0 when unknown). */
+    int (*peer_link)(void* ctx, int device, int peer, char* out, size_t out_len, double* gbps);
 } versus_backend_i;
+
+#define VERSUS_COLL_ID_BYTES 128
 
 /* A plugin exports this symbol. Returns 0 and fills *out, or non-zero with a reason in err. */
 typedef int (*versus_backend_init_fn)(uint32_t abi_version, versus_backend_i* out, char* err, size_t err_len);

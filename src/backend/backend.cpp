@@ -185,6 +185,10 @@ void Backend::cache_flush(int device) { check(t_.cache_flush(t_.ctx, device), "c
 void Backend::empty_graph(int device, uint32_t n_tasks) {
     check(t_.empty_graph(t_.ctx, device, n_tasks), "empty_graph");
 }
+std::string Backend::op_note(int device, versus_op op, versus_dtype dtype) {
+    const char* note = t_.op_note ? t_.op_note(t_.ctx, device, op, dtype) : nullptr;
+    return note ? note : "";
+}
 std::string Backend::pci_bus_id(int device) {
     char id[64] = {0};
     if (!t_.pci_bus_id || t_.pci_bus_id(t_.ctx, device, id, sizeof id) != 0) return {};
@@ -226,6 +230,50 @@ std::array<uint64_t, 3> Backend::llm_memory(int device, void* handle) {
 void Backend::llm_matmul(int device, const versus_llm_weight& w, int n_tokens, const float* x, float* y) {
     if (!t_.llm_matmul) throw BackendError(fmt::format("[{}] the backend has no llm_matmul op", t_.name));
     check(t_.llm_matmul(t_.ctx, device, &w, n_tokens, x, y), "llm_matmul");
+}
+
+std::vector<uint8_t> Backend::coll_id() {
+    std::vector<uint8_t> id(VERSUS_COLL_ID_BYTES);
+    check(t_.coll_id(t_.ctx, id.data()), "coll_id");
+    return id;
+}
+
+void* Backend::coll_init(const std::vector<uint8_t>& id, int n_ranks, int first_rank, const std::vector<int32_t>& devices) {
+    void* comm = nullptr;
+    check(t_.coll_init(t_.ctx, id.data(), n_ranks, first_rank, static_cast<int32_t>(devices.size()), devices.data(), &comm),
+          "coll_init");
+    return comm;
+}
+
+void Backend::coll_enqueue(void* comm, const std::vector<versus_coll_args>& per_device) {
+    check(t_.coll_enqueue(t_.ctx, comm, per_device.data()), "coll_enqueue");
+}
+
+bool Backend::coll_test(void* comm) {
+    int done = 0;
+    check(t_.coll_test(t_.ctx, comm, &done), "coll_test");
+    return done != 0;
+}
+
+void Backend::coll_free(void* comm, bool abort) noexcept {
+    if (comm && t_.coll_free) t_.coll_free(t_.ctx, comm, abort ? 1 : 0);
+}
+
+bool Backend::peer_access(int device, int peer, int enable) {
+    int possible = 0;
+    check(t_.peer_access(t_.ctx, device, peer, enable, &possible), "peer_access");
+    return possible != 0;
+}
+
+void Backend::peer_copy(int dst_device, void* dst, int src_device, const void* src, uint64_t bytes) {
+    check(t_.peer_copy(t_.ctx, dst_device, dst, src_device, src, bytes), "peer_copy");
+}
+
+std::string Backend::peer_link(int device, int peer, double* gbps) {
+    char out[128] = {0};
+    *gbps = 0;
+    if (!t_.peer_link || t_.peer_link(t_.ctx, device, peer, out, sizeof out, gbps) != 0) return {};
+    return out;
 }
 
 void Backend::llm_free(int device, void* handle) noexcept {

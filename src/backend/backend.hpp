@@ -110,6 +110,8 @@ public:
     void empty_graph(int device, uint32_t n_tasks);
     // "0000:65:00.0", or "" when the backend cannot tell.
     std::string pci_bus_id(int device);
+    // What the op's measured time holds besides the op (backend-abi.h, op_note); "" when nothing.
+    std::string op_note(int device, versus_op op, versus_dtype dtype);
 
     // LLM blocks resident on the device (backend-abi.h, llm_*). has_llm() is false when the backend has none.
     bool has_llm() const { return t_.llm_load && t_.llm_eval && t_.llm_free; }
@@ -123,6 +125,23 @@ public:
     void llm_free(int device, void* handle) noexcept;
     // y (n_tokens, w.ne1) = x (n_tokens, w.ne0) · W^T on the device, host arrays (backend-abi.h, llm_matmul).
     void llm_matmul(int device, const versus_llm_weight& w, int n_tokens, const float* x, float* y);
+
+    // Collectives between devices (backend-abi.h, coll_*); has_collectives() is false when the backend has none.
+    bool has_collectives() const { return t_.coll_id && t_.coll_init && t_.coll_enqueue && t_.coll_test && t_.coll_free; }
+    std::vector<uint8_t> coll_id();
+    void* coll_init(const std::vector<uint8_t>& id, int n_ranks, int first_rank, const std::vector<int32_t>& devices);
+    void coll_enqueue(void* comm, const std::vector<versus_coll_args>& per_device);
+    // True when everything enqueued finished; throws BackendError on a communicator error.
+    bool coll_test(void* comm);
+    void coll_free(void* comm, bool abort) noexcept;
+
+    // Peer-to-peer between devices (backend-abi.h, peer_*); has_peer() is false when the backend has none.
+    bool has_peer() const { return t_.peer_access && t_.peer_copy; }
+    // Whether device can reach peer directly; enable: 1 on, 0 off, -1 only ask.
+    bool peer_access(int device, int peer, int enable);
+    void peer_copy(int dst_device, void* dst, int src_device, const void* src, uint64_t bytes);
+    // "NVLink 4.0 x18" / "PCIe" and GB/s per direction (0 unknown); "" when the backend cannot tell.
+    std::string peer_link(int device, int peer, double* gbps);
 
     // Used by the buffer classes.
     void free_buffer(int device, void* p) noexcept;

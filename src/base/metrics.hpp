@@ -3,6 +3,8 @@
 // never recompute a figure inline.
 #pragma once
 
+#include "base/collectives.h"
+
 namespace versus::base {
 
 // Work per second: FLOP/s from flops, B/s from bytes (STREAM counting for membw), over the
@@ -18,10 +20,6 @@ inline double average_power_w(double joules, double seconds) { return seconds > 
 // Energy of one op: joules over the measurement / ops in it.
 inline double energy_per_op_j(double joules, double ops) { return ops > 0 ? joules / ops : 0; }
 
-// Energy of one op from the average power over a window and the op's own (median) time, where the
-// window holds untimed work besides the ops (device-timed rows).
-inline double energy_at_power_j(double power_w, double seconds) { return power_w * seconds; }
-
 // Theoretical bandwidth of a PCIe link per direction in GB/s: lanes x transfer rate x line-code
 // efficiency / 8 bits (gen 1-2: 8b/10b; gen 3-5: 128b/130b; gen 6+: FLIT mode, 242/256). 0 if unknown.
 inline double pcie_gbps(int gen, int lanes) {
@@ -30,5 +28,27 @@ inline double pcie_gbps(int gen, int lanes) {
     const double efficiency = gen <= 2 ? 8.0 / 10 : gen <= 5 ? 128.0 / 130 : 242.0 / 256;
     return lanes * GT_S[gen] * efficiency / 8;
 }
+
+// Collectives, as nccl-tests defines them (docs/metrics.md, "Collectives"). Algorithm bandwidth: the op's
+// bytes S (the largest per-rank buffer) over its time.
+inline double coll_algbw(double bytes, double seconds) { return seconds > 0 ? bytes / seconds : 0; }
+
+// The factor from algorithm to bus bandwidth for a collective on n ranks, so that the bus bandwidth of a
+// perfect implementation equals the bottleneck link's, whatever n: all-reduce 2(n-1)/n; all-gather,
+// reduce-scatter and all-to-all (n-1)/n; broadcast and send/recv 1.
+inline double coll_busbw_factor(versus_coll_kind kind, int n) {
+    if (n < 1) return 0;
+    const double f = static_cast<double>(n - 1) / n;
+    switch (kind) {
+        case VERSUS_COLL_ALL_REDUCE: return 2 * f;
+        case VERSUS_COLL_ALL_GATHER:
+        case VERSUS_COLL_REDUCE_SCATTER:
+        case VERSUS_COLL_ALL_TO_ALL: return f;
+        default: return 1;
+    }
+}
+
+// Bus bandwidth: algorithm bandwidth x coll_busbw_factor(kind, n).
+inline double coll_busbw(double algbw, versus_coll_kind kind, int n) { return algbw * coll_busbw_factor(kind, n); }
 
 }  // namespace versus::base

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <iostream>
 #include <memory>
 
@@ -18,6 +19,7 @@
 #include "llm/model-io.hpp"
 #include "llm/model.hpp"
 #include "llm/offload.hpp"
+#include "llm/tokenizer.hpp"
 #include "system/sysinfo.hpp"
 
 namespace versus::cli {
@@ -30,13 +32,13 @@ struct LlmCommands {
     CLI::App* info = nullptr;
 
     // generate
-    std::string gguf, preset, type = "q4_0", tokens, format = "table", dump_logits;
+    std::string gguf, preset, type = "q4_0", tokens, format = "table", dump_logits, prompt, prompt_file;
     uint64_t seed = 1;
     int n_gen = 32, threads = 0;
     int64_t ctx = 0, gpu_layers = 0;
     bool bos = false;
     // model create / quantize / info
-    std::string out, in_path, out_path, info_path, info_format = "table";
+    std::string out, in_path, out_path, info_path, info_format = "table", tokenizer_json;
 };
 
 namespace {
@@ -92,6 +94,12 @@ int cmd_generate(LlmCommands& o) {
         throw UsageError("-o", fmt::format("generate prints table or json, not '{}'", o.format), "use -o json");
     const int threads = o.threads > 0 ? o.threads : cpu::ThreadPool::available_threads();
     std::vector<int32_t> prompt = parse_tokens(o.tokens);
+    const bool text_prompt = !o.prompt.empty() || !o.prompt_file.empty();
+    if (text_prompt && (!o.tokens.empty() || (!o.prompt.empty() && !o.prompt_file.empty())))
+        throw UsageError("generate", "give one of --tokens, --prompt and --prompt-file", "ids or text, not both");
+    if (text_prompt && o.gguf.empty())
+        throw UsageError("--prompt", "a text prompt needs a model file's vocabulary", "use --gguf FILE, or --tokens with a preset");
+    std::unique_ptr<llm::Tokenizer> tok;
 
     // Refuse before allocating anything that cannot fit.
     std::unique_ptr<llm::Model> model;
@@ -102,6 +110,17 @@ int cmd_generate(LlmCommands& o) {
     if (!o.gguf.empty()) {
         auto f = llm::GgufFile::open(o.gguf);
         cfg = llm::config_from_gguf(f);
+        // The vocabulary, for a text prompt and for printing text: a file without one still runs on ids.
+        if (text_prompt) {
+            tok = std::make_unique<llm::Tokenizer>(llm::Tokenizer::from_gguf(f));
+            prompt = tok->encode(o.prompt_file.empty() ? o.prompt : llm::read_utf8_file(o.prompt_file, "--prompt-file"),
+                                 true, true);
+        } else if (f.has("tokenizer.ggml.model")) {
+            try {
+                tok = std::make_unique<llm::Tokenizer>(llm::Tokenizer::from_gguf(f));
+            } catch (const UsageError&) {  // pieces are still printed from the raw vocabulary
+            }
+        }
         for (const auto& t : f.tensors()) weights.total_bytes += t.n_bytes;
         layer_bytes = llm::layer_bytes(cfg, [&](const llm::TensorSpec& t) {
             const auto* info = f.find_tensor(t.name);
@@ -116,6 +135,10 @@ int cmd_generate(LlmCommands& o) {
     }
     if (o.bos) prompt.insert(prompt.begin(), static_cast<int32_t>(cfg.bos_id >= 0 ? cfg.bos_id : 1));
     if (prompt.empty()) throw UsageError("--tokens", "no prompt tokens", "give ids like --tokens 1,415,2211, or --bos");
+    if (static_cast<int64_t>(prompt.size()) + o.n_gen > cfg.n_ctx_train)
+        throw UsageError("generate", fmt::format("a prompt of {} tokens and {} generated ones exceed the model's context of {}",
+                                                 prompt.size(), o.n_gen, cfg.n_ctx_train),
+                         "shorten the prompt or lower -n");
     const int64_t n_ctx = o.ctx > 0 ? o.ctx : static_cast<int64_t>(prompt.size()) + o.n_gen;
     if (n_ctx < static_cast<int64_t>(prompt.size()) + o.n_gen)
         throw UsageError("--ctx", fmt::format("{} positions cannot hold {} prompt + {} generated tokens", n_ctx,
@@ -166,6 +189,13 @@ int cmd_generate(LlmCommands& o) {
     std::span<const float> logits = session.eval(prompt);
     const double prefill_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const auto t1 = std::chrono::steady_clock::now();
+    // A text prompt streams the text as it is generated (table output) and stops at the end of the turn.
+    const bool stream = text_prompt && o.format == "table";
+    const bool stop_at_end = text_prompt;
+    if (stream) {
+        std::fputs(tok->decode(prompt, false).c_str(), stdout);
+        std::fflush(stdout);
+    }
     for (int i = 0; i < o.n_gen; ++i) {
         if (dump) std::fwrite(logits.data(), sizeof(float), logits.size(), dump.get());
         // top-5 fingerprint of this step's distribution
@@ -184,10 +214,23 @@ int cmd_generate(LlmCommands& o) {
         s["top5"] = t5;
         steps.push_back(s);
         generated.push_back(next);
-        text += piece_text(piece);
+        const std::string piece_bytes = tok ? tok->piece(next, false) : piece_text(piece);
+        text += piece_bytes;
+        if (stream) {
+            std::fputs(piece_bytes.c_str(), stdout);
+            std::fflush(stdout);
+        }
+        if (tok && stop_at_end && tok->is_end_of_generation(next)) break;
         if (i + 1 < o.n_gen) logits = session.eval(std::span<const int32_t>(&next, 1));
     }
     const double decode_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+    const auto n_out = static_cast<double>(generated.size());
+    const double decode_tps = n_out > 1 ? (n_out - 1) / decode_s : 0.0;
+    if (stream) {
+        std::fprintf(stderr, "\n[generate] %zu prompt tokens, %zu generated, load %.2f s, prefill %.1f ms, decode %.2f tokens/s\n",
+                     prompt.size(), generated.size(), load_s, prefill_s * 1e3, decode_tps);
+        return 0;
+    }
     if (o.format == "json") {
         nlohmann::ordered_json j;
         j["model"] = label;
@@ -202,7 +245,7 @@ int cmd_generate(LlmCommands& o) {
         j["steps"] = steps;
         j["load_s"] = load_s;
         j["prefill_ms"] = prefill_s * 1e3;
-        j["decode_tokens_per_s"] = o.n_gen > 1 ? (o.n_gen - 1) / decode_s : 0.0;
+        j["decode_tokens_per_s"] = decode_tps;
         std::cout << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
     } else {
         std::cout << fmt::format("model   {} ({}, {})\nprompt  {} tokens, {} threads{}\n", label, cfg.arch,
@@ -215,7 +258,7 @@ int cmd_generate(LlmCommands& o) {
                                      nlohmann::json(steps[i]["piece"].get<std::string>()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), steps[i]["top5"].dump());
         std::cout << fmt::format("text    {}\nload {:.2f} s, prefill {:.1f} ms, decode {:.2f} tokens/s\n",
                                  nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), load_s, prefill_s * 1e3,
-                                 o.n_gen > 1 ? (o.n_gen - 1) / decode_s : 0.0);
+                                 decode_tps);
     }
     return 0;
 }
@@ -268,6 +311,8 @@ LlmCommands* add_llm_commands(CLI::App& app) {
     c.generate->add_option("--seed", c.seed, "seed of the preset's weights")->capture_default_str();
     c.generate->add_option("--tokens", c.tokens, "prompt token ids, fed exactly as given: 1,415,2211");
     c.generate->add_flag("--bos", c.bos, "prepend the model's BOS token");
+    c.generate->add_option("--prompt", c.prompt, "prompt text, tokenized with the file's vocabulary (BOS as it asks)");
+    c.generate->add_option("--prompt-file", c.prompt_file, "prompt text from a UTF-8 file");
     c.generate->add_option("-n", c.n_gen, "tokens to generate")->check(CLI::Range(1, 1 << 20))->capture_default_str();
     c.generate->add_option("-t,--threads", c.threads, "threads (default: all available)")->check(CLI::Range(1, 4096));
     c.generate->add_option("--ctx", c.ctx, "context length (default: prompt + n)")->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
@@ -285,6 +330,9 @@ LlmCommands* add_llm_commands(CLI::App& app) {
     c.create->add_option("--type", c.type, "weight type")->capture_default_str();
     c.create->add_option("--seed", c.seed, "seed of the weights")->capture_default_str();
     c.create->add_option("-o,--output", c.out, "GGUF file to write")->required();
+    c.create->add_option("--tokenizer", c.tokenizer_json,
+                         "a Hugging Face tokenizer.json whose vocabulary the file carries (the model's vocabulary "
+                         "grows to its size)");
     c.quantize = c.model->add_subcommand("quantize", "re-quantize a GGUF model's matrices");
     c.quantize->add_option("in", c.in_path, "input GGUF")->required();
     c.quantize->add_option("out", c.out_path, "output GGUF")->required();
@@ -299,8 +347,15 @@ LlmCommands* add_llm_commands(CLI::App& app) {
 int run_llm_commands(LlmCommands* c) {
     if (*c->generate) return cmd_generate(*c);
     if (*c->create) {
-        const auto cfg = llm::preset_config(c->preset);
-        llm::write_synthetic_gguf(cfg, parse_type(c->type), c->seed, c->out);
+        auto cfg = llm::preset_config(c->preset);
+        std::optional<llm::HfVocabulary> vocab;
+        if (!c->tokenizer_json.empty()) {
+            vocab = llm::read_hf_tokenizer(c->tokenizer_json);
+            cfg.n_vocab = std::max<int64_t>(cfg.n_vocab, static_cast<int64_t>(vocab->tokens.size()));
+            cfg.bos_id = vocab->bos.value_or(-1);
+            cfg.eos_id = vocab->eos.value_or(-1);
+        }
+        llm::write_synthetic_gguf(cfg, parse_type(c->type), c->seed, c->out, vocab ? &*vocab : nullptr);
         std::fprintf(stderr, "wrote %s\n", c->out.c_str());
         return 0;
     }

@@ -10,12 +10,16 @@
 
 #include "base/error.hpp"
 #include "base/io.hpp"
+#include "core/params.hpp"
 #include "core/printers.hpp"
 #include "core/results-file.hpp"
 #include "llm/gguf.hpp"
 #include "predict/backtest.hpp"
+#include "predict/collective.hpp"
+#include "predict/cost.hpp"
 #include "predict/fit.hpp"
 #include "predict/local.hpp"
+#include "predict/split.hpp"
 #include "predict/throughput.hpp"
 #include "system/sysinfo.hpp"
 
@@ -28,8 +32,15 @@ struct PredictCommands {
     std::string model = "llama-7b", gguf, type = "q4_0", on, backtest, calibration, format = "table", set;
     std::string workload = "llm", dtype = "f16", dataset = "imagenet-1k";
     int64_t seq = 1024;
+    // several GPUs
+    int gpus = 1;
+    std::string system, size = "1G", split = "layer";
+    int64_t micro_batch = 8;
     int64_t n_prompt = 512, n_gen = 128, depth = 0, ctx = 0;
     double host_ram = 0, wired_limit = 0;
+    // cost
+    std::string currency = "USD", cost_basis = "auto";
+    double energy_price = 0.15, utilisation = 1.0, years = 3.0;
     // calibrate
     std::string from, results, out;
 };
@@ -66,6 +77,21 @@ predict::LlmQuery query_from_gguf(const std::string& path) {
     return q;
 }
 
+predict::CostOptions cost_options(const PredictCommands& c) {
+    predict::CostOptions o;
+    o.currency = predict::parse_currency(c.currency);
+    o.basis = predict::parse_cost_basis(c.cost_basis);
+    o.energy_price_per_kWh = c.energy_price;
+    o.utilisation = c.utilisation;
+    o.years = c.years;
+    return o;
+}
+
+// Cost lines after a platform's other lines, each naming its inputs.
+void print_cost(const predict::CostReport& r, bool md) {
+    for (const auto& line : predict::cost_lines(r)) std::cout << (md ? "  - " : "    ") << line << "\n";
+}
+
 std::vector<predict::Platform> parse_targets(const std::string& on) {
     std::vector<predict::Platform> out;
     std::stringstream list(on);
@@ -75,8 +101,132 @@ std::vector<predict::Platform> parse_targets(const std::string& on) {
 }
 
 
+// ---- several GPUs ---------------------------------------------------------------------------------------------
+
+predict::Estimate scaled(const predict::Estimate& e, double k) { return {e.value * k, e.low * k, e.high * k}; }
+
+std::string topology_text(const predict::Topology& t) {
+    std::string s = t.nodes > 1 ? fmt::format("{} nodes x {} GPUs, {}", t.nodes, t.gpus_per_node, t.intra.name)
+                                : fmt::format("{} GPUs, {}", t.gpus, t.intra.name);
+    if (t.inter) s += " | " + t.inter->name;
+    return s;
+}
+
+void print_rests_on(const std::string& id, const std::string& head, const std::vector<std::string>& rests_on, bool md) {
+    std::cout << (md ? "\n- **" : "\n") << id << (md ? "**" : "") << (head.empty() ? "" : ": " + head) << "\n";
+    for (const auto& r : rests_on) std::cout << (md ? "  - " : "    ") << r << "\n";
+}
+
+nlohmann::ordered_json est_json(const predict::Estimate& e) {
+    return nlohmann::ordered_json{{"value", e.value}, {"low", e.low}, {"high", e.high}};
+}
+
+const predict::System* chosen_system(const PredictCommands& c) {
+    return c.system.empty() ? nullptr : &predict::resolve_system(c.system);
+}
+
+// One all-reduce of --size per GPU on --gpus GPUs of each platform: ring and tree (the alpha-beta model).
+int predict_allreduce_cmd(const PredictCommands& c, const std::vector<predict::Platform>& targets, bool md) {
+    const double bytes = static_cast<double>(core::parse_size("--size", c.size));
+    std::vector<predict::AllReducePrediction> preds;
+    for (const auto& p : targets) preds.push_back(predict::predict_allreduce(p, c.gpus, bytes, chosen_system(c)));
+    if (c.format == "json") {
+        nlohmann::ordered_json out = nlohmann::ordered_json::array();
+        for (const auto& a : preds)
+            out.push_back({{"platform", a.platform_id}, {"gpus", a.topo.gpus}, {"nodes", a.topo.nodes},
+                           {"gpus_per_node", a.topo.gpus_per_node}, {"topology", topology_text(a.topo)},
+                           {"bytes", a.bytes}, {"ring_s", est_json(a.ring_s)}, {"tree_s", est_json(a.tree_s)},
+                           {"best", predict::allreduce_algo_name(a.best)}, {"busbw_GBps", est_json(scaled(a.busbw_Bps, 1e-9))},
+                           {"rests_on", a.rests_on}});
+        std::cout << out.dump(2) << "\n";
+        return 0;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& a : preds)
+        rows.push_back({a.platform_id, topology_text(a.topo), predict::format_estimate(scaled(a.ring_s, 1e3)),
+                        predict::format_estimate(scaled(a.tree_s, 1e3)), predict::allreduce_algo_name(a.best),
+                        predict::format_estimate(scaled(a.busbw_Bps, 1e-9))});
+    std::cout << (md ? "### " : "") << "predicted: all-reduce of " << c.size << " per GPU on " << c.gpus << " GPUs"
+              << (md ? "\n\n" : "\n");
+    std::cout << core::render_grid({"platform", "GPUs and links", "ring ms", "tree ms", "faster", "busbw GB/s"}, rows,
+                                   {false, false, true, true, false, true}, md);
+    for (const auto& a : preds) print_rests_on(a.platform_id, "", a.rests_on, md);
+    return 0;
+}
+
+// Data-parallel training of a GPT-style model on --gpus GPUs: step time, tokens/s over all GPUs, scaling efficiency.
+int predict_data_parallel_cmd(const PredictCommands& c, const std::vector<predict::Platform>& targets, bool md) {
+    const auto model = llm::preset_config(c.model);
+    std::vector<predict::DataParallelPrediction> preds;
+    for (const auto& p : targets)
+        preds.push_back(predict::predict_data_parallel(p, model, c.seq, c.micro_batch, c.gpus, chosen_system(c)));
+    if (c.format == "json") {
+        nlohmann::ordered_json out = nlohmann::ordered_json::array();
+        for (const auto& d : preds)
+            out.push_back({{"platform", d.platform_id}, {"gpus", d.topo.gpus}, {"topology", topology_text(d.topo)},
+                           {"gradient_bytes", d.gradient_bytes}, {"compute_s", est_json(d.compute_s)},
+                           {"allreduce_s", est_json(d.allreduce_s)}, {"step_s", est_json(d.step_s)},
+                           {"tokens_per_s", est_json(d.tokens_per_s)},
+                           {"scaling_efficiency", est_json(d.scaling_efficiency)}, {"rests_on", d.rests_on}});
+        std::cout << out.dump(2) << "\n";
+        return 0;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& d : preds)
+        rows.push_back({d.platform_id, topology_text(d.topo), predict::format_estimate(scaled(d.compute_s, 1e3)),
+                        predict::format_estimate(scaled(d.allreduce_s, 1e3)), predict::format_estimate(scaled(d.step_s, 1e3)),
+                        predict::format_estimate(d.tokens_per_s), predict::format_estimate(scaled(d.scaling_efficiency, 100))});
+    std::cout << (md ? "### " : "") << "predicted: data-parallel " << c.model << " training on " << c.gpus << " GPUs, "
+              << c.micro_batch << " x " << c.seq << " tokens per GPU and step" << (md ? "\n\n" : "\n");
+    std::cout << core::render_grid({"platform", "GPUs and links", "compute ms", "all-reduce ms", "step ms", "tokens/s",
+                                    "scaling %"},
+                                   rows, {false, false, true, true, true, true, true}, md);
+    for (const auto& d : preds) print_rests_on(d.platform_id, "", d.rests_on, md);
+    return 0;
+}
+
+// LLM inference with the layers split over --gpus GPUs of each platform (llama.cpp's -sm layer).
+int predict_split_cmd(const PredictCommands& c, const predict::LlmQuery& q, const std::vector<predict::Platform>& targets,
+                      const std::vector<predict::Calibration>& cals, const predict::PredictOptions& opt, bool md) {
+    if (c.split != "layer")
+        throw UsageError("--split", fmt::format("'{}' is not a split the predictor models", c.split),
+                         "use --split layer (consecutive blocks on consecutive GPUs)");
+    std::vector<predict::SplitPrediction> preds;
+    for (size_t i = 0; i < targets.size(); ++i) preds.push_back(predict::predict_llm_split(targets[i], q, c.gpus, cals[i], opt));
+    const std::string pp = fmt::format("pp{}", q.n_prompt), tg = fmt::format("tg{}", q.n_gen);
+    if (c.format == "json") {
+        nlohmann::ordered_json out = nlohmann::ordered_json::array();
+        for (const auto& s : preds) {
+            nlohmann::ordered_json j{{"platform", s.platform_id}, {"gpus", s.gpus},      {"model", q.model_name},
+                                     {"type", q.ftype.name},      {"fits", s.fits},      {"placement", s.summary},
+                                     {"link", s.link.name},       {"budget_bytes", s.budget_bytes}};
+            if (s.prefill) {
+                j["prefill_tokens_per_s"] = est_json(s.prefill->tokens_per_s);
+                j["decode_tokens_per_s"] = est_json(s.decode->tokens_per_s);
+            }
+            j["rests_on"] = s.rests_on;
+            out.push_back(j);
+        }
+        std::cout << out.dump(2) << "\n";
+        return 0;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& s : preds)
+        rows.push_back({s.platform_id, fmt::format("{} x {}", s.gpus, s.link.name), s.fits ? "yes" : "no",
+                        s.prefill ? predict::format_estimate(s.prefill->tokens_per_s) : "-",
+                        s.decode ? predict::format_estimate(s.decode->tokens_per_s) : "-"});
+    std::cout << (md ? "### " : "") << "predicted: " << q.model_name << " " << q.ftype.name << " " << pp << " " << tg
+              << ", layers split over " << c.gpus << " GPUs" << (md ? "\n\n" : "\n");
+    std::cout << core::render_grid({"platform", "GPUs", "fits", pp + " t/s", tg + " t/s"}, rows,
+                                   {false, false, false, true, true}, md);
+    for (const auto& s : preds) print_rests_on(s.platform_id, s.summary + " [" + s.budget_rule + "]", s.rests_on, md);
+    return 0;
+}
+
 // GEMM, bandwidth and training: one figure per platform, from spec peaks and assumed shares of them.
 int predict_other(const PredictCommands& c, const std::vector<predict::Platform>& targets, bool md) {
+    if (c.workload == "allreduce") return predict_allreduce_cmd(c, targets, md);
+    if (c.workload == "train-gpt" && c.gpus > 1) return predict_data_parallel_cmd(c, targets, md);
     std::vector<predict::ThroughputPrediction> preds;
     std::string what;
     for (const auto& p : targets) {
@@ -95,13 +245,14 @@ int predict_other(const PredictCommands& c, const std::vector<predict::Platform>
             what = fmt::format("{} training at sequence {}", c.model, c.seq);
         } else {
             throw UsageError("--workload", fmt::format("unknown workload '{}'", c.workload),
-                             "llm, gemm, membw, train-resnet50 or train-gpt");
+                             "llm, gemm, membw, train-resnet50, train-gpt or allreduce");
         }
     }
     if (c.format == "json") {
         nlohmann::ordered_json out = nlohmann::ordered_json::array();
         auto est = [](const predict::Estimate& e) { return nlohmann::ordered_json{{"value", e.value}, {"low", e.low}, {"high", e.high}}; };
-        for (const auto& t : preds) {
+        for (size_t i = 0; i < preds.size(); ++i) {
+            const auto& t = preds[i];
             nlohmann::ordered_json j;
             j["platform"] = t.platform_id;
             j["workload"] = c.workload;
@@ -111,6 +262,7 @@ int predict_other(const PredictCommands& c, const std::vector<predict::Platform>
             if (t.joules_per_op) j["joules_per_op"] = est(*t.joules_per_op);
             j["bound"] = t.bound;
             j["rests_on"] = t.rests_on;
+            j["cost"] = predict::cost_json(predict::throughput_cost(targets[i], t, cost_options(c)));
             out.push_back(j);
         }
         std::cout << out.dump(2) << "\n";
@@ -123,9 +275,32 @@ int predict_other(const PredictCommands& c, const std::vector<predict::Platform>
                         t.joules_per_op ? predict::format_estimate(*t.joules_per_op) : "-", t.bound});
     std::cout << (md ? "### " : "") << "predicted: " << what << (md ? "\n\n" : "\n");
     std::cout << core::render_grid(header, rows, {false, true, true, true, false}, md);
-    for (const auto& t : preds) {
+    for (size_t i = 0; i < preds.size(); ++i) {
+        const auto& t = preds[i];
         std::cout << (md ? "\n- **" : "\n") << t.platform_id << (md ? "**\n" : "\n");
         for (const auto& r : t.rests_on) std::cout << (md ? "  - " : "    ") << r << "\n";
+        print_cost(predict::throughput_cost(targets[i], t, cost_options(c)), md);
+    }
+    return 0;
+}
+
+// Each row of a back-test CSV predicted, with its error; exit 2 when no row could be evaluated.
+int predict_backtest(const PredictCommands& c, const predict::Calibration& cal, const predict::PredictOptions& opt, bool md) {
+    auto rows = predict::parse_backtest(base::read_file(c.backtest), c.backtest, c.set);
+    predict::evaluate_backtest(rows, cal, opt);
+    int bad = 0;
+    for (const auto& r : rows)
+        if (!r.error.empty()) {
+            ++bad;
+            std::fprintf(stderr, "[%s:%d] %s\n", c.backtest.c_str(), r.line, r.error.c_str());
+        }
+    if (c.format == "json")
+        std::cout << predict::backtest_json(rows).dump(2) << "\n";
+    else
+        std::cout << predict::backtest_table(rows, md);
+    if (bad == static_cast<int>(rows.size())) {
+        std::fprintf(stderr, "[%s] no row could be evaluated. HINT: see the errors above\n", c.backtest.c_str());
+        return EXIT_USAGE;
     }
     return 0;
 }
@@ -139,26 +314,7 @@ int cmd_predict(const PredictCommands& c) {
     if (c.format != "table" && c.format != "md" && c.format != "json")
         throw UsageError("-o", fmt::format("predict prints table, md or json, not '{}'", c.format), "use -o table, md or json");
 
-    if (!c.backtest.empty()) {
-        auto rows = predict::parse_backtest(base::read_file(c.backtest), c.backtest, c.set);
-        predict::evaluate_backtest(rows, cal, opt);
-        int bad = 0;
-        for (const auto& r : rows)
-            if (!r.error.empty()) {
-                ++bad;
-                std::fprintf(stderr, "[%s:%d] %s\n", c.backtest.c_str(), r.line, r.error.c_str());
-            }
-        if (c.format == "json")
-            std::cout << predict::backtest_json(rows).dump(2) << "\n";
-        else
-            std::cout << predict::backtest_table(rows, md);
-        if (bad == static_cast<int>(rows.size())) {
-            std::fprintf(stderr, "[%s] no row could be evaluated. HINT: see the errors above\n", c.backtest.c_str());
-            return EXIT_USAGE;
-        }
-        return 0;
-    }
-
+    if (!c.backtest.empty()) return predict_backtest(c, cal, opt, md);
     if (c.on.empty()) throw UsageError("--on", "no platform given", "e.g. --on m2-ultra-76c@192,rtx-4090,h100-sxm (`versus specs list`)");
     if (c.workload != "llm") return predict_other(c, parse_targets(c.on), md);
     predict::LlmQuery q;
@@ -189,6 +345,7 @@ int cmd_predict(const PredictCommands& c) {
     }
     if (targets.empty()) throw UsageError("--on", "no platform given", "e.g. --on rtx-4090,h100-sxm");
 
+    if (c.gpus > 1) return predict_split_cmd(c, q, targets, cals, opt, md);
     std::vector<predict::LlmPrediction> preds;
     for (size_t i = 0; i < targets.size(); ++i) preds.push_back(predict::predict_llm(targets[i], q, cals[i], opt));
 
@@ -231,6 +388,7 @@ int cmd_predict(const PredictCommands& c) {
                 j["watts"] = est(*p.watts);
             }
             j["rests_on"] = p.rests_on;
+            j["cost"] = predict::cost_json(predict::llm_cost(targets[i], p, cost_options(c)));
             out.push_back(j);
         }
         std::cout << out.dump(2) << "\n";
@@ -261,6 +419,7 @@ int cmd_predict(const PredictCommands& c) {
         std::cout << (md ? "\n- **" : "\n") << p.platform_id << (md ? "**: " : ": ") << p.plan.summary
                   << " [" << p.plan.budget_rule << "]\n";
         for (const auto& r : p.rests_on) std::cout << (md ? "  - " : "    ") << r << "\n";
+        print_cost(predict::llm_cost(targets[i], p, cost_options(c)), md);
     }
     return 0;
 }
@@ -311,7 +470,14 @@ PredictCommands* add_predict_commands(CLI::App& app) {
     c.predict = app.add_subcommand("predict", "predict LLM speed, fit and energy on platforms you do not have");
     auto* p = c.predict;
     p->add_option("-m,--model", c.model, "synthetic preset: its real shape (llama-7b, llama-70b, llama3-8b, ...)")->capture_default_str();
-    p->add_option("-w,--workload", c.workload, "llm, gemm, membw, train-resnet50 or train-gpt")->capture_default_str();
+    p->add_option("-w,--workload", c.workload, "llm, gemm, membw, train-resnet50, train-gpt or allreduce")->capture_default_str();
+    p->add_option("--gpus", c.gpus, "GPUs of each platform: llm splits the layers, train-gpt runs data-parallel, "
+                                    "allreduce spans them")->check(CLI::Range(1, 1 << 20))->capture_default_str();
+    p->add_option("--system", c.system, "the node the GPUs sit in (a system id of data/specs/systems.csv, e.g. dgx-h100)");
+    p->add_option("--size", c.size, "allreduce: bytes per GPU (nccl-tests' size), e.g. 256M or 1G")->capture_default_str();
+    p->add_option("--split", c.split, "llm on several GPUs: how the model is split (layer)")->capture_default_str();
+    p->add_option("--micro-batch", c.micro_batch, "train-gpt on several GPUs: sequences per GPU and step")
+        ->check(CLI::Range(int64_t{1}, int64_t{1} << 16))->capture_default_str();
     p->add_option("--dtype", c.dtype, "gemm: f32, f16, bf16 or int8")->capture_default_str();
     p->add_option("--dataset", c.dataset, "train-resnet50: imagenet-1k or cifar-10")->capture_default_str();
     p->add_option("--seq", c.seq, "train-gpt: sequence length")->check(CLI::Range(int64_t{1}, int64_t{1} << 20))->capture_default_str();
@@ -328,6 +494,11 @@ PredictCommands* add_predict_commands(CLI::App& app) {
     p->add_option("--backtest", c.backtest, "CSV of measured figures: predict each row and print the errors");
     p->add_option("--set", c.set, "with --backtest: only the rows whose `set` column is this (fit, holdout)");
     p->add_option("-o,--output", c.format, "table, md or json")->capture_default_str();
+    p->add_option("--cost-basis", c.cost_basis, "cost from a purchase (launch price), the cloud (per GPU-hour) or auto")->capture_default_str();
+    p->add_option("--currency", c.currency, "cost currency: USD, or CODE=units per US dollar (EUR=0.92)")->capture_default_str();
+    p->add_option("--energy-price", c.energy_price, "energy price per kWh in that currency (purchases)")->check(CLI::Range(0.0, 100.0))->capture_default_str();
+    p->add_option("--utilisation", c.utilisation, "share of the paid or owned hours that do this work")->check(CLI::Range(0.001, 1.0))->capture_default_str();
+    p->add_option("--years", c.years, "amortisation period of a purchase")->check(CLI::Range(0.1, 50.0))->capture_default_str();
 
     c.calibrate = app.add_subcommand("calibrate", "fit the predictor: on this machine's results, or on a back-test CSV (--from)");
     c.calibrate->add_option("--from", c.from, "back-test CSV to fit the per-family table on");

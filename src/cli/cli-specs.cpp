@@ -8,6 +8,7 @@
 
 #include "base/error.hpp"
 #include "core/printers.hpp"
+#include "predict/cost.hpp"
 #include "predict/specs.hpp"
 
 namespace versus::cli {
@@ -48,11 +49,29 @@ Json to_json(const Platform& p) {
     j["int8_TOPS"] = opt(p.int8_TOPS);
     j["host_link"] = p.host_link.empty() ? Json(nullptr) : Json(p.host_link);
     j["host_link_GBps"] = opt(p.host_link_GBps);
+    j["pcie_gen"] = p.pcie_gen ? Json(*p.pcie_gen) : Json(nullptr);
+    j["pcie_lanes"] = p.pcie_lanes ? Json(*p.pcie_lanes) : Json(nullptr);
+    j["nvlink_gen"] = p.nvlink_gen ? Json(*p.nvlink_gen) : Json(nullptr);
     j["nvlink_GBps"] = opt(p.nvlink_GBps);
+    j["nvlink_GBps_bidir"] = p.nvlink_GBps ? Json(2 * *p.nvlink_GBps) : Json(nullptr);
+    j["nvlink_domain_gpus"] = p.nvlink_domain_gpus ? Json(*p.nvlink_domain_gpus) : Json(nullptr);
     j["power_typical_W"] = opt(p.power_typical_W);
     j["power_max_W"] = opt(p.power_max_W);
     j["year"] = p.year;
     j["source"] = p.source;
+    j["checked"] = p.checked.empty() ? Json(nullptr) : Json(p.checked);
+    j["derived"] = p.derived;
+    j["third_party"] = p.third_party;
+    const auto thin = predict::thinness(p);
+    j["thin"] = thin.thin;
+    j["thin_reasons"] = thin.reasons;
+    Json prices = Json::array();
+    for (const auto kind : {predict::PriceKind::MSRP, predict::PriceKind::CLOUD})
+        if (const auto pr = predict::find_price(p, kind))
+            prices.push_back({{"kind", predict::price_kind_name(kind)}, {"price_USD", pr->price_USD},
+                              {"product", pr->product}, {"provider", pr->provider}, {"price_date", pr->price_date},
+                              {"source", pr->source}, {"checked", pr->checked}});
+    j["prices"] = prices;
     j["notes"] = p.notes;
     return j;
 }
@@ -76,6 +95,20 @@ std::string headline_flops(const Platform& p) {
     if (p.fp16_TFLOPS) return num(*p.fp16_TFLOPS);
     if (p.fp32_TFLOPS) return num(*p.fp32_TFLOPS) + " (fp32)";
     return "-";
+}
+
+// "1599" (launch price) or "2.99/h" (cloud, per GPU-hour), in US dollars; "-" when the table has neither.
+std::string price_cell(const Platform& p) {
+    if (const auto pr = predict::find_price(p, predict::PriceKind::MSRP)) return fmt::format("{:g}", pr->price_USD);
+    if (const auto pr = predict::find_price(p, predict::PriceKind::CLOUD)) return fmt::format("{:g}/h", pr->price_USD);
+    return "-";
+}
+
+std::string price_line(const Platform& p, predict::PriceKind kind) {
+    const auto pr = predict::find_price(p, kind);
+    if (!pr) return "-";
+    return fmt::format("{:g} USD{} ({}, {}, {}; {}, checked {})", pr->price_USD, kind == predict::PriceKind::CLOUD ? " per GPU-hour" : "",
+                       pr->product, pr->provider, pr->price_date, pr->source, pr->checked);
 }
 
 int cmd_list(const SpecsCommands& c) {
@@ -106,15 +139,21 @@ int cmd_list(const SpecsCommands& c) {
         throw UsageError("-o", fmt::format("specs list prints table, md or json, not '{}'", c.list_format),
                          "use -o table, -o md or -o json");
     std::vector<std::vector<std::string>> cells;
-    for (const auto* p : rows)
+    size_t thin = 0;
+    for (const auto* p : rows) {
+        const bool t = predict::thinness(*p).thin;
+        thin += t;
         cells.push_back({p->id, p->name, join_gb(p->memory_options_GB), num(p->mem_bw_GBps), headline_flops(*p),
-                         p->power_typical_W ? num(*p->power_typical_W) : "-"});
-    std::cout << core::render_grid({"id", "name", "memory GB", "bandwidth GB/s", "fp16 TFLOPS", "power W"}, cells,
-                                   {false, false, false, true, true, true}, f == core::Format::MD);
+                         p->power_typical_W ? num(*p->power_typical_W) : "-", price_cell(*p), t ? "thin" : ""});
+    }
+    std::cout << core::render_grid({"id", "name", "memory GB", "bandwidth GB/s", "fp16 TFLOPS", "power W", "USD", "data"},
+                                   cells, {false, false, false, true, true, true, true, false}, f == core::Format::MD);
     std::cout << fmt::format(
-        "\n{} platforms; dense peaks (no sparsity); `versus specs show ID` gives every field "
-        "and its source\n",
-        rows.size());
+        "\n{} platforms, {} thin (a key figure unknown or from a third party, a source not the vendor's, or never checked; "
+        "data/specs/README.md); dense peaks "
+        "(no sparsity); USD: launch price at the largest memory, or cloud per GPU-hour; `versus specs show ID` gives "
+        "every field and its source\n",
+        rows.size(), thin);
     return EXIT_ALL_OK;
 }
 
@@ -127,8 +166,14 @@ int cmd_show(const SpecsCommands& c) {
     if (c.show_format != "table")
         throw UsageError("-o", fmt::format("specs show prints table or json, not '{}'", c.show_format),
                          "use -o table or -o json");
-    std::string aliases;
-    for (const auto& a : p.aliases) aliases += (aliases.empty() ? "" : "; ") + a;
+    auto join = [](const std::vector<std::string>& v, std::string_view sep) {
+        std::string s;
+        for (const auto& x : v) s += (s.empty() ? "" : std::string(sep)) + x;
+        return s;
+    };
+    const std::string aliases = join(p.aliases, "; "), derived = join(p.derived, ", "), third = join(p.third_party, ", ");
+    const auto thin = predict::thinness(p);
+    const std::string reasons = join(thin.reasons, "; ");
     const std::vector<std::vector<std::string>> rows = {
         {"id", p.id},
         {"name", p.name},
@@ -149,11 +194,19 @@ int cmd_show(const SpecsCommands& c) {
         {"int8_TOPS", with_unit(p.int8_TOPS, "TOPS dense")},
         {"host_link", p.host_link.empty() ? "-" : p.host_link},
         {"host_link_GBps", with_unit(p.host_link_GBps, "GB/s each way")},
-        {"nvlink_GBps", with_unit(p.nvlink_GBps, "GB/s each way")},
+        {"nvlink", p.nvlink_gen ? fmt::format("NVLink {}: {} GB/s each way ({} both), {} GPUs per domain", *p.nvlink_gen,
+                                              num(*p.nvlink_GBps), num(2 * *p.nvlink_GBps), *p.nvlink_domain_gpus)
+                                : "-"},
         {"power_typical_W", with_unit(p.power_typical_W, "W")},
         {"power_max_W", with_unit(p.power_max_W, "W")},
         {"year", std::to_string(p.year)},
         {"source", p.source},
+        {"checked", p.checked.empty() ? "-" : p.checked},
+        {"derived", derived.empty() ? "-" : derived},
+        {"third_party", third.empty() ? "-" : third},
+        {"thin", thin.thin ? "yes: " + reasons : "no"},
+        {"price_msrp", price_line(p, predict::PriceKind::MSRP)},
+        {"price_cloud", price_line(p, predict::PriceKind::CLOUD)},
         {"notes", p.notes.empty() ? "-" : p.notes},
     };
     std::cout << core::render_grid({"field", "value"}, rows, {false, false}, false);

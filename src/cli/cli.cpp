@@ -5,8 +5,10 @@
 #include "cli/cli-llm.hpp"
 #include "cli/cli-predict.hpp"
 #include "cli/cli-specs.hpp"
+#include "cli/cli-tokenize.hpp"
 #include "cli/guard.hpp"
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -21,8 +23,10 @@
 #include "backend/backend.hpp"
 #include "base/error.hpp"
 #include "base/text.hpp"
+#include "comm/comm.hpp"
 #include "core/context.hpp"
 #include "core/printers.hpp"
+#include "core/ranks.hpp"
 #include "core/results-file.hpp"
 #include "core/runner.hpp"
 #include "power/power.hpp"
@@ -46,6 +50,7 @@ struct Common {
     std::string out;
     std::string db;  // history database; "" = versus.db beside the results file
     bool quiet = false;
+    double rank_timeout_s = core::DEFAULT_RANK_TIMEOUT_S;
 };
 
 Format output_format(const std::string& name) {
@@ -77,10 +82,45 @@ std::vector<backend::BackendSlot*> select_backends(std::vector<backend::BackendS
     return out;
 }
 
+// The job this process is one rank of, when a launcher started it; null alone. A rank whose MPI plugin cannot
+// load stops: run alone, every rank would write the same results file.
+std::unique_ptr<comm::Comm> join_job(double timeout_s) {
+    const std::string marker = comm::launcher_marker();
+    if (marker.empty()) return nullptr;
+    std::string why;
+    auto c = comm::Comm::load(&why);
+    if (!c)
+        throw UsageError("mpi", fmt::format("started as a rank ({}) but the MPI plugin cannot load: {}", marker, why),
+                         "build libversus-mpi.so (libopenmpi-dev) or run versus without a launcher");
+    c->set_timeout(timeout_s);
+    return c;
+}
+
 struct Session {
+    explicit Session(double rank_timeout_s = core::DEFAULT_RANK_TIMEOUT_S) : comm(join_job(rank_timeout_s)) {
+        if (comm) ranks = std::make_unique<core::RankRun>(*comm, ctx);
+    }
+    std::unique_ptr<comm::Comm> comm;  // first in, last out: MPI outlives everything else
     std::vector<backend::BackendSlot> backends = backend::load_backends();
     system::SystemInfo sys = system::probe_system();
     core::Context ctx = core::build_context(sys, backends);
+    std::unique_ptr<core::RankRun> ranks;
+
+    // Rank 0 (or a lone process) prints and writes; the other ranks send it their rows.
+    bool writes() const { return !ranks || ranks->leader(); }
+    int world() const { return comm ? comm->size() : 1; }
+    // Whether this process measures device d (one GPU per rank on a host shared by ranks).
+    bool owns(const versus_device_info& info, int d) const { return !comm || core::rank_owns_device(info, d, comm->id()); }
+    // A rank's share of a host device: its cores, and its share of the memory budget.
+    versus_device_info share(versus_device_info info) const {
+        if (!comm || info.memory_kind == VERSUS_MEMORY_DISCRETE) return info;
+        cpu_set_t set;
+        const int bound = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : info.compute_units;
+        const int hw = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+        info.compute_units = std::min(info.compute_units, core::rank_threads(bound, hw, comm->id()));
+        info.mem_budget_bytes /= static_cast<uint64_t>(std::max(1, comm->id().local_size));
+        return info;
+    }
 };
 
 std::string default_threads(const versus_device_info& info, bool full) {
@@ -103,24 +143,42 @@ std::string summary_line(const core::RunSummary& s, double seconds) {
     return line + fmt::format(" in {:.1f} s", seconds);
 }
 
-// Runs jobs, streaming records to the results file (if any) and collecting them for printing.
-core::RunSummary execute(Session& s, const std::vector<core::Job>& jobs, std::vector<Record>& records,
-                         core::ResultsFile* file, const core::RunOptions& opt, const std::vector<Record>& pre) {
-    for (const auto& r : pre) {
+void tally(const Record& r, core::RunSummary& s) {
+    const std::string status = r.str("status");
+    if (status == "ok") ++s.ok;
+    if (status == "skipped") ++s.skipped;
+    if (status == "error") ++s.errors;
+    if (r.num("unstable") != 0) ++s.unstable;
+}
+
+// Runs jobs, streaming records to the results file (if any) and collecting them for printing. In a job of ranks
+// every rank runs its own jobs and rank 0 collects all of them (core/ranks.hpp); the summary counts every rank's rows.
+core::RunSummary execute(Session& s, std::vector<core::Job> jobs, std::vector<Record>& records, core::ResultsFile* file,
+                         core::RunOptions opt, std::vector<Record> pre) {
+    const std::function<void(const Record&)> keep = [&](const Record& r) {
         records.push_back(r);
         if (file) file->append(r);
+    };
+    std::function<void(const Record&)> sink = keep;
+    core::install_interrupt_handler(s.ranks != nullptr);
+    if (s.ranks) {
+        s.comm->set_stop_flag(&core::interrupt_flag());
+        jobs = s.ranks->agree(std::move(jobs), pre);
+        sink = [&](const Record& r) { s.ranks->publish(r, keep); };
+        opt.comm = s.comm.get();
     }
-    core::Runner runner(s.ctx, opt, [&](const Record& r) {
-        records.push_back(r);
-        if (file) file->append(r);
-    });
-    core::install_interrupt_handler();
+    for (const auto& r : pre) sink(r);
+    core::Runner runner(s.ctx, opt, sink);
     auto sum = runner.run(jobs);
-    for (const auto& r : pre) {
-        (void)r;
-        ++sum.skipped;
-    }
-    return sum;
+    sum.skipped += static_cast<int>(pre.size());
+    if (!s.ranks) return sum;
+    const auto out = s.ranks->finish(keep, core::interrupt_flag().load());
+    for (const auto& note : out.notes) std::fprintf(stderr, "[versus] rank %d: %s\n", s.comm->rank(), note.c_str());
+    if (!s.ranks->leader()) return sum;
+    core::RunSummary all;
+    all.interrupted = sum.interrupted;
+    for (const auto& r : records) tally(r, all);
+    return all;
 }
 
 void print_results(const core::Context& ctx, const std::vector<Record>& records, Format f, const std::string& summary) {
@@ -222,32 +280,53 @@ void write_report(const std::filesystem::path& path, const core::Context& ctx, c
        << core::render(records, Format::MD) << "\n" << summary << "\n";
 }
 
+// The jobs of workload w on every device of a backend that this process measures (its share of a host shared by
+// ranks); `values` overrides the suite's sweep.
+void plan_backend(const Session& s, const workloads::Workload& w, backend::BackendSlot& slot, bool full,
+                  const std::string& threads, const std::map<std::string, std::string>& values,
+                  std::vector<core::Job>& jobs) {
+    for (int d = 0; d < slot.backend->device_count(); ++d) {
+        const auto all = slot.backend->device_info(d);
+        if (!s.owns(all, d)) continue;
+        const auto info = s.share(all);
+        auto sweep = w.suite(info, full);
+        for (auto& [k, v] : sweep)
+            if (auto it = values.find(k); it != values.end() && !it->second.empty()) v = it->second;
+        auto js = core::plan_jobs(w, *slot.backend, d, sweep, threads.empty() ? default_threads(info, full) : threads);
+        for (auto& j : js) {
+            j.info.compute_units = info.compute_units;
+            j.info.mem_budget_bytes = info.mem_budget_bytes;
+        }
+        jobs.insert(jobs.end(), std::make_move_iterator(js.begin()), std::make_move_iterator(js.end()));
+    }
+}
+
 int cmd_run(const Common& c, bool full) {
     const Format f = output_format(c.format);
     const std::filesystem::path out = c.out.empty() ? core::default_results_path() : std::filesystem::path(c.out);
-    core::ResultsFile file(out);  // fails before any measuring if the path is unwritable
-    Session s;
+    Session s(c.rank_timeout_s);
+    // Fails before any measuring if the path is unwritable; only the process that writes opens it.
+    std::unique_ptr<core::ResultsFile> file;
+    if (s.writes()) file = std::make_unique<core::ResultsFile>(out);
     std::vector<core::Job> jobs;
     std::vector<Record> pre;
     for (auto* slot : select_backends(s.backends, c.backends)) {
         for (const auto& w : workloads::all_workloads()) {
-            if (!full && !w->quick()) continue;
+            if ((!full && !w->quick()) || !w->in_suite(s.world())) continue;
             if (!slot->backend) {
                 pre.push_back(core::unavailable_record(s.ctx, slot->name, *w, slot->name + ": not available (" + slot->reason + ")"));
                 continue;
             }
-            for (int d = 0; d < slot->backend->device_count(); ++d) {
-                const auto info = slot->backend->device_info(d);
-                auto js = core::plan_jobs(*w, *slot->backend, d, w->suite(info, full),
-                                          c.threads.empty() ? default_threads(info, full) : c.threads);
-                jobs.insert(jobs.end(), std::make_move_iterator(js.begin()), std::make_move_iterator(js.end()));
-            }
+            plan_backend(s, *w, *slot, full, c.threads, {}, jobs);
         }
     }
-    if (!c.quiet) std::fprintf(stderr, "versus run: %zu rows, results appended to %s\n", jobs.size(), out.c_str());
+    if (!c.quiet && s.writes())
+        std::fprintf(stderr, "versus run: %zu rows%s, results appended to %s\n", jobs.size(),
+                     s.comm ? fmt::format(" on rank 0 of {}", s.world()).c_str() : "", out.c_str());
     std::vector<Record> records;
     const auto t0 = std::chrono::steady_clock::now();
-    const auto sum = execute(s, jobs, records, &file, run_options(c, full ? 1.0 : 0.4), pre);
+    const auto sum = execute(s, std::move(jobs), records, file.get(), run_options(c, full ? 1.0 : 0.4), std::move(pre));
+    if (!s.writes()) return exit_code(sum);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     // The rows are in the results file already; the database is an index over them and may fail alone.
     record_run_in_history(c.db.empty() ? report::history_path_for(out) : std::filesystem::path(c.db),
@@ -272,9 +351,9 @@ int cmd_run(const Common& c, bool full) {
 
 int cmd_bench(const workloads::Workload& w, const Common& c, const std::map<std::string, std::string>& values) {
     const Format f = output_format(c.format);
+    Session s(c.rank_timeout_s);
     std::unique_ptr<core::ResultsFile> file;
-    if (!c.out.empty()) file = std::make_unique<core::ResultsFile>(c.out);
-    Session s;
+    if (!c.out.empty() && s.writes()) file = std::make_unique<core::ResultsFile>(c.out);
     std::vector<core::Job> jobs;
     std::vector<Record> pre;
     for (auto* slot : select_backends(s.backends, c.backends.empty() ? "cpu" : c.backends)) {
@@ -282,15 +361,8 @@ int cmd_bench(const workloads::Workload& w, const Common& c, const std::map<std:
             pre.push_back(core::unavailable_record(s.ctx, slot->name, w, slot->name + ": not available (" + slot->reason + ")"));
             continue;
         }
-        for (int d = 0; d < slot->backend->device_count(); ++d) {
-            const auto info = slot->backend->device_info(d);
-            // Parameters the user did not give take the quick suite's values.
-            auto sweep = w.suite(info, false);
-            for (auto& [k, v] : sweep)
-                if (auto it = values.find(k); it != values.end() && !it->second.empty()) v = it->second;
-            auto js = core::plan_jobs(w, *slot->backend, d, sweep, c.threads.empty() ? default_threads(info, false) : c.threads);
-            jobs.insert(jobs.end(), std::make_move_iterator(js.begin()), std::make_move_iterator(js.end()));
-        }
+        // Parameters the user did not give take the quick suite's values.
+        plan_backend(s, w, *slot, false, c.threads, values, jobs);
     }
     // Explicitly requested sizes that cannot fit are the user's to fix: refuse before allocating.
     if (auto over = core::jobs_over_budget(jobs); !over.empty())
@@ -298,7 +370,8 @@ int cmd_bench(const workloads::Workload& w, const Common& c, const std::map<std:
                          "choose a smaller size");
     std::vector<Record> records;
     const auto t0 = std::chrono::steady_clock::now();
-    const auto sum = execute(s, jobs, records, file.get(), run_options(c, 0.5), pre);
+    const auto sum = execute(s, std::move(jobs), records, file.get(), run_options(c, 0.5), std::move(pre));
+    if (!s.writes()) return exit_code(sum);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (file || !c.db.empty())
         record_run_in_history(c.db.empty() ? report::history_path_for(c.out) : std::filesystem::path(c.db),
@@ -335,6 +408,10 @@ void add_common(CLI::App* app, Common& c, bool with_out_help_run) {
                     with_out_help_run ? "history database to add the run to (default: versus.db beside the results file)"
                                       : "history database to add the run to (default: versus.db beside --out, if given)");
     app->add_flag("-q,--quiet", c.quiet, "no progress lines on stderr");
+    app->add_option("--rank-timeout", c.rank_timeout_s,
+                    "under mpirun: seconds of silence after which a rank counts as lost (ranks on this host: at once "
+                    "when their process is gone)")
+        ->check(CLI::Range(1.0, 86400.0));
 }
 
 }  // namespace
@@ -342,6 +419,12 @@ void add_common(CLI::App* app, Common& c, bool with_out_help_run) {
 namespace {
 
 int parse_and_run(int argc, char** argv) {
+    // `versus quality ...` is `versus bench quality ...`.
+    std::vector<char*> args(argv, argv + argc);
+    static char bench_word[] = "bench";
+    if (argc > 1 && std::string_view(argv[1]) == "quality") args.insert(args.begin() + 1, bench_word);
+    argc = static_cast<int>(args.size());
+    argv = args.data();
     CLI::App app{"versus: measure, predict and compare AI workloads on CPUs, CUDA GPUs and Apple Silicon"};
     app.set_version_flag("--version", core::versus_version());
     app.require_subcommand(1);
@@ -378,6 +461,7 @@ int parse_and_run(int argc, char** argv) {
 
     app.add_subcommand("list", "list the workloads and their parameters");
     LlmCommands* llm_cmds = add_llm_commands(app);
+    TokenizeCommand* tokenize_cmd = add_tokenize_command(app);
     SpecsCommands* specs_cmds = add_specs_commands(app);
     PredictCommands* predict_cmds = add_predict_commands(app);
     HistoryCommands* history_cmds = add_history_commands(app);
@@ -401,6 +485,7 @@ int parse_and_run(int argc, char** argv) {
     if (*run) return cmd_run(run_c, full);
     if (app.got_subcommand("list")) return cmd_list();
     if (int rc = run_llm_commands(llm_cmds); rc >= 0) return rc;
+    if (int rc = run_tokenize_command(tokenize_cmd); rc >= 0) return rc;
     if (int rc = run_specs_commands(specs_cmds); rc >= 0) return rc;
     if (int rc = run_predict_commands(predict_cmds); rc >= 0) return rc;
     if (int rc = run_history_commands(history_cmds); rc >= 0) return rc;

@@ -18,6 +18,7 @@ struct Context {
     std::string build_type;  // "Release", "Debug", "RelWithDebInfo+asan"
     std::string compiler;
     std::string host;
+    int rank = -1, world_size = 0;  // this process's place in a job of several ranks; -1 and 0 alone
     std::string os;
     std::string cpu;
     std::string isa;

@@ -89,6 +89,10 @@ std::vector<ParamValue> parse_sweep(const ParamSpec& spec, std::string_view text
     std::vector<ParamValue> out;
     if (base::trim(text).empty()) throw UsageError(place, "empty value", "give a value, a list (a,b) or a range (a-b*2)");
 
+    if (spec.kind == ParamKind::STRING) {
+        out.emplace_back(std::string(text));
+        return out;
+    }
     if (spec.kind == ParamKind::TEXT) {
         for (auto item : base::split(text, ',', base::SPLIT_TRIM)) {
             if (item.empty()) throw UsageError(place, fmt::format("empty item in '{}'", text), "remove the extra comma");

@@ -16,7 +16,8 @@ namespace versus::core {
 
 using ParamValue = std::variant<int64_t, std::string>;
 
-enum class ParamKind { INT, SIZE, CHOICE, TEXT };  // TEXT: free text (paths, names), listed with commas
+enum class ParamKind { INT, SIZE, CHOICE, TEXT, STRING };  // TEXT: free text (paths, names), listed with commas;
+                                                           // STRING: one value, never split (prompt text)
 
 struct ParamSpec {
     std::string name;           // command-line name: --name

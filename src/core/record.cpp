@@ -125,14 +125,16 @@ Record Record::from_json(const nlohmann::ordered_json& j) {
 
 const std::vector<std::string>& record_common_fields() {
     static const std::vector<std::string> f = {
-        "schema_version", "run_id",  "time",   "versus_version", "build_type", "host",    "os",
-        "cpu",            "gpu",     "backend", "device",        "memory_kind", "workload", "key",
+        "schema_version", "run_id", "time",   "versus_version", "build_type", "host",        "rank",     "world_size",
+        "os",             "cpu",    "gpu",    "backend",        "device",     "memory_kind", "workload", "key",
     };
     return f;
 }
 
 const std::vector<std::string>& record_key_fields() {
-    static const std::vector<std::string> f = {"host", "backend", "device", "workload", "key"};
+    // rank and world_size: the ranks of one job measure the same test on different shares of a host, and a
+    // collective on 2 ranks is not the one on 4 (both null in a single process).
+    static const std::vector<std::string> f = {"host", "rank", "world_size", "backend", "device", "workload", "key"};
     return f;
 }
 

@@ -1,5 +1,6 @@
 #include "core/runner.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -18,7 +19,6 @@
 namespace versus::core {
 
 using base::average_power_w;
-using base::energy_at_power_j;
 using base::energy_per_op_j;
 using base::percent_of_peak;
 using base::rate_per_s;
@@ -40,7 +40,11 @@ extern "C" void on_sigint(int) {
 }
 }  // namespace
 
-void install_interrupt_handler() { std::signal(SIGINT, on_sigint); }
+void install_interrupt_handler(bool terminate_too) {
+    std::signal(SIGINT, on_sigint);
+    // Under a launcher SIGTERM is how mpirun ends the job when a rank dies: stop measuring, keep what came.
+    if (terminate_too) std::signal(SIGTERM, on_sigint);
+}
 
 // The meters read around each measurement: the host's (RAPL) for host rows, and per GPU an NVML
 // sampler for rows on a device with a PCI bus id, opened on its first row. Null with a reason when none.
@@ -74,6 +78,68 @@ private:
     std::string reason_;
     std::map<std::string, GpuSlot> gpus_;
 };
+
+namespace {
+
+// GPU energy comes from windows of at least this long: NVML's energy counter updates every 20-100 ms and its
+// power reading averages over up to a second.
+constexpr double GPU_ENERGY_MIN_S = 1.0;
+
+// The energy of a GPU row from a window of its own: ops run back to back, without the untimed work of
+// device-timed rows (cache flushes) between them, for at least GPU_ENERGY_MIN_S. *window (the sampling
+// window's clocks, temperature and throttling) takes its joules, power and duration, and the reasons and
+// temperatures it saw. Returns the ops the energy covers.
+int64_t gpu_energy_window(Instance& inst, const Job& job, double op_s, power::GpuEnergyMeter& meter,
+                          power::GpuWindow* window) {
+    // Device-timed ops are enqueued ~10 ms at a time between waits, so that the device stays busy.
+    const bool enqueue = inst.device_timed();
+    const int64_t chunk = enqueue ? std::clamp<int64_t>(static_cast<int64_t>(0.01 / std::max(op_s, 1e-9)), 1, 100'000) : 1;
+    meter.begin();
+    int64_t ops = 0;
+    const auto t0 = Clock::now();
+    try {
+        do {
+            if (enqueue) {
+                for (int64_t i = 0; i < chunk; ++i) inst.enqueue();
+                job.backend->synchronize(job.device);
+            } else {
+                inst.run();
+            }
+            ops += chunk;
+        } while (std::chrono::duration<double>(Clock::now() - t0).count() < GPU_ENERGY_MIN_S && !interrupt_flag().load());
+    } catch (...) {
+        meter.cancel();
+        throw;
+    }
+    power::GpuWindow e = meter.end();
+    e.event_reasons |= window->event_reasons;
+    e.throttled = e.throttled || window->throttled;
+    if (std::isfinite(window->max_temp_c))
+        e.max_temp_c = std::isfinite(e.max_temp_c) ? std::max(e.max_temp_c, window->max_temp_c) : window->max_temp_c;
+    e.avg_sm_clock_mhz = window->avg_sm_clock_mhz;  // the clock of the timed ops
+    *window = e;
+    return ops;
+}
+
+// The energy of a GPU row. The sampling window gives the GPU's clocks, temperature and throttling during the
+// timed ops; its energy counts only when it holds nothing but the ops and lasted GPU_ENERGY_MIN_S, else a window
+// of its own measures it. A lockstep op cannot run again on one rank alone (the other ranks would not join it):
+// such a row keeps a window that qualifies and has no energy otherwise. Returns the ops the energy covers.
+int64_t gpu_row_energy(Instance& inst, const Job& job, double op_s, power::GpuEnergyMeter& meter,
+                       power::GpuWindow* window, int64_t timed_ops) {
+    const bool device_timed = inst.device_timed();
+    if (!device_timed && window->seconds >= GPU_ENERGY_MIN_S) return timed_ops;
+    if (!inst.lockstep()) return gpu_energy_window(inst, job, op_s, meter, window);
+    if (window->reason.empty())
+        window->reason = device_timed ? "the window holds untimed work between the ops, and a lockstep op cannot run "
+                                        "again on one rank alone"
+                                      : fmt::format("the window lasted {:.2f} s, under the {:.0f} s a reading needs, and a "
+                                                    "lockstep op cannot run again on one rank alone",
+                                                    window->seconds, GPU_ENERGY_MIN_S);
+    return timed_ops;
+}
+
+}  // namespace
 
 std::vector<Job> plan_jobs(const Workload& w, backend::Backend& b, int device,
                            const std::vector<std::pair<std::string, std::string>>& values,
@@ -138,6 +204,8 @@ Record record_head(const Context& ctx, const std::string& backend, const versus_
     r.set("versus_version", ctx.versus_version);
     r.set("build_type", ctx.build_type);
     r.set("host", ctx.host);
+    r.set("rank", ctx.rank >= 0 ? Value{int64_t{ctx.rank}} : Value{Null{}});
+    r.set("world_size", ctx.rank >= 0 ? Value{int64_t{ctx.world_size}} : Value{Null{}});
     r.set("os", ctx.os);
     r.set("cpu", ctx.cpu);
     r.set("gpu", ctx.gpu.empty() ? Value{Null{}} : Value{ctx.gpu});
@@ -165,6 +233,47 @@ Record unavailable_record(const Context& ctx, const std::string& backend, const 
 }
 
 
+Schedule schedule_for(double one_op_s, const RunOptions& opt, bool fixed) {
+    const double op = std::max(one_op_s, 1e-9);
+    const double warm_s = std::min(0.2, std::max(0.02, opt.time_budget_s / 10));
+    const double target_sample_s = std::max(2e-5, opt.time_budget_s / 100);
+    Schedule s;
+    s.op_s = one_op_s;
+    s.warm_ops = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(warm_s / op)) - 1, 0, 999);
+    s.batch = std::clamp<int64_t>(static_cast<int64_t>(target_sample_s / op), 1, 1'000'000);
+    if (fixed)
+        s.samples = opt.reps > 0 ? opt.reps
+                                 : static_cast<int>(std::clamp<double>(
+                                       std::ceil(opt.time_budget_s / (op * static_cast<double>(s.batch))), opt.min_reps,
+                                       opt.max_samples));
+    return s;
+}
+
+// Warms up for at least one op and ~10% of the budget (caches, clocks, page faults, JIT) and returns the schedule
+// of the samples. A lockstep instance runs a count every rank derives from the same agreed op time instead.
+Schedule Runner::warm_up(Instance& inst) {
+    auto timed_op = [&] {
+        const auto a = Clock::now();
+        inst.run();
+        return std::chrono::duration<double>(Clock::now() - a).count();
+    };
+    if (inst.lockstep()) {
+        const Schedule s = schedule_for(inst.agreed_seconds(timed_op()), opt_, true);
+        for (int64_t i = 0; i < s.warm_ops; ++i) inst.run();
+        return s;
+    }
+    const double warm_s = std::min(0.2, std::max(0.02, opt_.time_budget_s / 10));
+    const auto t0 = Clock::now();
+    int warm_ops = 0;
+    double one_op_s = 0;
+    do {
+        one_op_s = timed_op();
+        ++warm_ops;
+    } while (std::chrono::duration<double>(Clock::now() - t0).count() < warm_s && warm_ops < 1000 &&
+             !interrupt_flag().load());
+    return schedule_for(one_op_s, opt_, false);
+}
+
 namespace {
 
 // % of peak. A rate above the peak asks the backend again (the CPU backend then measures more rounds, so
@@ -186,6 +295,33 @@ std::string set_peak(Record& r, backend::Backend& b, int device, versus_dtype dt
                        format_value(peak / 1e9));
 }
 
+// The GPU's state during the timed ops: throttling, its reasons, temperature and SM clock. Returns the row's
+// note when it throttled, or "".
+std::string set_gpu_state(Record& r, const power::GpuWindow& window) {
+    auto or_null = [](double v) { return std::isfinite(v) ? Value{v} : Value{Null{}}; };
+    r.set("gpu_throttled", window.throttled);
+    const std::string names = power::gpu_throttle_names(window.event_reasons);
+    r.set("gpu_throttle_reasons", names.empty() ? Value{Null{}} : Value{names});
+    r.set("gpu_temp_max_c", or_null(window.max_temp_c));
+    r.set("gpu_sm_clock_mhz", or_null(window.avg_sm_clock_mhz));
+    return window.throttled ? "GPU throttled (" + names + ")" : "";
+}
+
+// The samples of a row, their per-op median and spread, and the timer that took them.
+Summary set_timing(Record& r, const Samples& samples, int64_t batch, bool device_timer) {
+    std::vector<double> per_op(samples.size());
+    for (size_t i = 0; i < samples.size(); ++i) per_op[i] = static_cast<double>(samples[i]) / static_cast<double>(batch);
+    const Summary s = summarize(per_op);
+    r.set("reps", static_cast<int64_t>(samples.size()));
+    r.set("ops_per_sample", batch);
+    r.set("samples_ns", samples);
+    r.set("median_ns", s.median);
+    r.set("mdape_pct", s.mdape_pct);
+    r.set("unstable", s.unstable());
+    r.set("timer", std::string(device_timer ? "device" : "host"));
+    return s;
+}
+
 }  // namespace
 
 Record Runner::run_one(const Job& job) {
@@ -198,27 +334,10 @@ Record Runner::run_one(const Job& job) {
             return finish("skipped", fmt::format("needs {}, {} available", base::human_bytes(need),
                                                  base::human_bytes(static_cast<double>(job.info.mem_budget_bytes))));
         if (const ParamValue* t = job.params.find("threads")) job.backend->set_threads(static_cast<int>(std::get<int64_t>(*t)));
-        Target target{*job.backend, job.device, job.info};
+        Target target{*job.backend, job.device, job.info, opt_.comm};
         auto inst = w.prepare(target, job.params);
-
-        // Warm up for at least one op and ~10% of the budget (caches, clocks, page faults, JIT).
-        const double warm_s = std::min(0.2, std::max(0.02, opt_.time_budget_s / 10));
-        auto t0 = Clock::now();
-        int warm_ops = 0;
-        double one_op_s = 0;
-        do {
-            const auto a = Clock::now();
-            inst->run();
-            one_op_s = std::chrono::duration<double>(Clock::now() - a).count();
-            ++warm_ops;
-        } while (std::chrono::duration<double>(Clock::now() - t0).count() < warm_s && warm_ops < 1000 &&
-                 !interrupt_flag().load());
-
-        // Ops per sample: enough that one sample lasts ~1% of the budget, so that very short ops
-        // are not timed one clock read at a time, and the sample count stays bounded.
-        const double target_sample_s = std::max(2e-5, opt_.time_budget_s / 100);
-        const int64_t batch = std::clamp<int64_t>(static_cast<int64_t>(target_sample_s / std::max(one_op_s, 1e-9)), 1,
-                                                  1'000'000);
+        const Schedule plan = warm_up(*inst);
+        const int64_t batch = plan.batch;
         Samples samples;
         // GPU rows take the GPU's meter (or none, with its reason), never the host's.
         std::string gpu_reason;
@@ -256,8 +375,8 @@ Record Runner::run_one(const Job& job) {
                 samples.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - a).count());
             }
             const int n = static_cast<int>(samples.size());
-            if (opt_.reps > 0) {
-                if (n >= opt_.reps) break;
+            if (plan.samples > 0 || opt_.reps > 0) {
+                if (n >= (plan.samples > 0 ? plan.samples : opt_.reps)) break;
                 continue;
             }
             const double elapsed = std::chrono::duration<double>(Clock::now() - m0).count();
@@ -265,19 +384,11 @@ Record Runner::run_one(const Job& job) {
         }
         const double elapsed = std::chrono::duration<double>(Clock::now() - m0).count();
         const double joules = meter ? meter->read_joules() - j0 : 0;
-        const power::GpuWindow window = gpu ? gpu->end() : power::GpuWindow{};
+        power::GpuWindow window = gpu ? gpu->end() : power::GpuWindow{};
 
-        const int64_t ops = batch * static_cast<int64_t>(samples.size());
-        std::vector<double> per_op(samples.size());
-        for (size_t i = 0; i < samples.size(); ++i) per_op[i] = static_cast<double>(samples[i]) / static_cast<double>(batch);
-        const Summary s = summarize(per_op);
-        r.set("reps", static_cast<int64_t>(samples.size()));
-        r.set("ops_per_sample", batch);
-        r.set("samples_ns", samples);
-        r.set("median_ns", s.median);
-        r.set("mdape_pct", s.mdape_pct);
-        r.set("unstable", s.unstable());
-        r.set("timer", std::string(device_timer ? "device" : "host"));
+        int64_t ops = batch * static_cast<int64_t>(samples.size());
+        if (gpu && !stopped) ops = gpu_row_energy(*inst, job, plan.op_s, *gpu, &window, ops);
+        const Summary s = set_timing(r, samples, batch, device_timer);
         const double median_s = s.median * 1e-9;
         const double flops = w.flops(job.params), bytes = w.bytes(job.params);
         r.set("flops", flops > 0 ? Value{flops} : Value{Null{}});
@@ -290,12 +401,10 @@ Record Runner::run_one(const Job& job) {
             note = set_peak(r, *job.backend, job.device, peak_dtype, rate_per_s(flops, median_s));
         for (const auto& [k, v] : w.metrics(job.params, median_s)) r.set(k, v);
         for (const auto& [k, v] : inst->metrics(median_s)) r.set(k, v);
+        for (const auto& [k, v] : inst->labels()) r.set(k, v);
         if (gpu && window.reason.empty() && ops > 0) {
             r.set("power_w", window.avg_power_w);
-            // A device-timed window also holds untimed work (cache flushes, launch gaps): the op's
-            // energy is then its share of the window's power over its own time, not joules / ops.
-            r.set("energy_j", device_timer ? energy_at_power_j(window.avg_power_w, median_s)
-                                           : energy_per_op_j(window.joules, static_cast<double>(ops)));
+            r.set("energy_j", energy_per_op_j(window.joules, static_cast<double>(ops)));
             r.set("energy_reason", Null{});
         } else if (meter && ops > 0 && elapsed > 0) {
             r.set("power_w", average_power_w(joules, elapsed));
@@ -306,15 +415,8 @@ Record Runner::run_one(const Job& job) {
             r.set("energy_j", Null{});
             r.set("energy_reason", gpu ? "GPU energy: " + window.reason : on_gpu ? gpu_reason : energy_->reason());
         }
-        if (gpu) {
-            auto or_null = [](double v) { return std::isfinite(v) ? Value{v} : Value{Null{}}; };
-            r.set("gpu_throttled", window.throttled);
-            const std::string names = power::gpu_throttle_names(window.event_reasons);
-            r.set("gpu_throttle_reasons", names.empty() ? Value{Null{}} : Value{names});
-            r.set("gpu_temp_max_c", or_null(window.max_temp_c));
-            r.set("gpu_sm_clock_mhz", or_null(window.avg_sm_clock_mhz));
-            if (window.throttled) note = base::join({note, "GPU throttled (" + names + ")"}, "; ");
-        }
+        if (gpu) note = base::join({note, set_gpu_state(r, window)}, "; ");
+        note = base::join({note, inst->note()}, "; ");
         if (stopped)
             return finish("interrupted", fmt::format("interrupted after {} samples", samples.size()));
         const Check c = inst->check();

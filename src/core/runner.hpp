@@ -24,7 +24,20 @@ struct RunOptions {
     int min_reps = 5;
     int max_samples = 1000;
     bool progress = false;  // one line per row on stderr
+    comm::Comm* comm = nullptr;  // the job's ranks (a launcher started this process), handed to the workloads
 };
+
+// How many ops a row runs after its first: warm-up ops, ops per sample and samples (0: until the time budget).
+struct Schedule {
+    int64_t warm_ops = 0, batch = 1;
+    int samples = 0;
+    double op_s = 0;  // the time of one op it was derived from
+};
+// From the time of one op: warm-up for about 10% of the budget (20-200 ms, under 1000 ops), samples of about 1% of
+// it (at least 20 us) so that short ops are not timed one clock read at a time. `fixed` (a lockstep row, whose ops
+// every rank must run as often) also fixes the sample count from the budget: at least min_reps, at most
+// max_samples, or opt.reps.
+Schedule schedule_for(double one_op_s, const RunOptions& opt, bool fixed);
 
 struct Job {
     const Workload* workload;
@@ -61,7 +74,7 @@ Record unavailable_record(const Context& ctx, const std::string& backend, const 
 
 // Set by the SIGINT handler; the runner stops at the next repetition.
 std::atomic<bool>& interrupt_flag();
-void install_interrupt_handler();
+void install_interrupt_handler(bool terminate_too = false);
 
 class Runner {
 public:
@@ -71,6 +84,7 @@ public:
 
 private:
     Record run_one(const Job& job);
+    Schedule warm_up(Instance& inst);
     Record base_record(const Job& job) const;
 
     const Context& ctx_;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backend/backend.hpp"
+#include "comm/comm.hpp"
 #include "core/params.hpp"
 
 namespace versus::core {
@@ -38,6 +39,8 @@ public:
     // Metrics only the prepared instance knows (model bytes, measured bandwidth, peak RSS), from
     // the median time of one op in seconds.
     virtual Metrics metrics(double median_s) { return {}; }
+    // Text fields only the prepared instance knows (the link between two GPUs): (record field, value).
+    virtual std::vector<std::pair<std::string, std::string>> labels() const { return {}; }
 
     // Device timing (backends with timer ops): when true, the runner times each repetition as
     // before_rep() (untimed), then enqueue() between the device timer's start and stop, and waits
@@ -48,12 +51,22 @@ public:
     virtual void enqueue() { run(); }
     // Untimed work before each device-timed repetition, e.g. evicting the cache so the op starts cold.
     virtual void before_rep() {}
+    // What the measured time holds besides the op, said in an ok row's reason (e.g. a layout change of an
+    // input that the device's kernels need); "" when nothing.
+    virtual std::string note() const { return {}; }
+
+    // Ops that involve other ranks (collectives) must run as many times on every rank. For such an instance the
+    // runner derives its warm-up, batch and sample counts from one op time all ranks agree on (agreed_seconds of
+    // its own, usually the slowest rank's), so that the counts are equal everywhere.
+    virtual bool lockstep() const { return false; }
+    virtual double agreed_seconds(double local_s) { return local_s; }
 };
 
 struct Target {
     Backend& backend;
     int device;
     const versus_device_info& info;
+    comm::Comm* comm = nullptr;  // the job's ranks when a launcher started this process, else null
 };
 
 class Workload {
@@ -63,6 +76,11 @@ public:
     virtual std::string_view description() const = 0;
     // Part of `versus run`'s quick suite.
     virtual bool quick() const { return true; }
+    // Part of `versus run`'s suites on a job of n_ranks ranks (collectives need two or more).
+    virtual bool in_suite(int n_ranks) const { return true; }
+    // Rows every rank of a job must run together, in the same order (collectives): a row that not every rank
+    // plans is skipped on all of them before anything runs.
+    virtual bool lockstep() const { return false; }
     // Declared parameters; `threads` is added by the runner for backends that take it.
     virtual std::vector<ParamSpec> params() const = 0;
     // The sweep the suite uses on this device (quick or full); defaults to the specs' quick/full.

@@ -86,10 +86,14 @@ void set_synthetic_vocab(GgufWriter& w, const ModelConfig& c) {
     w.set_bool("tokenizer.ggml.add_eos_token", false);
 }
 
-void write_synthetic_gguf(const ModelConfig& c, GgmlType type, uint64_t seed, const std::filesystem::path& path) {
+void write_synthetic_gguf(const ModelConfig& c, GgmlType type, uint64_t seed, const std::filesystem::path& path,
+                          const HfVocabulary* vocab) {
     GgufWriter w;
     set_model_metadata(w, c, type);
-    set_synthetic_vocab(w, c);
+    if (vocab)
+        set_vocabulary_metadata(w, *vocab, c.n_vocab);
+    else
+        set_synthetic_vocab(w, c);
     auto pool = std::make_shared<cpu::ThreadPool>(cpu::ThreadPool::available_threads());
     for (const auto& spec : model_tensors(c)) {
         const GgmlType t = spec.f32_only ? GgmlType::F32 : type;

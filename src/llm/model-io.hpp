@@ -8,6 +8,7 @@
 #include "backend/cpu/thread-pool.hpp"
 #include "llm/config.hpp"
 #include "llm/gguf.hpp"
+#include "llm/tokenizer-json.hpp"
 
 namespace versus::llm {
 
@@ -17,8 +18,10 @@ void set_model_metadata(GgufWriter& w, const ModelConfig& c, GgmlType type);
 void set_synthetic_vocab(GgufWriter& w, const ModelConfig& c);
 
 // Writes the synthetic model of Model::synthetic(c, type, seed) to `path`, tensor by tensor
-// (never the whole model in memory); atomic: a partial file is never left under `path`.
-void write_synthetic_gguf(const ModelConfig& c, GgmlType type, uint64_t seed, const std::filesystem::path& path);
+// (never the whole model in memory); atomic: a partial file is never left under `path`. With `vocab`, the
+// file carries that vocabulary (c.n_vocab must be at least its size) instead of the synthetic one.
+void write_synthetic_gguf(const ModelConfig& c, GgmlType type, uint64_t seed, const std::filesystem::path& path,
+                          const HfVocabulary* vocab = nullptr);
 
 // Re-quantizes the matrices of `in` (F32, F16, BF16 or already quantized) into `type` and writes
 // `out`; norms, biases and other 1-D tensors stay F32; metadata is copied (general.file_type

@@ -415,12 +415,13 @@ int64_t Session::front_layers() const { return impl_->front ? impl_->front->n_la
 
 namespace {
 
-// Blocks 0 .. n-1 with the Session's code: the CPU side of the LayerRunner interface.
+// Blocks first .. first+n-1 with the Session's code: the CPU side of the LayerRunner interface.
 class CpuLayers : public LayerRunner {
 public:
-    CpuLayers(const Model& m, int64_t n_layers, int64_t n_ctx, int64_t n_batch, cpu::ThreadPool& pool)
-        : impl_(m, n_ctx, std::max<int64_t>(1, n_batch), pool, 0, n_layers) {}
-    int64_t n_layers() const override { return impl_.l_end; }
+    CpuLayers(const Model& m, int64_t first, int64_t n_layers, int64_t n_ctx, int64_t n_batch, cpu::ThreadPool& pool)
+        : impl_(m, n_ctx, std::max<int64_t>(1, n_batch), pool, first, first + n_layers) {}
+    int64_t n_layers() const override { return impl_.l_end - impl_.l_begin; }
+    int64_t first_layer() const override { return impl_.l_begin; }
     bool has_output() const override { return impl_.l_end == impl_.c.n_layer; }
     void eval(const float* x, int64_t n, int64_t pos0, float* out, bool all_logits) override {
         const size_t count = static_cast<size_t>(n * impl_.c.n_embd);
@@ -441,10 +442,15 @@ private:
 
 std::unique_ptr<LayerRunner> make_cpu_layers(const Model& m, int64_t n_layers, int64_t n_ctx, int64_t n_batch,
                                              cpu::ThreadPool& pool) {
-    if (n_layers < 1 || n_layers > m.config().n_layer)
-        throw UsageError("offload", fmt::format("{} blocks of {}", n_layers, m.config().n_layer),
-                         "give 1 .. n_layer blocks");
-    return std::make_unique<CpuLayers>(m, n_layers, n_ctx, n_batch, pool);
+    return make_cpu_layer_range(m, 0, n_layers, n_ctx, n_batch, pool);
+}
+
+std::unique_ptr<LayerRunner> make_cpu_layer_range(const Model& m, int64_t first, int64_t n_layers, int64_t n_ctx,
+                                                  int64_t n_batch, cpu::ThreadPool& pool) {
+    if (first < 0 || n_layers < 1 || first + n_layers > m.config().n_layer)
+        throw UsageError("offload", fmt::format("blocks {} .. {} of {}", first, first + n_layers - 1, m.config().n_layer),
+                         "give a range inside 0 .. n_layer - 1");
+    return std::make_unique<CpuLayers>(m, first, n_layers, n_ctx, n_batch, pool);
 }
 
 Session::~Session() = default;

@@ -30,10 +30,11 @@ versus_llm_weight abi_weight(const Weight& w) {
 
 class DeviceLayers : public LayerRunner {
 public:
-    DeviceLayers(backend::Backend& b, int device, const Model& m, int64_t n_layers, int64_t n_ctx, int64_t n_batch)
-        : b_(b), device_(device), n_layers_(n_layers), output_(n_layers == m.config().n_layer) {
+    DeviceLayers(backend::Backend& b, int device, const Model& m, int64_t first, int64_t n_layers, int64_t n_ctx,
+                 int64_t n_batch)
+        : b_(b), device_(device), first_(first), n_layers_(n_layers), output_(first + n_layers == m.config().n_layer) {
         const ModelConfig& c = m.config();
-        for (int64_t l = 0; l < n_layers; ++l) {
+        for (int64_t l = first; l < first + n_layers; ++l) {
             const LayerWeights& L = m.layers[static_cast<size_t>(l)];
             for (const Weight* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) require(*w);
         }
@@ -53,7 +54,7 @@ public:
         hp.rope_freq_factors = m.rope_freq_factors.empty() ? nullptr : m.rope_freq_factors.data();
         std::vector<versus_llm_layer> layers(static_cast<size_t>(n_layers));
         for (int64_t l = 0; l < n_layers; ++l) {
-            const LayerWeights& L = m.layers[static_cast<size_t>(l)];
+            const LayerWeights& L = m.layers[static_cast<size_t>(first + l)];
             versus_llm_layer& d = layers[static_cast<size_t>(l)];
             d = {abi_weight(L.attn_norm), abi_weight(L.wq), abi_weight(L.wk),       abi_weight(L.wv),
                  abi_weight(L.bq),        abi_weight(L.bk), abi_weight(L.bv),       abi_weight(L.wo),
@@ -67,6 +68,7 @@ public:
     ~DeviceLayers() override { b_.llm_free(device_, handle_); }
 
     int64_t n_layers() const override { return n_layers_; }
+    int64_t first_layer() const override { return first_; }
     bool has_output() const override { return output_; }
     void eval(const float* x, int64_t n, int64_t pos0, float* out, bool all_logits) override {
         b_.llm_eval(device_, handle_, static_cast<int>(n), static_cast<int>(pos0), x, out, all_logits);
@@ -84,7 +86,7 @@ private:
 
     backend::Backend& b_;
     int device_;
-    int64_t n_layers_;
+    int64_t first_, n_layers_;
     bool output_;
     void* handle_ = nullptr;
     std::string where_;
@@ -94,13 +96,85 @@ private:
 
 std::unique_ptr<LayerRunner> make_device_layers(backend::Backend& b, int device, const Model& m, int64_t n_layers,
                                                 int64_t n_ctx, int64_t n_batch) {
-    if (n_layers < 1 || n_layers > m.config().n_layer)
-        throw UsageError("--gpu-layers", fmt::format("{} blocks of {}", n_layers, m.config().n_layer),
-                         "plan_offload() clamps the count");
+    return make_device_layer_range(b, device, m, 0, n_layers, n_ctx, n_batch);
+}
+
+std::unique_ptr<LayerRunner> make_device_layer_range(backend::Backend& b, int device, const Model& m, int64_t first,
+                                                     int64_t n_layers, int64_t n_ctx, int64_t n_batch) {
+    if (first < 0 || n_layers < 1 || first + n_layers > m.config().n_layer)
+        throw UsageError("--gpu-layers", fmt::format("blocks {} .. {} of {}", first, first + n_layers - 1, m.config().n_layer),
+                         "plan_offload() and split_layers() keep ranges inside the model");
     if (!b.has_llm())
         throw UsageError("--gpu-layers", no_gpu_message(n_layers, fmt::format("the {} backend keeps no LLM layers", b.name())),
                          "use -b cuda");
-    return std::make_unique<DeviceLayers>(b, device, m, n_layers, n_ctx, n_batch);
+    return std::make_unique<DeviceLayers>(b, device, m, first, n_layers, n_ctx, n_batch);
+}
+
+std::vector<int64_t> split_layers(int64_t n_layer, const std::vector<double>& fractions) {
+    double total = 0;
+    for (double f : fractions) {
+        if (!(f >= 0)) throw UsageError("--split", fmt::format("share {} is negative", f), "give shares >= 0");
+        total += f;
+    }
+    if (fractions.empty() || total <= 0)
+        throw UsageError("--split", "no device has a share of the layers", "give at least one device a share");
+    std::vector<double> cumulative;
+    double run = 0;
+    for (double f : fractions) cumulative.push_back((run += f) / total);
+    cumulative.back() = 1.0;
+    std::vector<int64_t> counts(fractions.size(), 0);
+    for (int64_t l = 0; l < n_layer; ++l) {
+        const double at = static_cast<double>(l) / static_cast<double>(n_layer);
+        const auto it = std::upper_bound(cumulative.begin(), cumulative.end(), at);
+        const size_t d = std::min(static_cast<size_t>(it - cumulative.begin()), counts.size() - 1);
+        ++counts[d];
+    }
+    return counts;
+}
+
+namespace {
+
+// Pieces run one after the other; the residual between them goes through `hop_` on the host.
+class ChainLayers : public LayerRunner {
+public:
+    ChainLayers(std::vector<std::unique_ptr<LayerRunner>> parts, int64_t n_embd) : parts_(std::move(parts)), E_(n_embd) {
+        int64_t next = 0;
+        for (size_t i = 0; i < parts_.size(); ++i) {
+            if (parts_[i]->first_layer() != next || (parts_[i]->has_output() && i + 1 != parts_.size()))
+                throw UsageError("--split", fmt::format("piece {} starts at block {} instead of {}{}", i,
+                                                        parts_[i]->first_layer(), next,
+                                                        parts_[i]->has_output() ? " and holds the output" : ""),
+                                 "split_layers() gives consecutive ranges with the output last");
+            next += parts_[i]->n_layers();
+            where_ += (where_.empty() ? "" : " + ") + parts_[i]->where();
+        }
+        n_layers_ = next;
+    }
+    int64_t n_layers() const override { return n_layers_; }
+    bool has_output() const override { return !parts_.empty() && parts_.back()->has_output(); }
+    void eval(const float* x, int64_t n, int64_t pos0, float* out, bool all_logits) override {
+        const size_t count = static_cast<size_t>(n * E_);
+        if (hop_.size() < count) hop_.resize(count);
+        std::copy(x, x + count, hop_.begin());
+        for (size_t i = 0; i < parts_.size(); ++i) {
+            const bool last = i + 1 == parts_.size();
+            parts_[i]->eval(hop_.data(), n, pos0, last ? out : hop_.data(), all_logits);
+        }
+    }
+    std::string where() const override { return where_; }
+
+private:
+    std::vector<std::unique_ptr<LayerRunner>> parts_;
+    int64_t E_, n_layers_ = 0;
+    std::vector<float> hop_;  // (n, n_embd) residual between pieces
+    std::string where_;
+};
+
+}  // namespace
+
+std::unique_ptr<LayerRunner> chain_layers(std::vector<std::unique_ptr<LayerRunner>> parts, int64_t n_embd) {
+    if (parts.empty()) throw UsageError("--split", "no pieces to chain", "give at least one device");
+    return std::make_unique<ChainLayers>(std::move(parts), n_embd);
 }
 
 LayerBytes layer_bytes(const ModelConfig& c, const std::function<uint64_t(const TensorSpec&)>& bytes) {
@@ -153,20 +227,62 @@ uint64_t device_working_bytes(const ModelConfig& c, const LayerBytes& lb, int64_
     return bytes + (1u << 20);  // split-attention partials and alignment
 }
 
+namespace {
+
+// Blocks first .. first + n - 1 on one device, with the output when they end the model.
+OffloadPlan plan_range(const ModelConfig& c, const LayerBytes& lb, int64_t first, int64_t n, int64_t n_ctx,
+                       int64_t n_batch) {
+    OffloadPlan p;
+    p.first_layer = first;
+    p.n_layers = n;
+    p.output = n > 0 && first + n == c.n_layer;
+    for (int64_t l = first; l < first + n && l < static_cast<int64_t>(lb.layers.size()); ++l)
+        p.weight_bytes += lb.layers[static_cast<size_t>(l)];
+    if (p.output) p.weight_bytes += lb.output;
+    if (c.n_layer > 0) p.kv_bytes = kv_cache_bytes(c, n_ctx) / static_cast<uint64_t>(c.n_layer) * static_cast<uint64_t>(n);
+    p.working_bytes = device_working_bytes(c, lb, n, p.output, n_batch);
+    return p;
+}
+
+}  // namespace
+
 OffloadPlan plan_offload(const ModelConfig& c, const LayerBytes& lb, int64_t requested, int64_t n_ctx,
                          int64_t n_batch) {
     if (requested < 0)
         throw UsageError("--gpu-layers", fmt::format("{} is not a block count", requested),
                          fmt::format("give 0 .. {} (more means all)", c.n_layer));
-    OffloadPlan p;
-    p.n_layers = std::min(requested, c.n_layer);
-    p.output = p.n_layers == c.n_layer && c.n_layer > 0;
-    for (int64_t l = 0; l < p.n_layers && l < static_cast<int64_t>(lb.layers.size()); ++l)
-        p.weight_bytes += lb.layers[static_cast<size_t>(l)];
-    if (p.output) p.weight_bytes += lb.output;
-    if (c.n_layer > 0) p.kv_bytes = kv_cache_bytes(c, n_ctx) / static_cast<uint64_t>(c.n_layer) * static_cast<uint64_t>(p.n_layers);
-    p.working_bytes = device_working_bytes(c, lb, p.n_layers, p.output, n_batch);
-    return p;
+    return plan_range(c, lb, 0, std::min(requested, c.n_layer), n_ctx, n_batch);
+}
+
+std::vector<OffloadPlan> plan_split(const ModelConfig& c, const LayerBytes& lb, const std::vector<int64_t>& counts,
+                                    int64_t n_ctx, int64_t n_batch) {
+    int64_t total = 0;
+    for (int64_t n : counts) total += n;
+    if (total != c.n_layer || counts.empty())
+        throw UsageError("--split", fmt::format("{} blocks split, the model has {}", total, c.n_layer),
+                         "split_layers() gives every block a device");
+    std::vector<OffloadPlan> out;
+    int64_t first = 0;
+    for (int64_t n : counts) {
+        out.push_back(plan_range(c, lb, first, n, n_ctx, n_batch));
+        first += n;
+    }
+    return out;
+}
+
+void check_split_fit(const std::string& label, const std::vector<OffloadPlan>& plans,
+                     const std::vector<std::string>& devices, const std::vector<uint64_t>& budgets) {
+    for (size_t d = 0; d < plans.size(); ++d) {
+        const OffloadPlan& p = plans[d];
+        if (p.total() <= budgets[d]) continue;
+        throw UsageError("memory",
+                         fmt::format("{}: blocks {} .. {}{} on device {} ({}) need {:.1f} GB (weights {:.1f} + KV {:.1f} + "
+                                     "buffers {:.1f}), {:.1f} GB available",
+                                     label, p.first_layer, p.first_layer + p.n_layers - 1, p.output ? " + output" : "", d,
+                                     devices[d], gb(p.total()), gb(p.weight_bytes), gb(p.kv_bytes), gb(p.working_bytes),
+                                     gb(budgets[d])),
+                         "split over more GPUs (--gpus), or use a smaller --ctx or type");
+    }
 }
 
 int64_t layers_that_fit(const ModelConfig& c, const LayerBytes& lb, int64_t n_ctx, int64_t n_batch,

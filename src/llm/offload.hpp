@@ -26,6 +26,8 @@ class LayerRunner {
 public:
     virtual ~LayerRunner() = default;
     virtual int64_t n_layers() const = 0;
+    // The first block it runs: 0 unless it is a later piece of a split.
+    virtual int64_t first_layer() const { return 0; }
     // True when the runner holds the output norm and matrix too; then eval() returns logits.
     virtual bool has_output() const = 0;
     // x    f32 (n, n_embd): the residual entering block 0, tokens at positions pos0 .. pos0 + n - 1
@@ -58,6 +60,7 @@ LayerBytes layer_bytes(const Model& m);
 
 // Device memory of N blocks on the device.
 struct OffloadPlan {
+    int64_t first_layer = 0;    // the first of its blocks (0 for an offload, later for the pieces of a split)
     int64_t n_layers = 0;       // blocks on the device: min(requested, n_layer)
     bool output = false;        // the output norm and matrix too (every block is there)
     uint64_t weight_bytes = 0;  // those blocks' weights (+ output)
@@ -67,6 +70,15 @@ struct OffloadPlan {
 };
 // `requested` >= 0; more than n_layer means every block. Throws UsageError for a negative count.
 OffloadPlan plan_offload(const ModelConfig& c, const LayerBytes& lb, int64_t requested, int64_t n_ctx, int64_t n_batch);
+// A layer split: one plan per device, device d holding counts[d] consecutive blocks (split_layers()), the last
+// device the output too. Throws UsageError when the counts do not add up to the model's blocks.
+std::vector<OffloadPlan> plan_split(const ModelConfig& c, const LayerBytes& lb, const std::vector<int64_t>& counts,
+                                    int64_t n_ctx, int64_t n_batch);
+// Refuses, before anything is allocated, a split a device cannot hold: UsageError naming the first such device
+// with the numbers (devices[d] names device d, budgets[d] is what it may use).
+void check_split_fit(const std::string& label, const std::vector<OffloadPlan>& plans,
+                     const std::vector<std::string>& devices, const std::vector<uint64_t>& budgets);
+
 // Device activations and scratch of n_batch tokens (what the CUDA plugin allocates, docs/cuda.md).
 uint64_t device_working_bytes(const ModelConfig& c, const LayerBytes& lb, int64_t n_layers, bool output,
                               int64_t n_batch);
@@ -78,6 +90,25 @@ int64_t layers_that_fit(const ModelConfig& c, const LayerBytes& lb, int64_t n_ct
 // 1.3 + buffers 0.3), 79.1 GB available".
 void check_offload_fit(const std::string& label, const ModelConfig& c, const LayerBytes& lb, const OffloadPlan& p,
                        int64_t n_ctx, int64_t n_batch, const std::string& device, uint64_t budget_bytes);
+// A model split by layers over several devices (llama.cpp's -sm layer): device d runs the consecutive blocks
+// first[d] .. first[d] + count[d] - 1, the last device the output too. Block l goes to the first device whose
+// cumulative share of `fractions` (e.g. each device's memory) exceeds l / n_layer, as llama.cpp assigns them; the
+// output, "block n_layer", to the last device. Returns the block count per device (zeros allowed). Throws
+// UsageError for no devices or a share that is negative or all zero.
+std::vector<int64_t> split_layers(int64_t n_layer, const std::vector<double>& fractions);
+
+// Runners for consecutive block ranges chained into one: each one's output residual is the next one's input
+// (one host round trip per device and eval), the last holding the output. Throws UsageError when the ranges do
+// not start at block 0 and follow each other, or the output is not on the last.
+std::unique_ptr<LayerRunner> chain_layers(std::vector<std::unique_ptr<LayerRunner>> parts, int64_t n_embd);
+
+// Blocks first .. first + n_layers - 1 (and the output when they end at n_layer) on the CPU or a backend device:
+// the pieces of a split. The range forms of make_cpu_layers and make_device_layers.
+std::unique_ptr<LayerRunner> make_cpu_layer_range(const Model& m, int64_t first, int64_t n_layers, int64_t n_ctx,
+                                                  int64_t n_batch, cpu::ThreadPool& pool);
+std::unique_ptr<LayerRunner> make_device_layer_range(backend::Backend& b, int device, const Model& m, int64_t first,
+                                                     int64_t n_layers, int64_t n_ctx, int64_t n_batch);
+
 // Why N > 0 blocks cannot go to a GPU: "--gpu-layers 2 needs the CUDA backend, which is not available
 // (libversus-cuda.so not found ...)".
 std::string no_gpu_message(int64_t n_layers, const std::string& why);

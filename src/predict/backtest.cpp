@@ -10,6 +10,7 @@
 #include "base/csv.hpp"
 #include "base/error.hpp"
 #include "core/printers.hpp"
+#include "predict/split.hpp"
 
 namespace versus::predict {
 
@@ -79,11 +80,18 @@ std::vector<BacktestRow> parse_backtest(std::string_view text, const std::string
         r.source = t.cell(csv, "source");
         r.set = t.cell(csv, "set");
         if (!only_set.empty() && r.set != only_set) continue;
+        const std::string gpus(t.column("gpus") >= 0 ? t.cell(csv, "gpus") : "");
         const std::string measured(t.cell(csv, "measured_tokens_per_s"));
         try {
             if (!csv.error.empty()) throw UsageError("csv", csv.error);
             if (csv.cells.size() != t.header().size())
                 throw UsageError("csv", fmt::format("{} cells, the header has {}", csv.cells.size(), t.header().size()));
+            if (!gpus.empty()) {
+                int64_t g = 0;
+                if (!parse_int(gpus, &g) || g < 1 || g > 1024)
+                    throw UsageError("gpus", fmt::format("'{}' is not a GPU count", gpus), "give 1 or more");
+                r.gpus = static_cast<int>(g);
+            }
             r.spec = resolve_platform(r.platform);
             r.query.model_name = r.model;
             r.query.model = llm::preset_config(r.model);
@@ -111,6 +119,23 @@ std::vector<BacktestRow> parse_backtest(std::string_view text, const std::string
     return rows;
 }
 
+namespace {
+
+// A row measured on several GPUs with the layers split between them.
+void evaluate_split(BacktestRow& r, const LlmQuery& q, const Calibration& cal, const PredictOptions& opt) {
+    const SplitPrediction p = predict_llm_split(*r.spec, q, r.gpus, cal, opt);
+    r.predicted_fit = p.fits;
+    if (!p.fits) return;
+    const PhaseEstimate& ph = r.phase == Phase::PREFILL ? *p.prefill : *p.decode;
+    r.predicted = ph.tokens_per_s;
+    r.bound = ph.bound;
+    r.calibration_scope = ph.calibration.scope;
+    const SplitPrediction bare = predict_llm_split(*r.spec, q, r.gpus, Calibration::none(), opt);
+    r.uncalibrated = (r.phase == Phase::PREFILL ? *bare.prefill : *bare.decode).tokens_per_s;
+}
+
+}  // namespace
+
 void evaluate_backtest(std::vector<BacktestRow>& rows, const Calibration& cal, const PredictOptions& opt) {
     for (auto& r : rows) {
         if (!r.error.empty() || !r.spec) continue;
@@ -118,6 +143,14 @@ void evaluate_backtest(std::vector<BacktestRow>& rows, const Calibration& cal, c
         // A prefill test still needs a token to decode and the other way round; neither changes the phase's figure.
         if (q.n_prompt == 0) q.n_prompt = 1;
         if (q.n_gen == 0) q.n_gen = 1;
+        if (r.gpus > 1) {
+            try {
+                evaluate_split(r, q, cal, opt);
+            } catch (const UsageError& e) {
+                r.error = e.what();
+            }
+            continue;
+        }
         const LlmPrediction p = predict_llm(*r.spec, q, cal, opt);
         // Published llama-bench runs offload every layer (-ngl 99): OOM there means "not all on the GPU".
         r.predicted_fit = p.plan.fits_device;
@@ -141,7 +174,8 @@ Calibration fit_calibration(const std::vector<BacktestRow>& rows, const std::str
     };
     std::map<std::tuple<std::string, Phase, std::string>, std::vector<Obs>> groups;
     for (const auto& r : rows) {
-        if (!r.error.empty() || !r.spec || r.measured_oom) continue;
+        // The table calibrates one device; split rows test the split model on top of it.
+        if (!r.error.empty() || !r.spec || r.measured_oom || r.gpus > 1) continue;
         LlmQuery q = r.query;
         if (q.n_prompt == 0) q.n_prompt = 1;
         if (q.n_gen == 0) q.n_gen = 1;
@@ -246,7 +280,8 @@ std::vector<BacktestSummary> summarise_backtest(const std::vector<BacktestRow>& 
     for (const auto& r : rows) {
         if (!r.error.empty() || r.measured_oom || !r.predicted_fit) continue;
         const double e = ape_pct(r.predicted.value, r.measured_tps), u = ape_pct(r.uncalibrated.value, r.measured_tps);
-        std::vector<std::string> keys = {vendor_of(*r.spec) + " " + phase_name(r.phase), std::string("all ") + phase_name(r.phase)};
+        std::vector<std::string> keys = {vendor_of(*r.spec) + (r.gpus > 1 ? " split" : "") + " " + phase_name(r.phase),
+                                         std::string("all ") + phase_name(r.phase)};
         if (!r.set.empty()) keys.push_back(r.set + " " + phase_name(r.phase));
         for (const std::string& key : keys) {
             if (!g.count(key)) order.push_back(key);
@@ -285,6 +320,7 @@ nlohmann::ordered_json backtest_json(const std::vector<BacktestRow>& rows) {
         nlohmann::ordered_json j;
         j["line"] = r.line;
         j["platform"] = r.platform;
+        if (r.gpus > 1) j["gpus"] = r.gpus;
         j["model"] = r.model;
         j["type"] = r.type;
         j["test"] = r.test;
@@ -331,7 +367,8 @@ std::string backtest_table(const std::vector<BacktestRow>& rows, bool md) {
     cells.push_back({"line", "platform", "model", "type", "test", "measured t/s", "predicted t/s", "range", "ratio", "APE %",
                      "bare APE %", "bound"});
     for (const auto& r : rows) {
-        std::vector<std::string> c = {std::to_string(r.line), r.platform, r.model, r.type, r.test};
+        std::vector<std::string> c = {std::to_string(r.line), r.gpus > 1 ? fmt::format("{} x{}", r.platform, r.gpus) : r.platform,
+                                      r.model, r.type, r.test};
         if (!r.error.empty()) {
             c.push_back("error: " + r.error);
             c.resize(cells[0].size());

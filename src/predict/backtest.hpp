@@ -1,5 +1,5 @@
 // backtest: the predictor against measured figures. Rows of a CSV (platform, model, type, test,
-// measured_tokens_per_s — llama-bench's vocabulary) are predicted with a calibration and with the bare
+// measured_tokens_per_s — llama-bench's vocabulary — and optionally gpus, for a layer split) are predicted with a calibration and with the bare
 // roofline, and summarised as absolute percentage errors by vendor and phase; the same rows fit the
 // calibration table (fit_calibration), so a table fitted on one file can be tested on another.
 #pragma once
@@ -17,6 +17,7 @@ namespace versus::predict {
 struct BacktestRow {
     int line = 0;
     std::string platform, model, type, test, source;
+    int gpus = 1;  // optional column: more than one is a layer split over that many GPUs of the platform (split.hpp)
     std::string set;  // optional column: "fit" rows calibrate the built-in table, "holdout" rows only test it
     std::string error;  // non-empty: the row could not be read or predicted; the others still are
     bool measured_oom = false;

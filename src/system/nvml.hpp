@@ -18,6 +18,13 @@ struct NvmlLib {
     using Device = void*;
     static constexpr int CLOCK_SM = 1;         // nvmlClockType_t NVML_CLOCK_SM
     static constexpr int TEMPERATURE_GPU = 0;  // nvmlTemperatureSensors_t NVML_TEMPERATURE_GPU
+    static constexpr unsigned NVLINK_MAX_LINKS = 18;  // NVML_NVLINK_MAX_LINKS
+    // nvmlPciInfo_t (nvmlDeviceGetNvLinkRemotePciInfo_v2 fills it).
+    struct PciInfo {
+        char bus_id_legacy[16];
+        unsigned domain, bus, device, pci_device_id, pci_subsystem_id;
+        char bus_id[32];
+    };
 
     struct Closer {
         void operator()(void* h) const { ::dlclose(h); }
@@ -39,6 +46,9 @@ struct NvmlLib {
     Ret (*device_get_max_pcie_link_generation)(Device, unsigned*) = nullptr;
     Ret (*device_get_max_pcie_link_width)(Device, unsigned*) = nullptr;
     Ret (*device_get_enforced_power_limit)(Device, unsigned*) = nullptr;            // mW
+    Ret (*device_get_nvlink_state)(Device, unsigned, int*) = nullptr;              // link active: 1
+    Ret (*device_get_nvlink_version)(Device, unsigned, unsigned*) = nullptr;       // nvmlNvlinkVersion_t
+    Ret (*device_get_nvlink_remote_pci_info_v2)(Device, unsigned, PciInfo*) = nullptr;
 
     std::string error(Ret r) const {
         return std::string(error_string ? error_string(r) : "error") + " (" + std::to_string(r) + ")";
@@ -77,6 +87,9 @@ struct NvmlLib {
         sym(lib->device_get_max_pcie_link_generation, "nvmlDeviceGetMaxPcieLinkGeneration");
         sym(lib->device_get_max_pcie_link_width, "nvmlDeviceGetMaxPcieLinkWidth");
         sym(lib->device_get_enforced_power_limit, "nvmlDeviceGetEnforcedPowerLimit");
+        sym(lib->device_get_nvlink_state, "nvmlDeviceGetNvLinkState");
+        sym(lib->device_get_nvlink_version, "nvmlDeviceGetNvLinkVersion");
+        sym(lib->device_get_nvlink_remote_pci_info_v2, "nvmlDeviceGetNvLinkRemotePciInfo_v2");
         if (!sym(lib->init_v2, "nvmlInit_v2") || !sym(lib->shutdown, "nvmlShutdown") ||
             !sym(lib->device_get_count_v2, "nvmlDeviceGetCount_v2")) {
             *why = "libnvidia-ml.so.1 lacks nvmlInit_v2/nvmlDeviceGetCount_v2 (driver too old)";

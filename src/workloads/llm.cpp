@@ -7,10 +7,13 @@
 // the rest on the CPU engine; N >= n_layer puts every block and the output there and is recorded as n_layer.
 // A GPU row needs an explicit --gpu-layers (so `versus run` keeps its llm rows on the CPU); a CPU row with
 // N > 0 is skipped with the reason. Memory is checked against the device's budget for the device part.
+//
+// Layer split (--gpus N --split layer, as llama.cpp's -sm layer): every block on GPUs 0 .. N-1 of the backend,
+// consecutive blocks per GPU in shares of their memory budgets, the output on the last; each GPU is checked
+// against its own budget before anything is allocated. The row is measured on device 0's job.
 #include <sys/resource.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -23,6 +26,7 @@
 #include "llm/config.hpp"
 #include "llm/model.hpp"
 #include "llm/offload.hpp"
+#include "llm/tokenizer.hpp"
 #include "system/sysinfo.hpp"
 #include "workloads/fill.hpp"
 #include "workloads/workload.hpp"
@@ -46,7 +50,25 @@ int64_t depth_of(const Params& p) { return p.integer("depth"); }
 // Blocks on the device; 0 when the row has no gpu_layers (a CPU row).
 int64_t gpu_layers_of(const Params& p) { return p.find("gpu_layers") ? p.integer("gpu_layers") : 0; }
 int64_t batch_of(const Params& p) { return is_prefill(p) ? std::min(n_tokens(p), PREFILL_BATCH) : 1; }
+// GPUs of a layer split; 0 when the row is not one.
+int64_t split_gpus_of(const Params& p) { return p.find("split") ? p.integer("gpus") : 0; }
 int64_t ctx_of(const Params& p) { return depth_of(p) + n_tokens(p) + 1; }
+
+bool has_text_prompt(const Params& p) { return p.find("prompt_text") || p.find("prompt_file"); }
+
+// A text prompt's ids with the file's vocabulary (BOS as it asks), tokenized once.
+const std::vector<int32_t>& text_prompt_ids(const Params& p) {
+    static std::map<std::string, std::vector<int32_t>> cache;
+    const bool file = p.find("prompt_file") != nullptr;
+    const std::string& src = file ? p.str("prompt_file") : p.str("prompt_text");
+    const std::string key = p.str("gguf") + (file ? "|file|" : "|text|") + src;
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+    const auto f = llm::GgufFile::open(p.str("gguf"));
+    const auto tok = llm::Tokenizer::from_gguf(f);
+    auto ids = tok.encode(file ? llm::read_utf8_file(src, "--prompt-file") : src, true, true);
+    if (ids.empty()) throw UsageError(file ? "--prompt-file" : "--prompt", "the prompt has no tokens", "give some text");
+    return cache[key] = std::move(ids);
+}
 
 // What a configuration's model looks like, without loading its weights (GGUF headers are cached).
 struct Shape {
@@ -115,20 +137,7 @@ double measured_bandwidth(const Target& t, int threads) {
     static std::map<std::pair<std::string, int>, double> cache;
     const auto key = std::make_pair(std::string(t.info.name), threads);
     if (auto it = cache.find(key); it != cache.end()) return it->second;
-    const uint64_t n = 8u << 20;  // 3 arrays x 64 MiB: far beyond any cache
-    auto a = t.backend.alloc(t.device, n * 8), b = t.backend.alloc(t.device, n * 8), c = t.backend.alloc(t.device, n * 8);
-    std::vector<double> init(n, 1.0);
-    t.backend.copy_h2d(t.device, b.get(), init.data(), n * 8);
-    t.backend.copy_h2d(t.device, c.get(), init.data(), n * 8);
-    double best = 0;
-    for (int i = 0; i < 6; ++i) {
-        const auto t0 = std::chrono::steady_clock::now();
-        t.backend.stream(t.device, VERSUS_STREAM_TRIAD, a.get(), b.get(), c.get(), 3.0, n);
-        t.backend.synchronize(t.device);
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        if (i > 0) best = std::max(best, base::rate_per_s(24.0 * static_cast<double>(n), s));
-    }
-    return cache[key] = best;
+    return cache[key] = triad_bandwidth(t.backend, t.device);
 }
 
 double rss_peak_bytes() {
@@ -141,8 +150,27 @@ double rss_peak_bytes() {
 #endif
 }
 
-// The device part of a row with gpu_layers > 0, or null.
+// Block counts per GPU of a split row: shares of the devices' memory budgets, as llama.cpp splits by free memory.
+std::vector<int64_t> split_counts(Backend& b, int64_t n_gpus, int64_t n_layer) {
+    std::vector<double> shares;
+    for (int d = 0; d < n_gpus; ++d) shares.push_back(static_cast<double>(b.device_info(d).mem_budget_bytes));
+    return llm::split_layers(n_layer, shares);
+}
+
+// The device part of a row with gpu_layers > 0 or a split, or null.
 std::unique_ptr<llm::LayerRunner> front_for(const Target& t, const Params& p, const llm::Model& m) {
+    if (const int64_t gpus = split_gpus_of(p); gpus > 0) {
+        std::vector<std::unique_ptr<llm::LayerRunner>> parts;
+        int64_t first = 0, d = 0;
+        for (int64_t n : split_counts(t.backend, gpus, m.config().n_layer)) {
+            if (n > 0)
+                parts.push_back(llm::make_device_layer_range(t.backend, static_cast<int>(d), m, first, n, ctx_of(p),
+                                                             batch_of(p)));
+            first += n;
+            ++d;
+        }
+        return llm::chain_layers(std::move(parts), m.config().n_embd);
+    }
     const int64_t n = gpu_layers_of(p);
     if (n == 0) return nullptr;
     return llm::make_device_layers(t.backend, t.device, m, std::min(n, m.config().n_layer), ctx_of(p), batch_of(p));
@@ -156,10 +184,15 @@ public:
           threads_(threads), pool_(pool_for(threads_)),
           session_(model_, ctx_of(p), batch_of(p), pool_, front_for(t, p, model_)) {
         const auto& c = model_.config();
-        // Prompt ids: a fixed pseudo-random sequence, the same on every machine.
-        Rng rng(0x6c6c6d);
-        prompt_.resize(static_cast<size_t>(prefill_ ? n_ : 1));
-        for (auto& id : prompt_) id = static_cast<int32_t>(rng.range(0, c.n_vocab - 1));
+        // Prompt ids: the text prompt's, or a fixed pseudo-random sequence, the same on every machine.
+        if (has_text_prompt(p)) {
+            prompt_ = text_prompt_ids(p);
+            if (!prefill_) prompt_.resize(1);
+        } else {
+            Rng rng(0x6c6c6d);
+            prompt_.resize(static_cast<size_t>(prefill_ ? n_ : 1));
+            for (auto& id : prompt_) id = static_cast<int32_t>(rng.range(0, c.n_vocab - 1));
+        }
         bandwidth_ = measured_bandwidth(t, threads_);
         std::string method;
         const bool quantized = llm::ggml_type_info(model_.layers[0].wq.type).block_elements > 1;
@@ -249,7 +282,7 @@ public:
         ParamSpec gguf{"gguf", "gguf", core::ParamKind::TEXT, "GGUF model file(s) instead of a preset", {}, "", ""};
         ParamSpec type{"type", "type", core::ParamKind::CHOICE, "weight type of a preset",
                        {"f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q5_k", "q6_k"}, "q4_0", "q4_0,q8_0,q4_k"};
-        ParamSpec prompt{"prompt", "n_prompt", core::ParamKind::INT, "prompt tokens (prefill row; 0: none)", {}, "128",
+        ParamSpec prompt{"n-prompt", "n_prompt", core::ParamKind::INT, "prompt tokens (prefill row; 0: none)", {}, "128",
                          "512", 0, 1 << 20};
         prompt.flags = "-p";
         ParamSpec gen{"gen", "n_gen", core::ParamKind::INT, "generated tokens (decode row; 0: none)", {}, "32", "128", 0,
@@ -263,7 +296,16 @@ public:
                       "blocks on the GPU (-b cuda), the rest on the CPU; >= n_layer: all and the output", {}, "", "",
                       0, 1 << 20};
         gpu.flags = "--ngl";
-        return {model, gguf, type, prompt, gen, depth, seed, gpu};
+        ParamSpec text{"prompt", "prompt_text", core::ParamKind::STRING,
+                       "prompt text (with --gguf): the prefill row evaluates its tokens instead of -p ids", {}, "", ""};
+        ParamSpec file{"prompt-file", "prompt_file", core::ParamKind::TEXT, "prompt text from a UTF-8 file (with --gguf)",
+                       {}, "", ""};
+        ParamSpec gpus{"gpus", "gpus", core::ParamKind::INT, "GPUs of a layer split (-b cuda, with --split layer)", {},
+                       "", "", 1, 64};
+        ParamSpec split{"split", "split", core::ParamKind::CHOICE,
+                        "layer: consecutive blocks on consecutive GPUs, as llama.cpp's -sm layer", {"layer"}, "", ""};
+        split.flags = "--sm";
+        return {model, gguf, type, prompt, gen, depth, seed, gpu, text, file, gpus, split};
     }
 
     std::vector<Params> expand(std::vector<Params> jobs) const override {
@@ -275,8 +317,16 @@ public:
                 p.erase("type");
                 p.erase("seed");
             }
+            if (has_text_prompt(p)) {  // the text fixes the prompt's length
+                if (!is_gguf(p)) throw UsageError("--prompt", "a text prompt needs a model file's vocabulary", "add --gguf FILE");
+                p.set("n_prompt", static_cast<int64_t>(text_prompt_ids(p).size()));
+            }
             // More blocks than the model has means all of them: record what runs.
             if (p.find("gpu_layers")) p.set("gpu_layers", std::min(p.integer("gpu_layers"), shape_of(p).config.n_layer));
+            // A split puts every block on the GPUs; --gpus alone means a layer split, --split alone one GPU.
+            if (p.find("gpus") && !p.find("split")) p.set("split", std::string("layer"));
+            if (p.find("split") && !p.find("gpus")) p.set("gpus", int64_t{1});
+            if (p.find("split")) p.erase("gpu_layers");
             const int64_t np = p.integer("n_prompt"), ng = p.integer("n_gen");
             Params base = p;
             base.erase("n_prompt");
@@ -317,6 +367,15 @@ public:
     // is checked in prepare().
     double memory_bytes(const Params& p) const override {
         const Shape s = shape_of(p);
+        if (split_gpus_of(p) > 0) {  // the fullest GPU with even shares; prepare() checks each GPU's own budget
+            double most = 0;
+            for (const auto& d : llm::plan_split(s.config, s.layers,
+                                                 llm::split_layers(s.config.n_layer, std::vector<double>(
+                                                                                         static_cast<size_t>(split_gpus_of(p)), 1.0)),
+                                                 ctx_of(p), batch_of(p)))
+                most = std::max(most, static_cast<double>(d.total()));
+            return most;
+        }
         if (gpu_layers_of(p) > 0) return static_cast<double>(plan_of(s, p).total());
         const int64_t ctx = ctx_of(p);
         return static_cast<double>(s.weights.total_bytes + llm::kv_cache_bytes(s.config, ctx) +
@@ -338,6 +397,7 @@ public:
                            static_cast<double>(llm::working_bytes(s.config, PREFILL_BATCH, ctx)) / 1e9);
     }
     std::unique_ptr<Instance> prepare(const Target& t, const Params& p) const override {
+        if (split_gpus_of(p) > 0) return prepare_split(t, p);
         const int64_t ngl = gpu_layers_of(p);
         if (t.backend.name() == "cpu") {
             if (ngl > 0) throw Skip(llm::no_gpu_message(ngl, "this row runs on the cpu backend: add -b cuda"));
@@ -364,6 +424,38 @@ public:
     }
 
 private:
+    static std::unique_ptr<Instance> prepare_split(const Target& t, const Params& p) {
+        const int64_t gpus = split_gpus_of(p);
+        if (t.info.memory_kind != VERSUS_MEMORY_DISCRETE)
+            throw Skip(fmt::format("a layer split runs on GPUs (-b cuda), not on the {} backend", t.backend.name()));
+        if (!t.backend.has_llm()) throw Skip(fmt::format("no LLM engine for the {} backend yet", t.backend.name()));
+        if (t.device != 0) throw Skip(fmt::format("a split over {} GPUs is measured on device 0's row", gpus));
+        if (const int count = t.backend.device_count(); count < gpus)
+            throw Skip(fmt::format("--gpus {} needs {} {} devices, {} here", gpus, gpus, t.backend.name(), count));
+        const Shape s = shape_of(p);
+        std::string why;
+        std::vector<std::string> names;
+        std::vector<uint64_t> budgets;
+        for (int d = 0; d < gpus; ++d) {
+            for (GgmlType type : matrix_types(p))
+                if (!t.backend.llm_supports(d, static_cast<int32_t>(type), &why)) throw Skip(why);
+            const versus_device_info info = t.backend.device_info(d);
+            names.emplace_back(info.name);
+            budgets.push_back(info.mem_budget_bytes);
+        }
+        const auto plans = llm::plan_split(s.config, s.layers, split_counts(t.backend, gpus, s.config.n_layer),
+                                           ctx_of(p), batch_of(p));
+        try {
+            llm::check_split_fit(s.label, plans, names, budgets);
+        } catch (const UsageError& e) {
+            throw Skip(e.what());
+        }
+        // Every weight stays in host memory too (the mapped file or the preset's buffer).
+        llm::check_fit(s.label, s.weights, 0, llm::working_bytes(s.config, batch_of(p), ctx_of(p)),
+                       system::memory_available_bytes());
+        return std::make_unique<LlmInstance>(t, p, cpu::ThreadPool::available_threads());
+    }
+
     static llm::OffloadPlan plan_of(const Shape& s, const Params& p) {
         return llm::plan_offload(s.config, s.layers, gpu_layers_of(p), ctx_of(p), batch_of(p));
     }

@@ -9,6 +9,9 @@ std::unique_ptr<Workload> make_transfer();
 std::unique_ptr<Workload> make_latency();
 std::unique_ptr<Workload> make_attention();
 std::unique_ptr<Workload> make_llm();
+std::unique_ptr<Workload> make_quality();
+std::unique_ptr<Workload> make_collective();
+std::unique_ptr<Workload> make_p2p();
 
 const std::vector<std::unique_ptr<Workload>>& all_workloads() {
     static const auto list = [] {
@@ -19,6 +22,9 @@ const std::vector<std::unique_ptr<Workload>>& all_workloads() {
         v.push_back(make_gemm());
         v.push_back(make_attention());
         v.push_back(make_llm());
+        v.push_back(make_quality());
+        v.push_back(make_collective());
+        v.push_back(make_p2p());
         return v;
     }();
     return list;
