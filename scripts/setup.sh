@@ -15,13 +15,14 @@ done
 
 if [[ "$(uname -s)" == "Darwin" ]]; then
   command -v brew >/dev/null || { echo "[setup] Homebrew is needed on macOS. HINT: https://brew.sh" >&2; exit 2; }
-  brew install cmake ninja pkg-config cli11 nlohmann-json fmt hwloc sqlite googletest
+  brew install cmake ninja pkg-config cli11 nlohmann-json fmt hwloc sqlite googletest onednn libomp
   exit 0
 fi
 
 pkgs=(build-essential cmake ninja-build pkg-config git
       libopenblas-dev libcli11-dev nlohmann-json3-dev libfmt-dev libcpuinfo-dev libhwloc-dev
       libsqlite3-dev libgtest-dev libgmock-dev
+      libdnnl-dev ocl-icd-opencl-dev  # oneDNN trains ResNet-50 on the CPU; its CMake config needs OpenCL's headers
       libjs-chart.js)  # compiled into HTML reports for their charts
 if (( want_tests )); then
   # Arm NEON kernels are checked under qemu; clang builds the fuzz targets; SIMDe runs the

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <hwloc.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -597,6 +598,16 @@ uint64_t CgroupMemory::headroom_bytes() const {
 CgroupMemory read_cgroup_memory(const fs::path& root) {
     auto loc = locate_cgroup(root, "memory");
     return loc ? read_cgroup_memory_at(root, *loc) : CgroupMemory{};
+}
+
+double rss_peak_bytes() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+#if defined(__APPLE__)
+    return static_cast<double>(ru.ru_maxrss);
+#else
+    return static_cast<double>(ru.ru_maxrss) * 1024.0;
+#endif
 }
 
 uint64_t memory_available_bytes() {

@@ -101,6 +101,8 @@ SystemInfo probe_system();
 // min(MemAvailable, cgroup headroom) in bytes, re-read on every call (cheap: two or three small
 // file reads; the cgroup directory is resolved once and cached). 0 if nothing could be read.
 uint64_t memory_available_bytes();
+// The process's peak resident set so far, in bytes.
+double rss_peak_bytes();
 
 // Parts of the probe that read only files under `root`, exposed for tests and for callers that
 // want one piece without the whole probe.

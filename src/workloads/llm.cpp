@@ -7,8 +7,6 @@
 // the rest on the CPU engine; N >= n_layer puts every block and the output there and is recorded as n_layer.
 // A GPU row needs an explicit --gpu-layers (so `versus run` keeps its llm rows on the CPU); a CPU row with
 // N > 0 is skipped with the reason. Memory is checked against the device's budget for the device part.
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -101,15 +99,6 @@ const llm::Model& model_for(const Params& p) {
     return *model;
 }
 
-cpu::ThreadPool& pool_for(int threads) {
-    static std::unique_ptr<cpu::ThreadPool> pool;
-    if (!pool || pool->size() != threads) {
-        pool.reset();
-        pool = std::make_unique<cpu::ThreadPool>(threads);
-    }
-    return *pool;
-}
-
 // STREAM triad bandwidth of the device at this thread count, measured once: MBU's denominator.
 double measured_bandwidth(const Target& t, int threads) {
     static std::map<std::pair<std::string, int>, double> cache;
@@ -131,16 +120,6 @@ double measured_bandwidth(const Target& t, int threads) {
     return cache[key] = best;
 }
 
-double rss_peak_bytes() {
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-#if defined(__APPLE__)
-    return static_cast<double>(ru.ru_maxrss);
-#else
-    return static_cast<double>(ru.ru_maxrss) * 1024.0;
-#endif
-}
-
 // The device part of a row with gpu_layers > 0, or null.
 std::unique_ptr<llm::LayerRunner> front_for(const Target& t, const Params& p, const llm::Model& m) {
     const int64_t n = gpu_layers_of(p);
@@ -153,7 +132,7 @@ public:
     // threads: the CPU engine's (the runner's axis on the CPU backend; every core behind a GPU's blocks).
     LlmInstance(const Target& t, const Params& p, int threads)
         : t_(t), model_(model_for(p)), prefill_(is_prefill(p)), n_(n_tokens(p)), depth_(depth_of(p)),
-          threads_(threads), pool_(pool_for(threads_)),
+          threads_(threads), pool_(shared_pool(threads_)),
           session_(model_, ctx_of(p), batch_of(p), pool_, front_for(t, p, model_)) {
         const auto& c = model_.config();
         // Prompt ids: a fixed pseudo-random sequence, the same on every machine.
@@ -218,7 +197,7 @@ public:
         }
         m.emplace_back("weight_bytes", static_cast<double>(w.total_bytes));
         m.emplace_back("kv_bytes", static_cast<double>(llm::kv_cache_bytes(c, session_.n_ctx())));
-        m.emplace_back("rss_peak_bytes", rss_peak_bytes());
+        m.emplace_back("rss_peak_bytes", core::rss_peak_bytes());
         m.emplace_back("bandwidth_gbps", bandwidth_ / 1e9);
         return m;
     }

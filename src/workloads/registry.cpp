@@ -9,6 +9,8 @@ std::unique_ptr<Workload> make_transfer();
 std::unique_ptr<Workload> make_latency();
 std::unique_ptr<Workload> make_attention();
 std::unique_ptr<Workload> make_llm();
+std::unique_ptr<Workload> make_train_gpt();
+std::unique_ptr<Workload> make_train_resnet50();
 
 const std::vector<std::unique_ptr<Workload>>& all_workloads() {
     static const auto list = [] {
@@ -19,9 +21,20 @@ const std::vector<std::unique_ptr<Workload>>& all_workloads() {
         v.push_back(make_gemm());
         v.push_back(make_attention());
         v.push_back(make_llm());
+        v.push_back(make_train_gpt());
+        v.push_back(make_train_resnet50());
         return v;
     }();
     return list;
+}
+
+cpu::ThreadPool& shared_pool(int threads) {
+    static std::unique_ptr<cpu::ThreadPool> pool;
+    if (!pool || pool->size() != threads) {
+        pool.reset();
+        pool = std::make_unique<cpu::ThreadPool>(threads);
+    }
+    return *pool;
 }
 
 const Workload* find_workload(std::string_view key) {

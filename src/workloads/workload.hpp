@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backend/backend.hpp"
+#include "backend/cpu/thread-pool.hpp"
 #include "core/params.hpp"
 
 namespace versus::workloads {
@@ -89,6 +90,10 @@ public:
     // Throws Skip when the device cannot run the configuration; backend errors propagate.
     virtual std::unique_ptr<Instance> prepare(const Target& t, const Params& p) const = 0;
 };
+
+// The CPU thread pool of the last row that asked for one, kept across rows of the same thread count (the LLM
+// engine and the training engine run on it).
+cpu::ThreadPool& shared_pool(int threads);
 
 // The explicit workload list, in suite order.
 const std::vector<std::unique_ptr<Workload>>& all_workloads();
