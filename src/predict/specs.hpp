@@ -45,6 +45,9 @@ struct Platform {
     double memory_GB = 0;  // the memory size selected by `id@GB`; the largest option otherwise
 };
 
+// The vendor a platform's calibration is grouped under: "cpu" for every CPU, the vendor otherwise.
+inline std::string vendor_group(const Platform& p) { return p.device_kind == DeviceKind::CPU ? "cpu" : p.vendor; }
+
 // Every platform, in file order (apple, cpu, nvidia), memory_GB at the largest option. Parsed on the
 // first call; a malformed embedded row is a bug in the data and throws std::logic_error naming file:line.
 const std::vector<Platform>& platforms();

@@ -12,6 +12,7 @@
 #include "train/fast-math.hpp"
 #include "train/layers.hpp"
 #include "train/matmul.hpp"
+#include "train/simd.hpp"
 
 namespace versus::train {
 
@@ -29,6 +30,49 @@ HeadView<T> head_view(const T* qkv, int b, int h, int seq, int H, int hd) {
     const int d = H * hd;
     const T* base = qkv + static_cast<int64_t>(b) * seq * 3 * d + static_cast<int64_t>(h) * hd;
     return {base, base + d, base + 2 * d, 3 * d, d};
+}
+
+// ---- row kernels ----------------------------------------------------------------------------------------------
+
+// Online softmax of one score row's tile: the first `visible` of nk scores become e^(s - mx) with mx the new
+// running maximum (from m), the rest 0. Returns the tile's sum; *mx receives the maximum.
+template <typename T>
+VERSUS_TRAIN_SIMD T softmax_tile_row(T* __restrict s, int visible, int nk, T m, T* mx_out) {
+    T mx = m;
+#pragma omp simd reduction(max : mx)
+    for (int c = 0; c < visible; ++c) mx = std::max(mx, s[c]);
+    T sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (int c = 0; c < visible; ++c) {
+        s[c] = exp_fast(s[c] - mx);
+        sum += s[c];
+    }
+    for (int c = std::max(visible, 0); c < nk; ++c) s[c] = 0;
+    *mx_out = mx;
+    return sum;
+}
+
+// The backward tile row: p = e^(score - L), dp = p (dp - D) scale over the visible keys, 0 after them.
+template <typename T>
+VERSUS_TRAIN_SIMD void dscore_tile_row(T* __restrict p, T* __restrict dp, int visible, int nk, T L, T D, T scale) {
+    for (int c = 0; c < visible; ++c) {
+        p[c] = exp_fast(p[c] - L);
+        dp[c] = p[c] * (dp[c] - D) * scale;
+    }
+    for (int c = visible; c < nk; ++c) p[c] = dp[c] = 0;
+}
+
+template <typename T>
+VERSUS_TRAIN_SIMD T dot(const T* __restrict a, const T* __restrict b, int n) {
+    T s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int e = 0; e < n; ++e) s += a[e] * b[e];
+    return s;
+}
+
+template <typename T>
+VERSUS_TRAIN_SIMD void scale_row(T* __restrict x, T k, int n) {
+    for (int e = 0; e < n; ++e) x[e] *= k;
 }
 
 // ---- fused --------------------------------------------------------------------------------------------------
@@ -50,32 +94,20 @@ void fused_forward_head(T* out, T* lse, const HeadView<T>& x, int seq, int hd, T
             gemm_serial<T>(false, true, nq, nk, hd, scale, x.q + static_cast<int64_t>(q0) * x.ld_qkv, x.ld_qkv,
                            x.k + static_cast<int64_t>(k0) * x.ld_qkv, x.ld_qkv, T(0), S, nk);
             for (int r = 0; r < nq; ++r) {
-                T* s = S + static_cast<int64_t>(r) * nk;
                 const int visible = std::min(nk, q0 + r - k0 + 1);  // keys k0 .. q0 + r
-                T mx = m[r];
-                for (int c = 0; c < visible; ++c) mx = std::max(mx, s[c]);
-                T sum = 0;
-                for (int c = 0; c < visible; ++c) {
-                    s[c] = exp_fast(s[c] - mx);
-                    sum += s[c];
-                }
-                for (int c = std::max(visible, 0); c < nk; ++c) s[c] = 0;
+                T mx;
+                const T sum = softmax_tile_row(S + static_cast<int64_t>(r) * nk, visible, nk, m[r], &mx);
                 const T corr = exp_fast(m[r] - mx);  // 0 on the first tile
                 l[r] = l[r] * corr + sum;
                 m[r] = mx;
-                if (corr != T(1)) {
-                    T* o = O + static_cast<int64_t>(r) * x.ld_out;
-                    for (int e = 0; e < hd; ++e) o[e] *= corr;
-                }
+                if (corr != T(1)) scale_row(O + static_cast<int64_t>(r) * x.ld_out, corr, hd);
             }
             // O_i += P V_j
             gemm_serial<T>(false, false, nq, hd, nk, T(1), S, nk, x.v + static_cast<int64_t>(k0) * x.ld_qkv, x.ld_qkv,
                            T(1), O, x.ld_out);
         }
         for (int r = 0; r < nq; ++r) {
-            T* o = O + static_cast<int64_t>(r) * x.ld_out;
-            const T inv = T(1) / l[r];
-            for (int e = 0; e < hd; ++e) o[e] *= inv;
+            scale_row(O + static_cast<int64_t>(r) * x.ld_out, T(1) / l[r], hd);
             lse[q0 + r] = m[r] + std::log(l[r]);
         }
     }
@@ -86,11 +118,7 @@ template <typename T>
 void fused_backward_head(T* dq, T* dk, T* dv, const T* dout, const T* out, const T* lse, const HeadView<T>& x, int seq,
                          int hd, T scale, AttentionTiles tiles, T* P, T* dP, T* D) {
     for (int t = 0; t < seq; ++t) {
-        const T* g = dout + static_cast<int64_t>(t) * x.ld_out;
-        const T* o = out + static_cast<int64_t>(t) * x.ld_out;
-        T s = 0;
-        for (int e = 0; e < hd; ++e) s += g[e] * o[e];
-        D[t] = s;
+        D[t] = dot(dout + static_cast<int64_t>(t) * x.ld_out, out + static_cast<int64_t>(t) * x.ld_out, hd);
         for (T* row : {dq, dk, dv}) std::fill(row + static_cast<int64_t>(t) * x.ld_qkv, row + static_cast<int64_t>(t) * x.ld_qkv + hd, T(0));
     }
     for (int k0 = 0; k0 < seq; k0 += tiles.k) {
@@ -102,28 +130,22 @@ void fused_backward_head(T* dq, T* dk, T* dv, const T* dout, const T* out, const
         // Query tiles that see this key tile: those ending at or after k0.
         for (int q0 = k0 / tiles.q * tiles.q; q0 < seq; q0 += tiles.q) {
             const int nq = std::min(tiles.q, seq - q0);
+            // Keys after the tile's last query are masked for all of it: only the first nv of the tile take part.
+            const int nv = std::min(nk, q0 + nq - k0);
             const T* Qi = x.q + static_cast<int64_t>(q0) * x.ld_qkv;
             const T* dOi = dout + static_cast<int64_t>(q0) * x.ld_out;
-            // P (nq, nk) = exp(scale Q_i K_j^T - lse), recomputed; keys after the query are 0.
-            gemm_serial<T>(false, true, nq, nk, hd, scale, Qi, x.ld_qkv, Kj, x.ld_qkv, T(0), P, nk);
-            // dP (nq, nk) = dO_i V_j^T
-            gemm_serial<T>(false, true, nq, nk, hd, T(1), dOi, x.ld_out, Vj, x.ld_qkv, T(0), dP, nk);
-            for (int r = 0; r < nq; ++r) {
-                T* p = P + static_cast<int64_t>(r) * nk;
-                T* dp = dP + static_cast<int64_t>(r) * nk;
-                const int visible = std::clamp(q0 + r - k0 + 1, 0, nk);
-                const T L = lse[q0 + r], Dr = D[q0 + r];
-                for (int c = 0; c < visible; ++c) {
-                    p[c] = exp_fast(p[c] - L);
-                    dp[c] = p[c] * (dp[c] - Dr) * scale;  // dS, with the score's scale folded in
-                }
-                for (int c = visible; c < nk; ++c) p[c] = dp[c] = 0;
-            }
+            // P (nq, nv) = exp(scale Q_i K_j^T - lse), recomputed; keys after the query are 0.
+            gemm_serial<T>(false, true, nq, nv, hd, scale, Qi, x.ld_qkv, Kj, x.ld_qkv, T(0), P, nv);
+            // dP (nq, nv) = dO_i V_j^T
+            gemm_serial<T>(false, true, nq, nv, hd, T(1), dOi, x.ld_out, Vj, x.ld_qkv, T(0), dP, nv);
+            for (int r = 0; r < nq; ++r)  // dS into dP, with the score's scale folded in
+                dscore_tile_row(P + static_cast<int64_t>(r) * nv, dP + static_cast<int64_t>(r) * nv,
+                                std::clamp(q0 + r - k0 + 1, 0, nv), nv, lse[q0 + r], D[q0 + r], scale);
             // dV_j += P^T dO_i; dQ_i += dS K_j; dK_j += dS^T Q_i
-            gemm_serial<T>(true, false, nk, hd, nq, T(1), P, nk, dOi, x.ld_out, T(1), dVj, x.ld_qkv);
-            gemm_serial<T>(false, false, nq, hd, nk, T(1), dP, nk, Kj, x.ld_qkv, T(1),
+            gemm_serial<T>(true, false, nv, hd, nq, T(1), P, nv, dOi, x.ld_out, T(1), dVj, x.ld_qkv);
+            gemm_serial<T>(false, false, nq, hd, nv, T(1), dP, nv, Kj, x.ld_qkv, T(1),
                            dq + static_cast<int64_t>(q0) * x.ld_qkv, x.ld_qkv);
-            gemm_serial<T>(true, false, nk, hd, nq, T(1), dP, nk, Qi, x.ld_qkv, T(1), dKj, x.ld_qkv);
+            gemm_serial<T>(true, false, nv, hd, nq, T(1), dP, nv, Qi, x.ld_qkv, T(1), dKj, x.ld_qkv);
         }
     }
 }

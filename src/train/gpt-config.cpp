@@ -1,5 +1,7 @@
 #include "train/gpt-config.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/error.hpp"
@@ -22,11 +24,17 @@ GptConfig gpt2(std::string name, int n_layer, int n_embd, int n_head) {
 
 }  // namespace
 
-std::vector<std::string> gpt_preset_names() { return {"tiny", "gpt2-124m", "gpt2-350m", "llama-style-125m"}; }
+std::vector<std::string> gpt_preset_names() { return {"tiny", "small", "gpt2-124m", "gpt2-350m", "llama-style-125m"}; }
 
 GptConfig gpt_preset(std::string_view name) {
     if (name == "gpt2-124m") return gpt2("gpt2-124m", 12, 768, 12);
     if (name == "gpt2-350m") return gpt2("gpt2-350m", 24, 1024, 16);
+    if (name == "small") {  // the quick suite's: GPT-2's form at 4 blocks of width 256, 8,192 tokens
+        GptConfig c = gpt2("small", 4, 256, 4);
+        c.vocab = 8192;
+        c.max_seq = 512;
+        return c;
+    }
     if (name == "tiny") {
         GptConfig c = gpt2("tiny", 2, 32, 4);
         c.vocab = 64;
@@ -107,6 +115,14 @@ ParamLayout param_layout(const GptConfig& c) {
     if (c.norm == Norm::LAYER) add("lnf.b", d, 1, ParamKind::BIAS);
     if (!c.tied) add("head.w", c.vocab, d, ParamKind::MATRIX);
     else l.n_matmul += static_cast<int64_t>(c.vocab) * d;  // the head multiplies by wte
+    // Decayed tensors first, norms and biases after: AdamW then runs as two passes over contiguous ranges.
+    std::stable_partition(l.tensors.begin(), l.tensors.end(), [](const ParamTensor& t) { return t.decayed(); });
+    int64_t offset = 0;
+    for (auto& t : l.tensors) {
+        t.offset = offset;
+        offset += t.size();
+        if (t.decayed()) l.decayed = offset;
+    }
     return l;
 }
 

@@ -32,8 +32,8 @@ struct GptConfig {
     int fc_rows() const { return mlp == Mlp::SWIGLU ? 2 * n_ff : n_ff; }
 };
 
-// tiny (tests), gpt2-124m, gpt2-350m (GPT-2 small and medium), llama-style-125m (RMSNorm, RoPE, SwiGLU,
-// untied head, no biases).
+// tiny (tests), small (the quick suite: 4 blocks of width 256, 8,192 tokens), gpt2-124m, gpt2-350m (GPT-2 small
+// and medium), llama-style-125m (RMSNorm, RoPE, SwiGLU, untied head, no biases).
 std::vector<std::string> gpt_preset_names();
 // Throws UsageError naming the preset and listing the known ones.
 GptConfig gpt_preset(std::string_view name);
@@ -56,9 +56,11 @@ struct ParamTensor {
 
 // Per block, the tensors in this order (absent ones skipped): ln1.w, ln1.b, qkv.w (3d, d), qkv.b, proj.w (d, d),
 // proj.b, ln2.w, ln2.b, fc.w (fc_rows, d), fc.b, fcproj.w (d, n_ff), fcproj.b. Around the blocks: wte (vocab, d),
-// wpe (max_seq, d) first, lnf.w, lnf.b and, untied, head.w (vocab, d) last.
+// wpe (max_seq, d) first, lnf.w, lnf.b and, untied, head.w (vocab, d) last. In the flat buffer, the tensors AdamW
+// decays (embeddings, matrices) come first in that order, then the norms and biases in that order.
 struct ParamLayout {
-    std::vector<ParamTensor> tensors;
+    std::vector<ParamTensor> tensors;  // in buffer order
+    int64_t decayed = 0;               // elements of the leading decayed tensors
     int64_t total = 0;
     int64_t n_matmul = 0;  // elements of the matrices multiplied per token: blocks and output head
     const ParamTensor& get(std::string_view name) const;

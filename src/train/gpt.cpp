@@ -1,6 +1,7 @@
 #include "train/gpt.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -11,6 +12,16 @@
 #include "train/rng.hpp"
 
 namespace versus::train {
+
+namespace {
+// Adds the wall time of its scope to *total.
+struct Stopwatch {
+    double* total;
+    std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+    explicit Stopwatch(double* t) : total(t) {}
+    ~Stopwatch() { *total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); }
+};
+}  // namespace
 
 // Offsets (in floats) into the activation arena. Saved: what the backward pass reads, per block and around
 // them. Scratch: gradients of activations, reused by every block.
@@ -122,15 +133,22 @@ Gpt::Gpt(const GptConfig& c, const GptOptions& o, ThreadPool& pool) : c_(c), o_(
     v_.reset(new float[n]());
     if (o.precision == Precision::BF16) working_.reset(new float[n]);
     arena_.reset(new float[static_cast<size_t>(plan_->total)]());
-    Rng rng(o.seed);
+    // N(0, 0.02) draws in chunks with their own seeds: the same weights at any thread count, drawn in parallel.
     const double proj_std = 0.02 / std::sqrt(2.0 * c.n_layer);
-    for (const auto& t : layout_.tensors) {
+    for (size_t ti = 0; ti < layout_.tensors.size(); ++ti) {
+        const auto& t = layout_.tensors[ti];
         float* x = params_.get() + t.offset;
-        const bool residual_out = t.name.ends_with("proj.w");
-        for (int64_t i = 0; i < t.size(); ++i)
-            x[i] = t.kind == ParamKind::NORM   ? 1.0f
-                   : t.kind == ParamKind::BIAS ? 0.0f
-                                               : static_cast<float>(rng.normal() * (residual_out ? proj_std : 0.02));
+        const double sd = t.name.ends_with("proj.w") ? proj_std : 0.02;
+        constexpr int64_t CHUNK = 1 << 16;
+        pool_.parallel_for((t.size() + CHUNK - 1) / CHUNK, 1, [&](int64_t b, int64_t e) {
+            for (int64_t k = b; k < e; ++k) {
+                Rng rng(o.seed * 0x9e3779b97f4a7c15ull + ti * 0x1000003ull + static_cast<uint64_t>(k));
+                for (int64_t i = k * CHUNK; i < std::min(t.size(), (k + 1) * CHUNK); ++i)
+                    x[i] = t.kind == ParamKind::NORM   ? 1.0f
+                           : t.kind == ParamKind::BIAS ? 0.0f
+                                                       : static_cast<float>(rng.normal() * sd);
+            }
+        });
     }
     refresh_working_weights();
 }
@@ -145,12 +163,10 @@ float* Gpt::g(const std::string& name) { return grads_.get() + layout_.get(name)
 
 void Gpt::refresh_working_weights() {
     if (!working_) return;
-    for (const auto& t : layout_.tensors) {
-        if (t.kind == ParamKind::MATRIX || t.kind == ParamKind::EMBEDDING)
-            round_bf16_copy(pool_, params_.get() + t.offset, working_.get() + t.offset, t.size());
-        else
-            std::memcpy(working_.get() + t.offset, params_.get() + t.offset, sizeof(float) * t.size());
-    }
+    // The decayed tensors are the matrices and embeddings, the GEMMs' operands: rounded; norms and biases copied.
+    const int64_t k = layout_.decayed;
+    round_bf16_copy(pool_, params_.get(), working_.get(), k);
+    std::memcpy(working_.get() + k, params_.get() + k, sizeof(float) * static_cast<size_t>(layout_.total - k));
 }
 
 const float* Gpt::operand(float* x, int64_t n, bool copy) {
@@ -172,6 +188,7 @@ double Gpt::step(const int32_t* tokens, const int32_t* targets) {
 
 double Gpt::forward_backward(const int32_t* tokens, const int32_t* targets) {
     set_blas_threads(1);
+    attention_s_ = 0;
     const double g0 = gemm_seconds();
     n_targets_ = 0;
     for (int64_t i = 0; i < static_cast<int64_t>(o_.batch) * o_.seq; ++i) n_targets_ += targets[i] >= 0;
@@ -200,8 +217,11 @@ void Gpt::forward(const int32_t* tokens) {
         linear_forward(pool_, A + b.qkv, A + b.ln1, w(h + "qkv.w"), opt(h + "qkv.b"), N, d, 3 * d);
         if (rope) rope_forward(pool_, A + b.qkv, o_.batch, o_.seq, H, hd, c_.rope_base);
         operand(A + b.qkv, static_cast<int64_t>(N) * 3 * d, false);
-        attention_forward(pool_, o_.attention, A + b.atty, A + b.stats, A + b.qkv, o_.batch, o_.seq, H, hd,
-                          A + plan_->attn);
+        {
+            Stopwatch sw(&attention_s_);
+            attention_forward(pool_, o_.attention, A + b.atty, A + b.stats, A + b.qkv, o_.batch, o_.seq, H, hd,
+                              A + plan_->attn);
+        }
         operand(A + b.atty, static_cast<int64_t>(N) * d, false);
         linear_forward(pool_, A + b.res2, A + b.atty, w(h + "proj.w"), opt(h + "proj.b"), N, d, d);
         add(pool_, A + b.res2, A + b.res2, x, static_cast<int64_t>(N) * d);
@@ -283,8 +303,11 @@ void Gpt::backward(const int32_t* tokens) {
         linear_backward(pool_, datty, g(h + "proj.w"), gopt(h + "proj.b"), operand(dres, Nd, true), A + b.atty,
                         w(h + "proj.w"), N, d, d, 0.0f, 0.0f, R);
         operand(datty, Nd, false);
-        attention_backward(pool_, o_.attention, dqkv, datty, A + b.atty, A + b.stats, A + b.qkv, o_.batch, o_.seq, H, hd,
-                           A + plan_->attn);
+        {
+            Stopwatch sw(&attention_s_);
+            attention_backward(pool_, o_.attention, dqkv, datty, A + b.atty, A + b.stats, A + b.qkv, o_.batch, o_.seq, H,
+                               hd, A + plan_->attn);
+        }
         if (c_.position == Position::ROPE) rope_backward(pool_, dqkv, o_.batch, o_.seq, H, hd, c_.rope_base);
         linear_backward(pool_, dln, g(h + "qkv.w"), gopt(h + "qkv.b"), operand(dqkv, 3 * Nd, false), A + b.ln1,
                         w(h + "qkv.w"), N, d, 3 * d, 0.0f, 0.0f, R);
@@ -297,12 +320,15 @@ void Gpt::backward(const int32_t* tokens) {
 }
 
 void Gpt::update() {
+    Stopwatch sw(&optimizer_s_);
+    optimizer_s_ = 0;
     ++t_;
     grad_norm_ = grad_norm(pool_, grads_.get(), layout_.total);
     const double scale = clip_scale(o_.adamw, grad_norm_);
-    for (const auto& t : layout_.tensors)
-        adamw_update(pool_, params_.get() + t.offset, grads_.get() + t.offset, m_.get() + t.offset, v_.get() + t.offset,
-                     t.size(), o_.adamw, t_, scale, t.decayed());
+    const int64_t k = layout_.decayed;  // [0, k) decayed, [k, total) not
+    adamw_update(pool_, params_.get(), grads_.get(), m_.get(), v_.get(), k, o_.adamw, t_, scale, true);
+    adamw_update(pool_, params_.get() + k, grads_.get() + k, m_.get() + k, v_.get() + k, layout_.total - k, o_.adamw, t_,
+                 scale, false);
     refresh_working_weights();
 }
 

@@ -73,8 +73,11 @@ public:
     double last_grad_norm() const { return grad_norm_; }
     int steps() const { return t_; }
     GptMemory memory() const { return gpt_memory(c_, o_, pool_.size()); }
-    // Seconds the last step spent in the GEMMs of its linear layers and head (not the attention tiles).
+    // Seconds the last step spent in the GEMMs of its linear layers and head (not the attention tiles), in
+    // attention (forward and backward), and in clipping and AdamW.
     double last_gemm_seconds() const { return gemm_s_; }
+    double last_attention_seconds() const { return attention_s_; }
+    double last_optimizer_seconds() const { return optimizer_s_; }
 
 private:
     void forward(const int32_t* tokens);
@@ -96,7 +99,7 @@ private:
     std::unique_ptr<float[]> params_, grads_, m_, v_, working_, arena_;
     int t_ = 0;
     int n_targets_ = 0;
-    double grad_norm_ = 0, gemm_s_ = 0;
+    double grad_norm_ = 0, gemm_s_ = 0, attention_s_ = 0, optimizer_s_ = 0;
 };
 
 }  // namespace versus::train

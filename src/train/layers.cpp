@@ -7,6 +7,7 @@
 #include "train/fast-math.hpp"
 #include "train/layers.hpp"
 #include "train/matmul.hpp"
+#include "train/simd.hpp"
 
 namespace versus::train {
 
@@ -80,28 +81,60 @@ void embedding_backward(ThreadPool& pool, T* dwte, T* dwpe, const T* dout, const
 
 // ---- normalisation ----------------------------------------------------------------------------------------
 
+namespace {
+
+// One row of norm_forward; returns (mean, rstd).
+template <typename T>
+VERSUS_TRAIN_SIMD void norm_row(bool layer, T* __restrict o, const T* __restrict x, const T* __restrict w,
+                                const T* __restrict b, int d, T eps, T* mean, T* rstd) {
+    T m = 0;
+    if (layer) {
+#pragma omp simd reduction(+ : m)
+        for (int j = 0; j < d; ++j) m += x[j];
+        m /= d;
+    }
+    T var = 0;
+#pragma omp simd reduction(+ : var)
+    for (int j = 0; j < d; ++j) var += (x[j] - m) * (x[j] - m);
+    const T s = T(1) / std::sqrt(var / d + eps);
+    if (layer)
+        for (int j = 0; j < d; ++j) o[j] = (x[j] - m) * s * w[j] + b[j];
+    else
+        for (int j = 0; j < d; ++j) o[j] = x[j] * s * w[j];
+    *mean = m;
+    *rstd = s;
+}
+
+// One row of norm_backward: dx += ..., and the row's share of dw, db added to cw, cb.
+template <typename T>
+VERSUS_TRAIN_SIMD void norm_backward_row(bool layer, T* __restrict dx, T* __restrict cw, T* __restrict cb,
+                                         const T* __restrict g, const T* __restrict x, const T* __restrict w, T m, T s,
+                                         int d) {
+    // xhat = (x - m) s; dnorm = g w; dx += s (dnorm - mean(dnorm) - xhat mean(dnorm xhat))
+    T sum_dn = 0, sum_dnx = 0;
+#pragma omp simd reduction(+ : sum_dn, sum_dnx)
+    for (int j = 0; j < d; ++j) {
+        const T xhat = (x[j] - m) * s, dn = g[j] * w[j];
+        sum_dn += dn;
+        sum_dnx += dn * xhat;
+        cw[j] += g[j] * xhat;
+        cb[j] += g[j];
+    }
+    const T mdn = layer ? sum_dn / d : T(0), mdnx = sum_dnx / d;
+    for (int j = 0; j < d; ++j) dx[j] += s * (g[j] * w[j] - mdn - (x[j] - m) * s * mdnx);
+}
+
+}  // namespace
+
 template <typename T>
 void norm_forward(ThreadPool& pool, Norm kind, T* out, T* mean, T* rstd, const T* x, const T* w, const T* b, int N,
                   int d, float eps) {
-    pool.parallel_for(N, 8, [&](int64_t rb, int64_t re) {
+    const bool layer = kind == Norm::LAYER;
+    pool.parallel_for(N, 8, [=](int64_t rb, int64_t re) {
         for (int64_t n = rb; n < re; ++n) {
-            const T* xr = x + n * d;
-            T* o = out + n * d;
-            T m = 0;
-            if (kind == Norm::LAYER) {
-                for (int j = 0; j < d; ++j) m += xr[j];
-                m /= d;
-            }
-            T var = 0;
-            for (int j = 0; j < d; ++j) var += (xr[j] - m) * (xr[j] - m);
-            const T s = T(1) / std::sqrt(var / d + static_cast<T>(eps));
-            if (kind == Norm::LAYER) {
-                for (int j = 0; j < d; ++j) o[j] = (xr[j] - m) * s * w[j] + b[j];
-                mean[n] = m;
-            } else {
-                for (int j = 0; j < d; ++j) o[j] = xr[j] * s * w[j];
-            }
-            rstd[n] = s;
+            T m;
+            norm_row(layer, out + n * d, x + n * d, w, b, d, static_cast<T>(eps), &m, rstd + n);
+            if (layer) mean[n] = m;
         }
     });
 }
@@ -115,29 +148,14 @@ void norm_backward(ThreadPool& pool, Norm kind, T* dx, T* dw, T* db, const T* do
     T* pw = scratch;                                    // (chunks, d) partial dw
     T* pb = scratch + static_cast<size_t>(chunks) * d;  // (chunks, d) partial db
     const bool layer = kind == Norm::LAYER;
-    for_row_chunks(pool, N, [&](int c, int rb, int re) {
+    for_row_chunks(pool, N, [=](int c, int rb, int re) {
         T* cw = pw + static_cast<size_t>(c) * d;
         T* cb = pb + static_cast<size_t>(c) * d;
-        for (int j = 0; j < d; ++j) cw[j] = cb[j] = 0;
+        std::fill(cw, cw + d, T(0));
+        std::fill(cb, cb + d, T(0));
         for (int n = rb; n < re; ++n) {
-            const T* xr = x + static_cast<int64_t>(n) * d;
-            const T* g = dout + static_cast<int64_t>(n) * d;
-            T* dxr = dx + static_cast<int64_t>(n) * d;
-            const T m = layer ? mean[n] : T(0), s = rstd[n];
-            // xhat = (x - m) s; dnorm = g w; dx += s (dnorm - mean(dnorm) - xhat mean(dnorm xhat))
-            T sum_dn = 0, sum_dnx = 0;
-            for (int j = 0; j < d; ++j) {
-                const T xhat = (xr[j] - m) * s, dn = g[j] * w[j];
-                sum_dn += dn;
-                sum_dnx += dn * xhat;
-                cw[j] += g[j] * xhat;
-                cb[j] += g[j];
-            }
-            const T mdn = layer ? sum_dn / d : T(0), mdnx = sum_dnx / d;
-            for (int j = 0; j < d; ++j) {
-                const T xhat = (xr[j] - m) * s;
-                dxr[j] += s * (g[j] * w[j] - mdn - xhat * mdnx);
-            }
+            const int64_t o = static_cast<int64_t>(n) * d;
+            norm_backward_row(layer, dx + o, cw, cb, dout + o, x + o, w, layer ? mean[n] : T(0), rstd[n], d);
         }
     });
     sum_chunks(dw, pw, chunks, d);
@@ -182,57 +200,67 @@ constexpr double GELU_K = 0.7978845608028654;  // sqrt(2 / pi)
 constexpr double GELU_C = 0.044715;
 }  // namespace
 
+namespace {
+
+template <typename T>
+VERSUS_TRAIN_SIMD void gelu_range(T* __restrict out, const T* __restrict x, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        const T v = x[i];
+        const T u = T(GELU_K) * (v + T(GELU_C) * v * v * v);
+        out[i] = T(0.5) * v * (T(1) + tanh_fast(u));
+    }
+}
+
+template <typename T>
+VERSUS_TRAIN_SIMD void gelu_backward_range(T* __restrict dx, const T* __restrict x, const T* __restrict dout, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        const T v = x[i];
+        const T u = T(GELU_K) * (v + T(GELU_C) * v * v * v);
+        const T th = tanh_fast(u);
+        const T du = T(GELU_K) * (T(1) + T(3 * GELU_C) * v * v);
+        dx[i] = dout[i] * (T(0.5) * (T(1) + th) + T(0.5) * v * (T(1) - th * th) * du);
+    }
+}
+
+template <typename T>
+VERSUS_TRAIN_SIMD void swiglu_row(T* __restrict o, const T* __restrict g, const T* __restrict u, int f) {
+    for (int j = 0; j < f; ++j) o[j] = g[j] / (T(1) + exp_fast(-g[j])) * u[j];
+}
+
+template <typename T>
+VERSUS_TRAIN_SIMD void swiglu_backward_row(T* __restrict dg, T* __restrict du, const T* __restrict g,
+                                           const T* __restrict u, const T* __restrict d, int f) {
+    for (int j = 0; j < f; ++j) {
+        const T s = T(1) / (T(1) + exp_fast(-g[j]));  // sigmoid; silu = g s, silu' = s (1 + g (1 - s))
+        dg[j] = d[j] * u[j] * s * (T(1) + g[j] * (T(1) - s));
+        du[j] = d[j] * g[j] * s;
+    }
+}
+
+}  // namespace
+
 template <typename T>
 void gelu_forward(ThreadPool& pool, T* out, const T* x, int64_t n) {
-    pool.parallel_for(n, GRAIN, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) {
-            const T v = x[i];
-            const T u = T(GELU_K) * (v + T(GELU_C) * v * v * v);
-            out[i] = T(0.5) * v * (T(1) + tanh_fast(u));
-        }
-    });
+    pool.parallel_for(n, GRAIN, [=](int64_t b, int64_t e) { gelu_range(out + b, x + b, e - b); });
 }
 
 template <typename T>
 void gelu_backward(ThreadPool& pool, T* dx, const T* x, const T* dout, int64_t n) {
-    pool.parallel_for(n, GRAIN, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) {
-            const T v = x[i];
-            const T u = T(GELU_K) * (v + T(GELU_C) * v * v * v);
-            const T th = tanh_fast(u);
-            const T du = T(GELU_K) * (T(1) + T(3 * GELU_C) * v * v);
-            dx[i] = dout[i] * (T(0.5) * (T(1) + th) + T(0.5) * v * (T(1) - th * th) * du);
-        }
-    });
+    pool.parallel_for(n, GRAIN, [=](int64_t b, int64_t e) { gelu_backward_range(dx + b, x + b, dout + b, e - b); });
 }
 
 template <typename T>
 void swiglu_forward(ThreadPool& pool, T* out, const T* h, int N, int f) {
-    pool.parallel_for(N, 4, [&](int64_t b, int64_t e) {
-        for (int64_t n = b; n < e; ++n) {
-            const T* g = h + n * 2 * f;
-            const T* u = g + f;
-            T* o = out + n * f;
-            for (int j = 0; j < f; ++j) o[j] = g[j] / (T(1) + exp_fast(-g[j])) * u[j];
-        }
+    pool.parallel_for(N, 4, [=](int64_t b, int64_t e) {
+        for (int64_t n = b; n < e; ++n) swiglu_row(out + n * f, h + n * 2 * f, h + n * 2 * f + f, f);
     });
 }
 
 template <typename T>
 void swiglu_backward(ThreadPool& pool, T* dh, const T* h, const T* dout, int N, int f) {
-    pool.parallel_for(N, 4, [&](int64_t b, int64_t e) {
-        for (int64_t n = b; n < e; ++n) {
-            const T* g = h + n * 2 * f;
-            const T* u = g + f;
-            const T* d = dout + n * f;
-            T* dg = dh + n * 2 * f;
-            T* du = dg + f;
-            for (int j = 0; j < f; ++j) {
-                const T s = T(1) / (T(1) + exp_fast(-g[j]));  // sigmoid; silu = g s, silu' = s (1 + g (1 - s))
-                dg[j] = d[j] * u[j] * s * (T(1) + g[j] * (T(1) - s));
-                du[j] = d[j] * g[j] * s;
-            }
-        }
+    pool.parallel_for(N, 4, [=](int64_t b, int64_t e) {
+        for (int64_t n = b; n < e; ++n)
+            swiglu_backward_row(dh + n * 2 * f, dh + n * 2 * f + f, h + n * 2 * f, h + n * 2 * f + f, dout + n * f, f);
     });
 }
 
@@ -282,29 +310,40 @@ void rope_backward(ThreadPool& pool, T* dqkv, int B, int seq, int H, int hd, flo
 
 // ---- loss -------------------------------------------------------------------------------------------------
 
+namespace {
+
+// One row: the loss, and the logits turned into their gradient in place.
+template <typename T>
+VERSUS_TRAIN_SIMD T cross_entropy_row(T* __restrict z, int V, int32_t t, T dscale) {
+    T mx = z[0];
+#pragma omp simd reduction(max : mx)
+    for (int j = 0; j < V; ++j) mx = std::max(mx, z[j]);
+    const T zt = z[t] - mx;
+    T sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (int j = 0; j < V; ++j) {
+        z[j] = exp_fast(z[j] - mx);
+        sum += z[j];
+    }
+    const T k = dscale / sum;
+    for (int j = 0; j < V; ++j) z[j] *= k;
+    z[t] -= dscale;
+    return std::log(sum) - zt;  // -log(e^(z_t - max) / sum)
+}
+
+}  // namespace
+
 template <typename T>
 double cross_entropy(ThreadPool& pool, T* logits, T* losses, const int32_t* targets, int N, int V, T dscale) {
-    pool.parallel_for(N, 1, [&](int64_t b, int64_t e) {
+    pool.parallel_for(N, 1, [=](int64_t b, int64_t e) {
         for (int64_t n = b; n < e; ++n) {
             T* z = logits + n * V;
-            const int32_t t = targets[n];
-            if (t < 0) {
+            if (targets[n] < 0) {
                 std::fill(z, z + V, T(0));
                 losses[n] = 0;
-                continue;
+            } else {
+                losses[n] = cross_entropy_row(z, V, targets[n], dscale);
             }
-            T mx = z[0];
-            for (int j = 1; j < V; ++j) mx = std::max(mx, z[j]);
-            const T zt = z[t] - mx;
-            T sum = 0;
-            for (int j = 0; j < V; ++j) {
-                z[j] = exp_fast(z[j] - mx);
-                sum += z[j];
-            }
-            losses[n] = std::log(sum) - zt;  // -log(e^(z_t - max) / sum)
-            const T k = dscale / sum;
-            for (int j = 0; j < V; ++j) z[j] *= k;
-            z[t] -= dscale;
         }
     });
     double total = 0;
@@ -314,11 +353,17 @@ double cross_entropy(ThreadPool& pool, T* logits, T* losses, const int32_t* targ
 
 // ---- elementwise ------------------------------------------------------------------------------------------
 
+namespace {
+template <typename T>
+VERSUS_TRAIN_SIMD void add_range(T* out, const T* a, const T* b, int64_t n) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
+}
+}  // namespace
+
 template <typename T>
 void add(ThreadPool& pool, T* out, const T* a, const T* b, int64_t n) {
-    pool.parallel_for(n, GRAIN, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) out[i] = a[i] + b[i];
-    });
+    pool.parallel_for(n, GRAIN, [=](int64_t lo, int64_t hi) { add_range(out + lo, a + lo, b + lo, hi - lo); });
 }
 
 // ---- instantiations ---------------------------------------------------------------------------------------

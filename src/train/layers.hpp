@@ -79,7 +79,7 @@ void rope_backward(ThreadPool& pool, T* dqkv, int B, int seq, int H, int hd, flo
 // scratch: attention_scratch(...) elements (per-thread score tiles). `tiles`: the fused path's query and key
 // tile sizes (the defaults; tests use small ones to cross tile edges on small shapes).
 struct AttentionTiles {
-    int q = 64, k = 256;
+    int q = 128, k = 256;
 };
 template <typename T>
 void attention_forward(ThreadPool& pool, AttentionImpl impl, T* out, T* stats, const T* qkv, int B, int seq, int H,

@@ -6,6 +6,8 @@
 #include <bit>
 #include <cstdint>
 
+#include "train/simd.hpp"
+
 #if defined(VERSUS_BLAS_ACCELERATE)
 #include <Accelerate/Accelerate.h>
 #else
@@ -30,10 +32,10 @@ void blas(bool ta, bool tb, int M, int N, int K, double alpha, const double* A, 
 // Below this many multiply-adds one call on one thread beats waking the pool.
 constexpr double SPLIT_MIN_MACS = 1 << 18;
 
-float round_one(float x) {
+inline float round_one(float x) {
     const uint32_t u = std::bit_cast<uint32_t>(x);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return x;  // NaN stays NaN
-    return std::bit_cast<float>((u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u);
+    const uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+    return std::bit_cast<float>((u & 0x7fffffffu) > 0x7f800000u ? u : r);  // NaN stays NaN
 }
 
 }  // namespace
@@ -47,7 +49,14 @@ void gemm_serial(bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int
 
 namespace {
 std::atomic<int64_t> gemm_ns{0};
-std::vector<GemmShape>* trace = nullptr;
+std::vector<GemmCall>* trace = nullptr;
+
+template <typename T>
+void record(bool, bool, int, int, int, T, const T*, int, const T*, int, T, T*, int) {}
+void record(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
+            float beta, float* C, int ldc) {
+    if (trace) trace->push_back({ta, tb, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc});
+}
 
 // Adds the wall time of its scope to gemm_ns.
 struct GemmClock {
@@ -59,13 +68,13 @@ struct GemmClock {
 }  // namespace
 
 double gemm_seconds() { return static_cast<double>(gemm_ns.load()) * 1e-9; }
-void gemm_trace(std::vector<GemmShape>* out) { trace = out; }
+void gemm_trace(std::vector<GemmCall>* out) { trace = out; }
 
 template <typename T>
 void gemm(cpu::ThreadPool& pool, bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int lda, const T* B,
           int ldb, T beta, T* C, int ldc) {
     GemmClock clock;
-    if (trace) trace->push_back({ta, tb, M, N, K, beta != T(0)});
+    record(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     const int threads = pool.size();
     if (threads == 1 || static_cast<double>(M) * N * K < SPLIT_MIN_MACS) {
         gemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -103,10 +112,15 @@ void set_blas_threads(int n) {
 #endif
 }
 
+namespace {
+VERSUS_TRAIN_SIMD void round_range(const float* x, float* out, int64_t n) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) out[i] = round_one(x[i]);
+}
+}  // namespace
+
 void round_bf16_copy(cpu::ThreadPool& pool, const float* x, float* out, int64_t n) {
-    pool.parallel_for(n, 1 << 14, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) out[i] = round_one(x[i]);
-    });
+    pool.parallel_for(n, 1 << 14, [=](int64_t b, int64_t e) { round_range(x + b, out + b, e - b); });
 }
 
 void round_bf16(cpu::ThreadPool& pool, float* x, int64_t n) { round_bf16_copy(pool, x, x, n); }

@@ -23,14 +23,18 @@ void gemm_serial(bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int
                  T* C, int ldc);
 
 // Wall seconds spent in gemm() (the pool-split products, not gemm_serial) since the process started, and the
-// shapes it was called with while tracing is on: what a step's GEMMs cost alone (bench/train-gpt-bench).
+// f32 calls it received while tracing is on, operands included: what a step's GEMMs cost alone
+// (bench/train-bench.cpp replays them on the step's own buffers).
 double gemm_seconds();
-struct GemmShape {
+struct GemmCall {
     bool ta, tb;
     int M, N, K;
-    bool accumulate;  // beta != 0
+    float alpha, beta;
+    const float *A, *B;
+    float* C;
+    int lda, ldb, ldc;
 };
-void gemm_trace(std::vector<GemmShape>* out);  // null: off
+void gemm_trace(std::vector<GemmCall>* out);  // null: off
 
 // BLAS's own thread count (1 while the engine runs: it splits the work itself).
 void set_blas_threads(int n);

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "train/layers.hpp"
+#include "train/simd.hpp"
 
 namespace versus::train {
 
@@ -11,6 +12,34 @@ namespace {
 // Fixed chunks of the norm's sum, added in order: the same number whatever the threads.
 constexpr int64_t NORM_CHUNK = 1 << 16;
 constexpr int64_t UPDATE_GRAIN = 1 << 14;
+
+template <typename T>
+VERSUS_TRAIN_SIMD double sum_squares(const T* __restrict g, int64_t n) {
+    T s = 0;  // a chunk in T (vectorised), the chunks in double
+#pragma omp simd reduction(+ : s)
+    for (int64_t i = 0; i < n; ++i) s += g[i] * g[i];
+    return static_cast<double>(s);
+}
+
+// Bias corrections folded into two factors: p -= lr (m / c1) / (sqrt(v / c2) + eps) + lr wd p.
+template <typename T>
+struct AdamStep {
+    T b1, b2, eps, lr, wd, gs, c1, c2;
+};
+
+template <typename T>
+VERSUS_TRAIN_SIMD void adamw_range(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v, int64_t n,
+                                   AdamStep<T> a) {
+    for (int64_t i = 0; i < n; ++i) {
+        const T gi = g[i] * a.gs;
+        const T mi = a.b1 * m[i] + (T(1) - a.b1) * gi;
+        const T vi = a.b2 * v[i] + (T(1) - a.b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] -= a.lr * (mi * a.c1 / (std::sqrt(vi * a.c2) + a.eps) + a.wd * p[i]);
+    }
+}
+
 }  // namespace
 
 template <typename T>
@@ -20,9 +49,7 @@ double grad_norm(ThreadPool& pool, const T* g, int64_t n) {
     pool.parallel_for(chunks, 1, [&](int64_t b, int64_t e) {
         for (int64_t c = b; c < e; ++c) {
             const int64_t lo = c * NORM_CHUNK, hi = std::min(n, lo + NORM_CHUNK);
-            T s = 0;  // a chunk in T (vectorised), the chunks in double
-            for (int64_t i = lo; i < hi; ++i) s += g[i] * g[i];
-            part[static_cast<size_t>(c)] = static_cast<double>(s);
+            part[static_cast<size_t>(c)] = sum_squares(g + lo, hi - lo);
         }
     });
     double total = 0;
@@ -37,20 +64,16 @@ double clip_scale(const AdamWConfig& c, double norm) {
 template <typename T>
 void adamw_update(ThreadPool& pool, T* p, const T* g, T* m, T* v, int64_t n, const AdamWConfig& c, int step,
                   double grad_scale, bool decay) {
-    const T b1 = static_cast<T>(c.beta1), b2 = static_cast<T>(c.beta2), eps = static_cast<T>(c.eps);
-    const T lr = static_cast<T>(c.lr), wd = decay ? static_cast<T>(c.weight_decay) : T(0), gs = static_cast<T>(grad_scale);
-    // Bias corrections folded into two factors: p -= lr (m / c1) / (sqrt(v / c2) + eps) + lr wd p.
-    const T c1 = static_cast<T>(1 / (1 - std::pow(c.beta1, step))), c2 = static_cast<T>(1 / (1 - std::pow(c.beta2, step)));
-    pool.parallel_for(n, UPDATE_GRAIN, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) {
-            const T gi = g[i] * gs;
-            const T mi = b1 * m[i] + (T(1) - b1) * gi;
-            const T vi = b2 * v[i] + (T(1) - b2) * gi * gi;
-            m[i] = mi;
-            v[i] = vi;
-            p[i] -= lr * (mi * c1 / (std::sqrt(vi * c2) + eps) + wd * p[i]);
-        }
-    });
+    const AdamStep<T> a{static_cast<T>(c.beta1),
+                        static_cast<T>(c.beta2),
+                        static_cast<T>(c.eps),
+                        static_cast<T>(c.lr),
+                        decay ? static_cast<T>(c.weight_decay) : T(0),
+                        static_cast<T>(grad_scale),
+                        static_cast<T>(1 / (1 - std::pow(c.beta1, step))),
+                        static_cast<T>(1 / (1 - std::pow(c.beta2, step)))};
+    pool.parallel_for(n, UPDATE_GRAIN,
+                      [=](int64_t lo, int64_t hi) { adamw_range(p + lo, g + lo, m + lo, v + lo, hi - lo, a); });
 }
 
 template double grad_norm<float>(ThreadPool&, const float*, int64_t);

@@ -74,6 +74,7 @@ public:
             {"tokens_per_s", core::rate_per_s(tokens, median_s)},
             {"step_ms", median_s * 1e3},
             {"mfu_pct", core::percent_of_peak(core::rate_per_s(flops, median_s), peak_)},
+            {"peak_gflops", peak_ / 1e9},
             {"gemm_share_pct", step_s_ > 0 ? 100.0 * gemm_s_ / step_s_ : 0.0},
             {"loss_first", first_loss_},
             {"loss_last", last_loss_},
@@ -102,10 +103,10 @@ public:
     std::vector<ParamSpec> params() const override {
         std::string presets;
         for (const auto& n : train::gpt_preset_names()) presets += (presets.empty() ? "" : ", ") + n;
-        ParamSpec model{"model", "model", core::ParamKind::TEXT, "preset: " + presets, {}, "gpt2-124m", "gpt2-124m"};
-        ParamSpec batch{"batch", "batch", core::ParamKind::INT, "sequences per step", {}, "1", "4", 1, 1 << 16};
+        ParamSpec model{"model", "model", core::ParamKind::TEXT, "preset: " + presets, {}, "small", "gpt2-124m"};
+        ParamSpec batch{"batch", "batch", core::ParamKind::INT, "sequences per step", {}, "4", "4", 1, 1 << 16};
         batch.flags = "-B";
-        ParamSpec seq{"seq", "seq", core::ParamKind::INT, "tokens per sequence", {}, "64", "256", 1, 1 << 20};
+        ParamSpec seq{"seq", "seq", core::ParamKind::INT, "tokens per sequence", {}, "128", "256", 1, 1 << 20};
         ParamSpec precision{"precision", "precision", core::ParamKind::CHOICE,
                             "f32, or bf16 GEMM operands with f32 master weights", {"f32", "bf16"}, "f32", "f32,bf16"};
         ParamSpec attention{"attention", "attention", core::ParamKind::CHOICE,

@@ -22,9 +22,12 @@ train::ResnetConfig config_of(const Params& p) {
 
 class TrainResnetInstance : public Instance {
 public:
-    TrainResnetInstance(const Params& p, int threads)
+    TrainResnetInstance(const Target& t, const Params& p, int threads)
         : config_(config_of(p)),
-          net_(config_, static_cast<int>(p.integer("batch")), threads, static_cast<uint64_t>(p.integer("seed"))) {}
+          net_(config_, static_cast<int>(p.integer("batch")), threads, static_cast<uint64_t>(p.integer("seed"))) {
+        std::string method;
+        peak_ = t.backend.peak_flops(t.device, VERSUS_DTYPE_F32, &method);
+    }
 
     void run() override {
         const double loss = net_.step();
@@ -50,6 +53,8 @@ public:
             {"images_per_s", ips},
             {"step_ms", median_s * 1e3},
             {"epoch_s", ips > 0 ? static_cast<double>(config_.epoch_images) / ips : 0.0},
+            {"mfu_pct", core::percent_of_peak(ips * train::resnet50_train_flops_per_image(config_), peak_)},
+            {"peak_gflops", peak_ / 1e9},
             {"loss_first", first_loss_},
             {"loss_last", last_loss_},
             {"weight_bytes", m.weights},
@@ -64,7 +69,7 @@ private:
     train::ResnetConfig config_;
     train::Resnet net_;
     int steps_ = 0;
-    double first_loss_ = 0, last_loss_ = 0;
+    double first_loss_ = 0, last_loss_ = 0, peak_ = 0;
 };
 
 class TrainResnet : public Workload {
@@ -77,7 +82,7 @@ public:
         ParamSpec dataset{"dataset", "dataset", core::ParamKind::CHOICE,
                           "imagenet-1k (224 px, 1000 classes) or cifar-10 (32 px, 10 classes, 3x3 stem)",
                           {"imagenet-1k", "cifar-10"}, "cifar-10", "imagenet-1k"};
-        ParamSpec batch{"batch", "batch", core::ParamKind::INT, "images per step", {}, "16", "32", 1, 1 << 16};
+        ParamSpec batch{"batch", "batch", core::ParamKind::INT, "images per step", {}, "4", "32", 1, 1 << 16};
         batch.flags = "-B";
         ParamSpec width{"width", "width", core::ParamKind::INT, "channels of the first stage (64: ResNet-50)", {}, "64",
                         "64", 8, 1024};
@@ -104,7 +109,7 @@ public:
     std::unique_ptr<Instance> prepare(const Target& t, const Params& p) const override {
         if (t.backend.name() != "cpu") throw Skip(fmt::format("no ResNet-50 training for the {} backend", t.backend.name()));
         const int threads = p.find("threads") ? static_cast<int>(p.integer("threads")) : 1;
-        return std::make_unique<TrainResnetInstance>(p, threads);
+        return std::make_unique<TrainResnetInstance>(t, p, threads);
     }
 };
 
