@@ -63,6 +63,9 @@ Device* device(void* ctx, int d);
 
 // Fills the LLM entries of the table (and `attention`), defined in the LLM half of the plugin.
 void fill_llm_ops(versus_backend_i* t);
+// Fills the training entries (train_*) and answers supports() for them (train-ops.cu).
+void fill_train_ops(versus_backend_i* t);
+int train_supports(void* ctx, int device, versus_op op, versus_dtype dtype);
 
 // ---- the plugin's own ops and kernels (plugin.cu, gemm.cu, kernels.cu) ----
 

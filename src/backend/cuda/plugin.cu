@@ -207,6 +207,8 @@ int supports(void* ctx, int index, versus_op op, versus_dtype dtype) {
         case VERSUS_OP_ATTENTION:
             if (!c->has_attention) return unsupported(ctx, "no CUDA attention kernel in this build");
             return dtype == VERSUS_DTYPE_F16 ? 1 : unsupported(ctx, "CUDA attention reads an f16 KV cache only");
+        case VERSUS_OP_TRAIN_GPT:
+        case VERSUS_OP_TRAIN_RESNET: return kernels ? train_supports(ctx, index, op, dtype) : unsupported(ctx, old);
     }
     return unsupported(ctx, "unknown op");
 }
@@ -517,6 +519,7 @@ extern "C" __attribute__((visibility("default"))) int versus_cuda_impl_init(uint
     out->empty_graph = empty_graph;
     out->pci_bus_id = pci_bus_id;
     fill_llm_ops(out);
+    fill_train_ops(out);
     ctx->has_attention = out->attention != nullptr;
     return 0;
 }
