@@ -9,7 +9,7 @@
 #include <iomanip>
 #include <sstream>
 
-#include "core/error.hpp"
+#include "base/error.hpp"
 #include "core/record.hpp"
 #include "predict/local.hpp"
 #include "predict/training.hpp"

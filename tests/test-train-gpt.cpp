@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/error.hpp"
+#include "base/error.hpp"
 #include "train/gpt.hpp"
 #include "train/rng.hpp"
 #include "train-reference.hpp"

@@ -8,7 +8,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "core/error.hpp"
+#include "base/error.hpp"
 #include "train/resnet.hpp"
 
 using namespace versus;

@@ -8,16 +8,17 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "core/error.hpp"
+#include "base/error.hpp"
+#include "base/io.hpp"
 #include "core/printers.hpp"
 #include "core/results-file.hpp"
-#include "core/sysinfo.hpp"
 #include "llm/gguf.hpp"
 #include "predict/backtest.hpp"
 #include "predict/fit.hpp"
 #include "predict/local.hpp"
 #include "predict/throughput.hpp"
 #include "predict/training.hpp"
+#include "system/sysinfo.hpp"
 
 namespace versus::cli {
 
@@ -38,18 +39,10 @@ struct PredictCommands {
 
 namespace {
 
-std::string read_text(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw UsageError(path, "cannot read the file", "check the path");
-    std::ostringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
-
 predict::Calibration chosen_calibration(const std::string& arg) {
     if (arg.empty()) return predict::Calibration::builtin();
     if (arg == "none") return predict::Calibration::none();
-    return predict::Calibration::from_csv(read_text(arg), arg);
+    return predict::Calibration::from_csv(base::read_file(arg), arg);
 }
 
 // A real file's shape and bytes: its own tensors, whatever mix of types they hold.
@@ -178,10 +171,10 @@ int print_backtest(const PredictCommands& c, const std::vector<Row>& rows, bool 
 
 // Training rows (platform,workload,model,precision,batch,measured): one entry per row, then the summary.
 int training_backtest(const PredictCommands& c, bool md) {
-    auto rows = predict::parse_training_backtest(read_text(c.backtest), c.backtest, c.set);
+    auto rows = predict::parse_training_backtest(base::read_file(c.backtest), c.backtest, c.set);
     const auto cal = c.calibration == "none"   ? predict::TrainingCalibration{}
                      : c.calibration.empty() ? predict::TrainingCalibration::builtin()
-                                               : predict::TrainingCalibration::from_csv(read_text(c.calibration), c.calibration);
+                                               : predict::TrainingCalibration::from_csv(base::read_file(c.calibration), c.calibration);
     predict::evaluate_training_backtest(rows, cal);
     return print_backtest(c, rows, md, &predict::training_backtest_json, &predict::training_backtest_table);
 }
@@ -195,9 +188,10 @@ int cmd_predict(const PredictCommands& c) {
     if (c.format != "table" && c.format != "md" && c.format != "json")
         throw UsageError("-o", fmt::format("predict prints table, md or json, not '{}'", c.format), "use -o table, md or json");
 
-    if (!c.backtest.empty() && predict::is_training_backtest(read_text(c.backtest))) return training_backtest(c, md);
     if (!c.backtest.empty()) {
-        auto rows = predict::parse_backtest(read_text(c.backtest), c.backtest, c.set);
+        const std::string text = base::read_file(c.backtest);
+        if (predict::is_training_backtest(text)) return training_backtest(c, md);
+        auto rows = predict::parse_backtest(text, c.backtest, c.set);
         predict::evaluate_backtest(rows, cal, opt);
         return print_backtest(c, rows, md, &predict::backtest_json, &predict::backtest_table);
     }
@@ -322,8 +316,8 @@ void write_table(const PredictCommands& c, const std::string& table, int used) {
 }
 
 int cmd_calibrate(const PredictCommands& c) {
-    if (!c.from.empty() && predict::is_training_backtest(read_text(c.from))) {
-        const auto rows = predict::parse_training_backtest(read_text(c.from), c.from, c.set);
+    if (!c.from.empty() && predict::is_training_backtest(base::read_file(c.from))) {
+        const auto rows = predict::parse_training_backtest(base::read_file(c.from), c.from, c.set);
         int used = 0;
         for (const auto& r : rows) {
             if (!r.error.empty()) std::fprintf(stderr, "[%s:%d] %s (row left out)\n", c.from.c_str(), r.line, r.error.c_str());
@@ -334,7 +328,7 @@ int cmd_calibrate(const PredictCommands& c) {
         return 0;
     }
     if (!c.from.empty()) {
-        auto rows = predict::parse_backtest(read_text(c.from), c.from, c.set);
+        auto rows = predict::parse_backtest(base::read_file(c.from), c.from, c.set);
         int used = 0;
         for (const auto& r : rows) {
             if (!r.error.empty())
@@ -349,7 +343,7 @@ int cmd_calibrate(const PredictCommands& c) {
     const std::filesystem::path results = c.results.empty() ? core::default_results_path() : std::filesystem::path(c.results);
     const auto read = core::read_results(results);
     for (const auto& p : read.problems) std::fprintf(stderr, "%s\n", p.c_str());
-    const auto sys = core::probe_system();
+    const auto sys = system::probe_system();
     const auto local = predict::calibrate_local(read.records, sys.hostname, static_cast<double>(sys.mem_total_bytes) / (1u << 30));
     const std::filesystem::path out = c.out.empty() ? predict::default_calibration_path() : std::filesystem::path(c.out);
     predict::save_local(local, out);

@@ -7,9 +7,9 @@
 
 #include <fmt/format.h>
 
-#include "core/csv.hpp"
-#include "core/error.hpp"
-#include "core/stats.hpp"
+#include "base/csv.hpp"
+#include "base/error.hpp"
+#include "base/stats.hpp"
 #include "core/printers.hpp"
 
 namespace versus::predict {
@@ -47,7 +47,7 @@ bool parse_test(std::string_view test, Phase* phase, int64_t* n, int64_t* depth)
 double ape_pct(double predicted, double measured) { return std::fabs(predicted - measured) / measured * 100.0; }
 
 std::vector<BacktestRow> parse_backtest(std::string_view text, const std::string& place, const std::string& only_set) {
-    core::CsvTable t(text, place);
+    base::CsvTable t(text, place);
     for (const char* col : {"platform", "model", "type", "test", "measured_tokens_per_s"})
         if (t.column(col) < 0)
             throw UsageError(place + ":1", fmt::format("no column '{}'", col),
@@ -199,8 +199,8 @@ Calibration fit_calibration(const std::vector<BacktestRow>& rows, const std::str
         // A few rows say little about the spread: at least +-20% from one row, +-10% until there are five.
         auto spread = [](const std::vector<double>& r, Efficiency& x) {
             const double floor = r.size() == 1 ? 0.2 : r.size() < 5 ? 0.1 : 0.0;
-            x.ratio_lo = std::min(1.0 - floor, core::percentile(r, 0.1));
-            x.ratio_hi = std::max(1.0 + floor, core::percentile(r, 0.9));
+            x.ratio_lo = std::min(1.0 - floor, base::percentile(r, 0.1));
+            x.ratio_hi = std::max(1.0 + floor, base::percentile(r, 0.9));
         };
         spread(ratios(all, e.a, e.c_layer_s), e);
         e.n_rows = static_cast<int>(obs.size());
@@ -212,7 +212,7 @@ Calibration fit_calibration(const std::vector<BacktestRow>& rows, const std::str
         for (const auto& o : obs) by_family[o.family].push_back(&o);
         for (const auto& [family, sel] : by_family) {
             if (!scope.empty()) continue;
-            const double k = core::percentile(ratios(sel, e.a, e.c_layer_s), 0.5);
+            const double k = base::percentile(ratios(sel, e.a, e.c_layer_s), 0.5);
             Efficiency f = e;
             f.a = e.a / k;
             f.c_layer_s = e.c_layer_s / k;
@@ -246,7 +246,7 @@ std::vector<BacktestSummary> summarise_backtest(const std::vector<BacktestRow>& 
     std::vector<BacktestSummary> out;
     for (const auto& k : order) {
         const auto& [e, u] = g[k];
-        out.push_back({k, static_cast<int>(e.size()), core::percentile(e, 0.5), core::mean(e), core::percentile(u, 0.5), core::mean(u)});
+        out.push_back({k, static_cast<int>(e.size()), base::percentile(e, 0.5), base::mean(e), base::percentile(u, 0.5), base::mean(u)});
     }
     return out;
 }

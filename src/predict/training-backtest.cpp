@@ -6,9 +6,9 @@
 
 #include <fmt/format.h>
 
-#include "core/csv.hpp"
-#include "core/error.hpp"
-#include "core/stats.hpp"
+#include "base/csv.hpp"
+#include "base/error.hpp"
+#include "base/stats.hpp"
 #include "core/printers.hpp"
 #include "predict/backtest.hpp"
 #include "predict/training.hpp"
@@ -37,15 +37,15 @@ bool usable(const TrainingRow& r) { return r.error.empty() && r.spec && r.measur
 // p10/p90 of measured/predicted with the LLM table's floors: +-20% from one row, +-10% below five.
 void spread(const std::vector<double>& ratios, TrainingEfficiency& e) {
     const double floor = ratios.size() == 1 ? 0.2 : ratios.size() < 5 ? 0.1 : 0.0;
-    e.ratio_lo = std::min(1.0 - floor, core::percentile(ratios, 0.1));
-    e.ratio_hi = std::max(1.0 + floor, core::percentile(ratios, 0.9));
+    e.ratio_lo = std::min(1.0 - floor, base::percentile(ratios, 0.1));
+    e.ratio_hi = std::max(1.0 + floor, base::percentile(ratios, 0.9));
 }
 
 }  // namespace
 
 bool is_training_backtest(std::string_view text) {
     try {
-        core::CsvTable t(text, "backtest");
+        base::CsvTable t(text, "backtest");
         return t.column("workload") >= 0 && t.column("measured") >= 0;
     } catch (const UsageError&) {
         return false;
@@ -54,7 +54,7 @@ bool is_training_backtest(std::string_view text) {
 
 std::vector<TrainingRow> parse_training_backtest(std::string_view text, const std::string& place,
                                                  const std::string& only_set) {
-    core::CsvTable t(text, place);
+    base::CsvTable t(text, place);
     for (const char* col : {"platform", "workload", "model", "precision", "batch", "measured"})
         if (t.column(col) < 0)
             throw UsageError(place + ":1", fmt::format("no column '{}'", col),
@@ -128,7 +128,7 @@ TrainingCalibration fit_training_calibration(const std::vector<TrainingRow>& row
             std::vector<double> adjusted;
             for (const auto* o : sel) adjusted.push_back(o->ratio / (factor.count(o->row->query.model.name) ? factor[o->row->query.model.name] : 1.0));
             TrainingEfficiency e;
-            e.utilisation = core::percentile(adjusted, 0.5);
+            e.utilisation = base::percentile(adjusted, 0.5);
             for (double& x : adjusted) x /= e.utilisation;
             spread(adjusted, e);
             e.n_rows = static_cast<int>(sel.size());
@@ -148,9 +148,9 @@ TrainingCalibration fit_training_calibration(const std::vector<TrainingRow>& row
             workload_of[o.row->query.model.name] = o.row->query.model.workload;
         }
         std::map<std::string, std::vector<double>> by_workload;
-        for (const auto& [m, v] : per_model) factor[m] = core::percentile(v, 0.5);
+        for (const auto& [m, v] : per_model) factor[m] = base::percentile(v, 0.5);
         for (const auto& [m, k] : factor) by_workload[workload_of[m]].push_back(k);
-        for (auto& [m, k] : factor) k /= core::percentile(by_workload[workload_of[m]], 0.5);
+        for (auto& [m, k] : factor) k /= base::percentile(by_workload[workload_of[m]], 0.5);
     }
     for (const auto& [m, k] : factor) cal.set_model_factor(m, k);
     // Data-parallel scaling: an n-GPU row over n x the same system's one-GPU row, else over n x the prediction.
@@ -170,7 +170,7 @@ TrainingCalibration fit_training_calibration(const std::vector<TrainingRow>& row
         }
         scale[{vendor_group(*r.spec), r.gpus}].push_back(r.measured / (r.gpus * one));
     }
-    for (const auto& [key, v] : scale) cal.set_scaling(key.first, key.second, core::percentile(v, 0.5));
+    for (const auto& [key, v] : scale) cal.set_scaling(key.first, key.second, base::percentile(v, 0.5));
     return cal;
 }
 
@@ -188,7 +188,7 @@ std::vector<TrainingSummary> summarise_training_backtest(const std::vector<Train
     }
     std::vector<TrainingSummary> out;
     for (const auto& [k, v] : g)
-        out.push_back({k, static_cast<int>(v.first.size()), core::percentile(v.first, 0.5), core::mean(v.first), core::percentile(v.second, 0.5)});
+        out.push_back({k, static_cast<int>(v.first.size()), base::percentile(v.first, 0.5), base::mean(v.first), base::percentile(v.second, 0.5)});
     return out;
 }
 

@@ -5,9 +5,9 @@
 
 #include <fmt/format.h>
 
-#include "core/csv.hpp"
-#include "core/error.hpp"
-#include "core/stats.hpp"
+#include "base/csv.hpp"
+#include "base/error.hpp"
+#include "base/stats.hpp"
 #include "core/printers.hpp"
 #include "predict/backtest.hpp"
 #include "predict/throughput.hpp"
@@ -201,7 +201,7 @@ std::string TrainingCalibration::to_csv() const {
 }
 
 TrainingCalibration TrainingCalibration::from_csv(std::string_view text, const std::string& place) {
-    core::CsvTable t(text, place);
+    base::CsvTable t(text, place);
     for (const char* col : {"scope", "workload", "precision", "utilisation"})
         if (t.column(col) < 0) throw UsageError(place + ":1", fmt::format("no column '{}'", col), "write it with versus calibrate");
     TrainingCalibration c;

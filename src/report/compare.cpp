@@ -11,7 +11,9 @@
 
 #include <fmt/format.h>
 
-#include "core/error.hpp"
+#include "base/error.hpp"
+#include "base/io.hpp"
+#include "base/text.hpp"
 #include "core/params.hpp"
 #include "core/printers.hpp"
 #include "core/results-file.hpp"
@@ -229,9 +231,7 @@ Inputs load_inputs(const std::vector<std::string>& paths) {
     size_t future = 0;
     int64_t newest = 0;
     for (const auto& path : paths) {
-        std::ifstream f(path, std::ios::binary);
-        if (!f) throw UsageError(path, "cannot open", "check the path");
-        const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        const std::string text = base::read_file(path, "give results files written by versus run or versus bench --out");
         std::vector<Record> records;
         std::vector<std::string> problems;
         size_t lines = 0;
@@ -787,7 +787,7 @@ std::string capacity_of(const Comparison& c, size_t sys) {
     for (size_t i = 0; i < c.inputs.records.size(); ++i) {
         const Record& r = c.inputs.records[i];
         if (system_key(r) != system_key(c.systems[sys])) continue;
-        if (has_value(r, "mem_budget_bytes")) return core::human_bytes(r.num("mem_budget_bytes"));
+        if (has_value(r, "mem_budget_bytes")) return base::human_bytes(r.num("mem_budget_bytes"));
         std::smatch m;
         const std::string reason = r.str("reason");
         if (std::regex_search(reason, m, avail)) return m[1].str() + " " + m[2].str() + " (from a refusal)";
@@ -906,7 +906,7 @@ Table architecture_table(const Comparison& c) {
         else link = p.host_link.empty() ? "-" : p.host_link;
         t.rows.push_back({p.id + " (spec)", std::string(predict::memory_kind_name(p.memory_kind)),
                           fmt::format("{} (spec)", num(p.mem_bw_GBps)),
-                          fmt::format("{} of {:g} GB ({})", core::human_bytes(budget), p.memory_GB, rule), link});
+                          fmt::format("{} of {:g} GB ({})", base::human_bytes(budget), p.memory_GB, rule), link});
     }
     t.notes.push_back("Bandwidth: the best STREAM figure at the largest working set each machine ran; host<->device: the "
                       "transfer workload at its largest size, best direction, per mode (pinned/pageable copies cross a "

@@ -16,7 +16,7 @@
 #include <dnnl.hpp>
 #include <fmt/format.h>
 
-#include "core/error.hpp"
+#include "base/error.hpp"
 #include "train/rng.hpp"
 
 namespace versus::train {
@@ -534,7 +534,7 @@ std::string onednn_version() {
 
 #else  // built without oneDNN: every ResNet is a skipped row
 
-#include "core/error.hpp"
+#include "base/error.hpp"
 
 namespace versus::train {
 

@@ -10,9 +10,9 @@
 
 #include <fmt/format.h>
 
-#include "core/error.hpp"
-#include "core/metrics.hpp"
-#include "core/sysinfo.hpp"
+#include "base/error.hpp"
+#include "base/metrics.hpp"
+#include "system/memory.hpp"
 #include "train/gpt.hpp"
 #include "workloads/workload.hpp"
 
@@ -71,9 +71,9 @@ public:
         const double flops = tokens * train::gpt_train_flops_per_token(config_, options_.seq);
         const train::GptMemory m = gpt_.memory();
         return {
-            {"tokens_per_s", core::rate_per_s(tokens, median_s)},
+            {"tokens_per_s", base::rate_per_s(tokens, median_s)},
             {"step_ms", median_s * 1e3},
-            {"mfu_pct", core::percent_of_peak(core::rate_per_s(flops, median_s), peak_)},
+            {"mfu_pct", base::percent_of_peak(base::rate_per_s(flops, median_s), peak_)},
             {"peak_gflops", peak_ / 1e9},
             {"gemm_share_pct", step_s_ > 0 ? 100.0 * gemm_s_ / step_s_ : 0.0},
             {"loss_first", first_loss_},
@@ -82,7 +82,7 @@ public:
             {"grad_bytes", m.grads},
             {"optimizer_bytes", m.optimizer},
             {"activation_bytes", m.activations},
-            {"rss_peak_bytes", core::rss_peak_bytes()},
+            {"rss_peak_bytes", system::rss_peak_bytes()},
         };
     }
 

@@ -7,9 +7,9 @@
 
 #include <fmt/format.h>
 
-#include "core/error.hpp"
-#include "core/metrics.hpp"
-#include "core/sysinfo.hpp"
+#include "base/error.hpp"
+#include "base/metrics.hpp"
+#include "system/memory.hpp"
 #include "train/resnet.hpp"
 #include "workloads/workload.hpp"
 
@@ -47,13 +47,13 @@ public:
     }
 
     Metrics metrics(double median_s) override {
-        const double ips = core::rate_per_s(net_.batch(), median_s);
+        const double ips = base::rate_per_s(net_.batch(), median_s);
         const train::ResnetMemory m = net_.memory();
         return {
             {"images_per_s", ips},
             {"step_ms", median_s * 1e3},
             {"epoch_s", ips > 0 ? static_cast<double>(config_.epoch_images) / ips : 0.0},
-            {"mfu_pct", core::percent_of_peak(ips * train::resnet50_train_flops_per_image(config_), peak_)},
+            {"mfu_pct", base::percent_of_peak(ips * train::resnet50_train_flops_per_image(config_), peak_)},
             {"peak_gflops", peak_ / 1e9},
             {"loss_first", first_loss_},
             {"loss_last", last_loss_},
@@ -61,7 +61,7 @@ public:
             {"grad_bytes", m.grads},
             {"optimizer_bytes", m.momentum},
             {"activation_bytes", m.activations},
-            {"rss_peak_bytes", core::rss_peak_bytes()},
+            {"rss_peak_bytes", system::rss_peak_bytes()},
         };
     }
 

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "backend/cpu/cpu-features.hpp"
+#include "system/cpu-features.hpp"
 
 namespace versus::cpu {
 
@@ -59,7 +59,7 @@ constexpr int SPLIT_MIN_KEYS = 128;
 
 std::vector<const AttentionKernels*> build_ladder() {
     std::vector<const AttentionKernels*> out{&ref::attention_rung()};
-    [[maybe_unused]] const CpuFeatures& f = cpu_features();
+    [[maybe_unused]] const system::CpuFeatures& f = system::cpu_features();
 #if defined(VERSUS_KERNELS_X86)
     if (f.avx2 && f.fma && f.f16c) out.push_back(&avx2::attention_rung());
     if (f.avx512f && f.fma && f.f16c) out.push_back(&avx512::attention_rung());

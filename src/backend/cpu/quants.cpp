@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "cpu-features.hpp"
+#include "system/cpu-features.hpp"
 
 namespace versus::cpu {
 
@@ -70,7 +70,7 @@ std::string type_name(QType type) {
 
 std::vector<const QuantKernelSet*> build_ladder() {
     std::vector<const QuantKernelSet*> out{&qref::rung()};
-    [[maybe_unused]] const CpuFeatures& f = cpu_features();
+    [[maybe_unused]] const system::CpuFeatures& f = system::cpu_features();
 #if defined(VERSUS_KERNELS_X86)
     if (f.avx2 && f.fma && f.f16c) out.push_back(&qavx2::rung());
     const bool avx512 = f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.fma && f.f16c;

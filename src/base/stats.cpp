@@ -1,11 +1,11 @@
-#include "core/stats.hpp"
+#include "base/stats.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <vector>
 
-namespace versus::core {
+namespace versus::base {
 
 double median(std::span<const double> xs) {
     if (xs.empty()) return 0;
@@ -61,4 +61,4 @@ double mean(std::span<const double> xs) {
     return xs.empty() ? 0 : s / static_cast<double>(xs.size());
 }
 
-}  // namespace versus::core
+}  // namespace versus::base
