@@ -1,8 +1,12 @@
 // The LLM on CUDA and layer offload. Always run: the host side of offload (the split of blocks, device
 // bytes, what fits a budget, the messages), the split itself with the CPU LayerRunner (bit-for-bit equal to
-// one Session), and the command line without a GPU. With a CUDA device: the plugin's kernels against the CPU
-// by normalised mean squared error (per-op bounds), end-to-end logits of the tiny preset for every weight
-// type in prefill and decode, greedy tokens, partial offload. Without one those are skipped with the reason.
+// one Session, at a context depth too: positions skipped by seek() read as zeros on both sides), and the
+// command line without a GPU. With a CUDA device: the plugin's kernels against the CPU by normalised mean
+// squared error (per-op bounds, odd row counts and rows shorter than a warp's stride), end-to-end logits of
+// the tiny preset for every weight type in prefill and decode, the shapes of real models (head_dim 128 with
+// GQA 4 and 8, head_dim 256), split-key decode inside the forward pass, llama3 and linear RoPE scaling, a
+// tied output, a context depth, mixed F32 matrices, greedy tokens, partial offload. Without one those are
+// skipped with the reason (failed with VERSUS_EXPECT_GPU=1, test-cuda.hpp).
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -25,10 +29,7 @@
 #include "base/error.hpp"
 #include "llm/model.hpp"
 #include "llm/offload.hpp"
-
-#ifndef VERSUS_CUDA_PLUGIN
-#define VERSUS_CUDA_PLUGIN ""  // built without the plugin
-#endif
+#include "test-cuda.hpp"
 
 using namespace versus;
 using namespace versus::llm;
@@ -66,7 +67,7 @@ Gpu& gpu() {
     static Gpu g = [] {
         Gpu out;
         // The build's plugin directory first (the test binary does not sit beside it).
-        if (const std::string plugin = VERSUS_CUDA_PLUGIN; !plugin.empty())
+        if (const std::string plugin = test::cuda_plugin(); !plugin.empty())
             ::setenv("VERSUS_PLUGIN_DIR", std::filesystem::path(plugin).parent_path().c_str(), 1);
         out.slots = backend::load_backends();
         for (auto& s : out.slots) {
@@ -81,9 +82,9 @@ Gpu& gpu() {
     }();
     return g;
 }
-#define REQUIRE_GPU()                                     \
-    do {                                                  \
-        if (!gpu().b) GTEST_SKIP() << gpu().reason;       \
+#define REQUIRE_GPU()                                      \
+    do {                                                   \
+        if (!gpu().b) VERSUS_SKIP_WITHOUT_GPU(gpu().reason); \
     } while (0)
 
 // Logits of every prompt position (prefill, all_logits) and of each token decoded one at a time.
@@ -107,6 +108,30 @@ Logits run(const Model& m, const std::vector<int32_t>& tokens, const std::functi
 }
 
 auto no_front = [](int64_t) { return std::unique_ptr<LayerRunner>(); };
+
+// As run(), after seek(depth) in a context of n_ctx: the benchmark's way to a context depth (the positions below
+// it are never written). Each session evaluates twice from the same depth, as the benchmark's repetitions do,
+// and the second pass must equal the first.
+Logits run_at(const Model& m, const std::vector<int32_t>& tokens, int64_t n_ctx, int64_t depth,
+              const std::function<std::unique_ptr<LayerRunner>(int64_t, int64_t)>& front) {
+    cpu::ThreadPool pool(2);
+    Logits r;
+    const auto T = static_cast<int64_t>(tokens.size());
+    Session p(m, n_ctx, T, pool, front(n_ctx, T));
+    for (int pass = 0; pass < 2; ++pass) {
+        p.seek(depth);
+        const auto all = p.eval(tokens, true);
+        if (pass == 0) r.prefill.assign(all.begin(), all.end());
+        else EXPECT_TRUE(std::equal(all.begin(), all.end(), r.prefill.begin())) << "second pass from depth " << depth;
+    }
+    Session d(m, n_ctx, 1, pool, front(n_ctx, 1));
+    d.seek(depth);
+    for (int32_t t : tokens) {
+        const auto l = d.eval(std::span<const int32_t>(&t, 1));
+        r.decode.emplace_back(l.begin(), l.end());
+    }
+    return r;
+}
 
 }  // namespace
 
@@ -204,6 +229,18 @@ TEST(Offload, CpuFrontBlocksEqualOneSession) {
     EXPECT_THROW(make_cpu_layers(m, 0, 8, 1, pool), UsageError);
 }
 
+// The split at a context depth: the CPU LayerRunner's cache, like the Session's, reads zeros below the depth
+// (the device's must too: it is zeroed at load), so both sides agree bit for bit.
+TEST(Offload, CpuFrontBlocksEqualOneSessionAtADepth) {
+    const auto tokens = prompt(6);
+    const Model m = Model::synthetic(preset_config("tiny"), GgmlType::Q8_0, 4);
+    cpu::ThreadPool pool(2);
+    const Logits ref = run_at(m, tokens, 64, 40, [](int64_t, int64_t) { return std::unique_ptr<LayerRunner>(); });
+    const Logits got = run_at(m, tokens, 64, 40, [&](int64_t ctx, int64_t batch) { return make_cpu_layers(m, 1, ctx, batch, pool); });
+    EXPECT_EQ(got.prefill, ref.prefill);
+    EXPECT_EQ(got.decode, ref.decode);
+}
+
 namespace {
 // Runs the versus binary; its exit code and what it wrote (stdout and stderr together).
 struct Cli {
@@ -211,7 +248,7 @@ struct Cli {
     std::string out;
 };
 Cli versus_cli(const std::string& args) {
-    std::unique_ptr<FILE, int (*)(FILE*)> p(popen((std::string(VERSUS_BINARY) + " " + args + " 2>&1").c_str(), "r"),
+    std::unique_ptr<FILE, int (*)(FILE*)> p(popen((test::versus_binary() + " " + args + " 2>&1").c_str(), "r"),
                                             &pclose);
     std::string out;
     char buf[4096];
@@ -261,12 +298,11 @@ TEST(Offload, BenchRowsSayWhyTheyDidNotRunOnAGpu) {
 
 class CudaMatmul : public ::testing::TestWithParam<GgmlType> {};
 
+namespace {
+
 // The decode product (matvec on the blocks, f32 math) and the prefill product (f16 dequantization + tensor-core
-// GEMM) of one weight against the CPU's dequantized rows in fp64.
-TEST_P(CudaMatmul, DecodeAndPrefillAgainstTheCpu) {
-    REQUIRE_GPU();
-    const GgmlType type = GetParam();
-    const int64_t n_in = 512, n_out = 96;
+// GEMM) of one (n_out, n_in) weight against the CPU's dequantized rows in fp64.
+void expect_matmul_matches(GgmlType type, int64_t n_in, int64_t n_out) {
     std::mt19937 rng(3);
     std::normal_distribution<float> nd(0.0f, 1.0f);
     std::vector<float> wf(static_cast<size_t>(n_in * n_out));
@@ -297,8 +333,26 @@ TEST_P(CudaMatmul, DecodeAndPrefillAgainstTheCpu) {
             }
         gpu().b->llm_matmul(0, w, n, x.data(), y.data());
         // f32 math for one token; f16 activations (and f16 weights) in the GEMM.
-        EXPECT_LT(nmse(y, ref), n == 1 ? 1e-9 : 2e-6) << ggml_type_name(type) << " n=" << n;
+        EXPECT_LT(nmse(y, ref), n == 1 ? 1e-9 : 2e-6)
+            << ggml_type_name(type) << " " << n_out << " x " << n_in << " n=" << n;
     }
+}
+
+}  // namespace
+
+TEST_P(CudaMatmul, DecodeAndPrefillAgainstTheCpu) {
+    REQUIRE_GPU();
+    expect_matmul_matches(GetParam(), 512, 96);
+}
+
+// 97 rows (the last block of four warps part-filled) and rows of fewer 8-value chunks than a warp has lanes
+// (one block of the type; a K-quant block is exactly one warp's stride).
+TEST_P(CudaMatmul, OddRowCountsAndShortRows) {
+    REQUIRE_GPU();
+    const GgmlType type = GetParam();
+    const int64_t block = ggml_type_info(type).block_elements;
+    expect_matmul_matches(type, block > 1 ? block : 40, 97);
+    expect_matmul_matches(type, block > 1 ? 3 * block : 8, 97);
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryWeightType, CudaMatmul, ::testing::ValuesIn(ALL_TYPES),
@@ -373,6 +427,100 @@ TEST_P(CudaForward, LogitsMatchTheCpu) {
 
 INSTANTIATE_TEST_SUITE_P(EveryWeightType, CudaForward, ::testing::ValuesIn(ALL_TYPES),
                          [](const auto& info) { return std::string(ggml_type_name(info.param)); });
+
+namespace {
+
+// Every block (and the output) on the GPU against the CPU engine at a context depth: logits of a prefill and
+// of decode steps, each within `bound` (NMSE).
+void expect_forward_matches(const Model& m, const std::vector<int32_t>& tokens, int64_t n_ctx, int64_t depth,
+                            double bound, const std::string& label) {
+    const int64_t L = m.config().n_layer, V = m.config().n_vocab;
+    const Logits ref = run_at(m, tokens, n_ctx, depth, [](int64_t, int64_t) { return std::unique_ptr<LayerRunner>(); });
+    const Logits got = run_at(m, tokens, n_ctx, depth, [&](int64_t ctx, int64_t batch) {
+        return make_device_layers(*gpu().b, 0, m, L, ctx, batch);
+    });
+    for (size_t t = 0; t < tokens.size(); ++t) {
+        EXPECT_LT(nmse(std::span<const float>(&got.prefill[t * V], V), std::span<const float>(&ref.prefill[t * V], V)),
+                  bound)
+            << label << ": prefill position " << t;
+        EXPECT_LT(nmse(got.decode[t], ref.decode[t]), bound) << label << ": decode position " << t;
+    }
+}
+
+// tiny with another attention shape: n_embd = n_head x head_dim, matrices in Q8_0.
+Model shaped(int64_t n_head, int64_t n_head_kv, int64_t head_dim) {
+    ModelConfig c = preset_config("tiny");
+    c.n_head = n_head;
+    c.n_head_kv = n_head_kv;
+    c.head_dim = head_dim;
+    c.n_embd = n_head * head_dim;
+    c.n_ff = 3 * c.n_embd / 2;
+    return Model::synthetic(c, GgmlType::Q8_0, 5);
+}
+
+}  // namespace
+
+// The attention shapes of real models: head_dim 128 with 4 and 8 query heads per kv head (Llama 3, Qwen2), and
+// head_dim 256 (Gemma), whose fused kernel needs more than 48 KB of shared memory.
+TEST(CudaForward, RealModelAttentionShapes) {
+    REQUIRE_GPU();
+    expect_forward_matches(shaped(8, 2, 128), prompt(9), 64, 0, 3e-3, "head_dim 128, GQA 4");
+    expect_forward_matches(shaped(16, 2, 128), prompt(9), 64, 0, 3e-3, "head_dim 128, GQA 8");
+    expect_forward_matches(shaped(4, 2, 256), prompt(9), 64, 0, 3e-3, "head_dim 256");
+}
+
+// RoPE variants, a tied output and a context depth reached by seek() (the cache below it must read as zeros).
+TEST(CudaForward, RopeScalingTiedOutputAndDepth) {
+    REQUIRE_GPU();
+    const auto tokens = prompt(7);
+    {
+        Model m = Model::synthetic(preset_config("tiny"), GgmlType::Q8_0, 6);
+        m.rope_freq_factors.resize(static_cast<size_t>(m.config().head_dim / 2));
+        for (size_t i = 0; i < m.rope_freq_factors.size(); ++i) m.rope_freq_factors[i] = 1.0f + static_cast<float>(i % 5);
+        expect_forward_matches(m, tokens, 64, 30, 3e-3, "llama3 frequency factors at depth 30");
+    }
+    ModelConfig linear = preset_config("tiny");
+    linear.rope_scaling = "linear";
+    linear.rope_scale = 4.0f;
+    expect_forward_matches(Model::synthetic(linear, GgmlType::Q4_K, 6), tokens, 64, 0, 3e-3, "linear RoPE scaling");
+    ModelConfig tied = preset_config("tiny");
+    tied.tied_output = true;
+    expect_forward_matches(Model::synthetic(tied, GgmlType::Q6_K, 6), tokens, 64, 0, 3e-3, "tied output");
+    expect_forward_matches(Model::synthetic(preset_config("tiny"), GgmlType::Q4_0, 6), tokens, 600, 512, 3e-3,
+                           "depth 512");
+}
+
+// F32 matrices among quantized ones (GGUF files mix types): the prefill's f16 copy of the activations must
+// follow every buffer written since, whichever matrices convert nothing.
+TEST(CudaForward, MixedF32Matrices) {
+    REQUIRE_GPU();
+    const ModelConfig c = preset_config("tiny");
+    Model m = Model::synthetic(c, GgmlType::Q4_0, 8);
+    const Model f = Model::synthetic(c, GgmlType::F32, 8);
+    m.layers[0].wq = f.layers[0].wq;
+    m.layers[0].wo = f.layers[0].wo;
+    m.layers[1].w_up = f.layers[1].w_up;
+    m.layers[1].w_down = f.layers[1].w_down;
+    expect_forward_matches(m, prompt(9), 64, 0, 3e-3, "mixed F32 and Q4_0");
+}
+
+// Decode at a context of a thousand positions: the fused kernel splits the keys of one query over the SMs and
+// merges the partial softmaxes, inside the forward pass.
+TEST(CudaForward, LongContextDecodeSplitsTheKeys) {
+    REQUIRE_GPU();
+    const Model m = Model::synthetic(preset_config("tiny"), GgmlType::Q8_0, 9);
+    const auto tokens = prompt(1030);
+    cpu::ThreadPool pool(2);
+    Session c(m, 1100, 512, pool), g(m, 1100, 512, pool, make_device_layers(*gpu().b, 0, m, 2, 1100, 512));
+    c.eval(tokens);
+    g.eval(tokens);
+    for (int32_t t : {5, 77, 300, 41}) {
+        const auto lc = c.eval(std::span<const int32_t>(&t, 1));
+        const std::vector<float> ref(lc.begin(), lc.end());
+        const auto lg = g.eval(std::span<const int32_t>(&t, 1));
+        EXPECT_LT(nmse(lg, ref), 3e-3) << "decode at position " << c.pos() - 1;
+    }
+}
 
 // Greedy decoding on the GPU picks the CPU's tokens wherever the CPU's choice is not a near tie (then both
 // continue with the CPU's token, so one tie does not end the comparison).

@@ -276,6 +276,44 @@ TEST(GpuMeter, CounterThatGoesBackFallsBackToPower) {
     EXPECT_NEAR(w.joules, 200.0, 1e-9);
 }
 
+// NVML's energy counter updates every 20-100 ms: a short window may see it still, or move once. Neither is
+// an energy (0 J would read as a GPU drawing nothing): the power readings are integrated instead.
+TEST(GpuMeter, CounterThatDidNotAdvanceTwiceFallsBackToPower) {
+    GpuEnergyIntegrator still;
+    still.add(sample(0.000, 200, 5000.0));
+    still.add(sample(0.025, 200, 5000.0));
+    still.add(sample(0.050, 200, 5000.0));
+    GpuWindow w = still.result();
+    EXPECT_TRUE(w.reason.empty()) << w.reason;
+    EXPECT_FALSE(w.from_counter);
+    EXPECT_NEAR(w.joules, 10.0, 1e-9);
+    EXPECT_NEAR(w.avg_power_w, 200.0, 1e-9);
+
+    GpuEnergyIntegrator once;
+    once.add(sample(0.000, 200, 5000.0));
+    once.add(sample(0.025, 200, 5000.0));
+    once.add(sample(0.050, 200, 5020.0));  // one update: 100 ms of energy, not 50
+    w = once.result();
+    EXPECT_FALSE(w.from_counter);
+    EXPECT_NEAR(w.avg_power_w, 200.0, 1e-9);
+
+    GpuEnergyIntegrator twice;
+    twice.add(sample(0.0, 200, 5000.0));
+    twice.add(sample(0.5, 200, 5100.0));
+    twice.add(sample(1.0, 200, 5230.0));
+    w = twice.result();
+    EXPECT_TRUE(w.from_counter);
+    EXPECT_NEAR(w.joules, 230.0, 1e-9);
+}
+
+TEST(GpuMeter, StillCounterWithoutPowerGivesAReason) {
+    GpuEnergyIntegrator in;
+    in.add(sample(0.000, NAN, 5000.0));
+    in.add(sample(0.025, NAN, 5000.0));
+    const GpuWindow w = in.result();
+    EXPECT_NE(w.reason.find("energy counter advanced 0 times"), std::string::npos) << w.reason;
+}
+
 TEST(GpuMeter, UnreadPowerIntervalsAreLeftOut) {
     GpuEnergyIntegrator in;
     in.add(sample(0.0, 100));
@@ -312,22 +350,26 @@ TEST(GpuMeter, ThrottleReasonsIgnoreIdleAndClockSettings) {
 
 namespace {
 
-// A GPU drawing a constant 150 W with a counter, on the real clock; counts its reads.
+// A GPU drawing a constant 150 W with a counter, on the real clock; counts its reads. The counter updates
+// every `tick_s` (0: continuously), as NVML's does every 20-100 ms.
 class FakeGpu final : public GpuSampleSource {
 public:
-    explicit FakeGpu(std::atomic<int>* reads, int fail_after = -1) : reads_(reads), fail_after_(fail_after) {}
+    explicit FakeGpu(std::atomic<int>* reads, int fail_after = -1, double tick_s = 0)
+        : reads_(reads), fail_after_(fail_after), tick_s_(tick_s) {}
     std::string name() const override { return "fake"; }
     GpuSample read() override {
         const int n = ++*reads_;
         if (fail_after_ >= 0 && n > fail_after_) throw std::runtime_error("[power] fake GPU fell off the bus");
         const double t = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
         if (t0_ < 0) t0_ = t;
-        return sample(t, 150, 1000 + 150 * (t - t0_), 0, 70, 1500);
+        const double counted = tick_s_ > 0 ? std::floor((t - t0_) / tick_s_) * tick_s_ : t - t0_;
+        return sample(t, 150, 1000 + 150 * counted, 0, 70, 1500);
     }
 
 private:
     std::atomic<int>* reads_;
     int fail_after_;
+    double tick_s_;
     double t0_ = -1;
 };
 
@@ -353,6 +395,18 @@ TEST(GpuMeter, SamplingThreadMeasuresAWindow) {
     m.begin();
     const GpuWindow w2 = m.end();
     EXPECT_EQ(w2.samples, 2);
+}
+
+// A window shorter than the counter's update period: the power readings give the energy, never 0 W.
+TEST(GpuMeter, ShortWindowOfACoarseCounterUsesThePowerReadings) {
+    std::atomic<int> reads{0};
+    GpuEnergyMeter m(std::make_unique<FakeGpu>(&reads, -1, 0.5), std::chrono::milliseconds(5));
+    m.begin();
+    std::this_thread::sleep_for(std::chrono::milliseconds(40));
+    const GpuWindow w = m.end();
+    EXPECT_TRUE(w.reason.empty()) << w.reason;
+    EXPECT_FALSE(w.from_counter);
+    EXPECT_NEAR(w.avg_power_w, 150.0, 1e-6);
 }
 
 TEST(GpuMeter, SamplingErrorSurfacesAtEnd) {

@@ -20,18 +20,6 @@ using namespace versus::train;
 
 namespace {
 
-GptConfig tiny_llama() {
-    GptConfig c = gpt_preset("tiny");
-    c.name = "tiny-llama";
-    c.norm = Norm::RMS;
-    c.mlp = Mlp::SWIGLU;
-    c.n_ff = 48;
-    c.position = Position::ROPE;
-    c.tied = false;
-    c.bias = false;
-    return c;
-}
-
 struct Case {
     std::string name;
     GptConfig config;

@@ -15,6 +15,23 @@
 #include "train/gpt-config.hpp"
 #include "train/layers.hpp"
 
+namespace versus::train {
+
+// The tiny preset with llama's choices: RMSNorm, SwiGLU (48 wide), RoPE, an untied head, no biases.
+inline GptConfig tiny_llama() {
+    GptConfig c = gpt_preset("tiny");
+    c.name = "tiny-llama";
+    c.norm = Norm::RMS;
+    c.mlp = Mlp::SWIGLU;
+    c.n_ff = 48;
+    c.position = Position::ROPE;
+    c.tied = false;
+    c.bias = false;
+    return c;
+}
+
+}  // namespace versus::train
+
 namespace versus::train::reference {
 
 // ---- a scalar reverse-mode tape ---------------------------------------------------------------------------

@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define VERSUS_BACKEND_ABI 5
+#define VERSUS_BACKEND_ABI 6
 
 typedef enum versus_memory_kind {
     VERSUS_MEMORY_HOST = 0,     /* the device is the host CPU: "transfers" do not exist */
@@ -236,6 +236,10 @@ typedef struct versus_backend_i {
      * when n_tokens is 1, the prefill GEMM otherwise): W uploaded for the call, x f32 (n_tokens, w->ne0) and
      * y f32 (n_tokens, w->ne1) host arrays. For tests and kernel benchmarks; complete when it returns. */
     int (*llm_matmul)(void* ctx, int device, const versus_llm_weight* w, int32_t n_tokens, const float* x, float* y);
+
+    /* (optional) What the measured time of an op holds besides the op itself (a layout change of an input that
+     * the device's kernels need), for the result's reason; NULL when nothing. Static text. */
+    const char* (*op_note)(void* ctx, int device, versus_op op, versus_dtype dtype);
 
     /* ---- training steps resident on the device; all optional, NULL where absent ---- */
 

@@ -185,6 +185,10 @@ void Backend::cache_flush(int device) { check(t_.cache_flush(t_.ctx, device), "c
 void Backend::empty_graph(int device, uint32_t n_tasks) {
     check(t_.empty_graph(t_.ctx, device, n_tasks), "empty_graph");
 }
+std::string Backend::op_note(int device, versus_op op, versus_dtype dtype) {
+    const char* note = t_.op_note ? t_.op_note(t_.ctx, device, op, dtype) : nullptr;
+    return note ? note : "";
+}
 std::string Backend::pci_bus_id(int device) {
     char id[64] = {0};
     if (!t_.pci_bus_id || t_.pci_bus_id(t_.ctx, device, id, sizeof id) != 0) return {};

@@ -110,6 +110,8 @@ public:
     void empty_graph(int device, uint32_t n_tasks);
     // "0000:65:00.0", or "" when the backend cannot tell.
     std::string pci_bus_id(int device);
+    // What the op's measured time holds besides the op (backend-abi.h, op_note); "" when nothing.
+    std::string op_note(int device, versus_op op, versus_dtype dtype);
 
     // LLM blocks resident on the device (backend-abi.h, llm_*). has_llm() is false when the backend has none.
     bool has_llm() const { return t_.llm_load && t_.llm_eval && t_.llm_free; }

@@ -18,10 +18,6 @@ inline double average_power_w(double joules, double seconds) { return seconds > 
 // Energy of one op: joules over the measurement / ops in it.
 inline double energy_per_op_j(double joules, double ops) { return ops > 0 ? joules / ops : 0; }
 
-// Energy of one op from the average power over a window and the op's own (median) time, where the
-// window holds untimed work besides the ops (device-timed rows).
-inline double energy_at_power_j(double power_w, double seconds) { return power_w * seconds; }
-
 // Theoretical bandwidth of a PCIe link per direction in GB/s: lanes x transfer rate x line-code
 // efficiency / 8 bits (gen 1-2: 8b/10b; gen 3-5: 128b/130b; gen 6+: FLIT mode, 242/256). 0 if unknown.
 inline double pcie_gbps(int gen, int lanes) {

@@ -1,5 +1,6 @@
 #include "core/runner.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -18,7 +19,6 @@
 namespace versus::core {
 
 using base::average_power_w;
-using base::energy_at_power_j;
 using base::energy_per_op_j;
 using base::percent_of_peak;
 using base::rate_per_s;
@@ -74,6 +74,50 @@ private:
     std::string reason_;
     std::map<std::string, GpuSlot> gpus_;
 };
+
+namespace {
+
+// GPU energy comes from windows of at least this long: NVML's energy counter updates every 20-100 ms and its
+// power reading averages over up to a second.
+constexpr double GPU_ENERGY_MIN_S = 1.0;
+
+// The energy of a GPU row from a window of its own: ops run back to back, without the untimed work of
+// device-timed rows (cache flushes) between them, for at least GPU_ENERGY_MIN_S. *window (the sampling
+// window's clocks, temperature and throttling) takes its joules, power and duration, and the reasons and
+// temperatures it saw. Returns the ops the energy covers.
+int64_t gpu_energy_window(Instance& inst, const Job& job, double op_s, power::GpuEnergyMeter& meter,
+                          power::GpuWindow* window) {
+    // Device-timed ops are enqueued ~10 ms at a time between waits, so that the device stays busy.
+    const bool enqueue = inst.device_timed();
+    const int64_t chunk = enqueue ? std::clamp<int64_t>(static_cast<int64_t>(0.01 / std::max(op_s, 1e-9)), 1, 100'000) : 1;
+    meter.begin();
+    int64_t ops = 0;
+    const auto t0 = Clock::now();
+    try {
+        do {
+            if (enqueue) {
+                for (int64_t i = 0; i < chunk; ++i) inst.enqueue();
+                job.backend->synchronize(job.device);
+            } else {
+                inst.run();
+            }
+            ops += chunk;
+        } while (std::chrono::duration<double>(Clock::now() - t0).count() < GPU_ENERGY_MIN_S && !interrupt_flag().load());
+    } catch (...) {
+        meter.cancel();
+        throw;
+    }
+    power::GpuWindow e = meter.end();
+    e.event_reasons |= window->event_reasons;
+    e.throttled = e.throttled || window->throttled;
+    if (std::isfinite(window->max_temp_c))
+        e.max_temp_c = std::isfinite(e.max_temp_c) ? std::max(e.max_temp_c, window->max_temp_c) : window->max_temp_c;
+    e.avg_sm_clock_mhz = window->avg_sm_clock_mhz;  // the clock of the timed ops
+    *window = e;
+    return ops;
+}
+
+}  // namespace
 
 std::vector<Job> plan_jobs(const Workload& w, backend::Backend& b, int device,
                            const std::vector<std::pair<std::string, std::string>>& values,
@@ -265,9 +309,13 @@ Record Runner::run_one(const Job& job) {
         }
         const double elapsed = std::chrono::duration<double>(Clock::now() - m0).count();
         const double joules = meter ? meter->read_joules() - j0 : 0;
-        const power::GpuWindow window = gpu ? gpu->end() : power::GpuWindow{};
+        power::GpuWindow window = gpu ? gpu->end() : power::GpuWindow{};
 
-        const int64_t ops = batch * static_cast<int64_t>(samples.size());
+        int64_t ops = batch * static_cast<int64_t>(samples.size());
+        // The sampling window gives the GPU's clocks, temperature and throttling during the timed ops; its
+        // energy counts only when it holds nothing but the ops and lasted long enough.
+        if (gpu && !stopped && (device_timer || window.seconds < GPU_ENERGY_MIN_S))
+            ops = gpu_energy_window(*inst, job, one_op_s, *gpu, &window);
         std::vector<double> per_op(samples.size());
         for (size_t i = 0; i < samples.size(); ++i) per_op[i] = static_cast<double>(samples[i]) / static_cast<double>(batch);
         const Summary s = summarize(per_op);
@@ -292,10 +340,7 @@ Record Runner::run_one(const Job& job) {
         for (const auto& [k, v] : inst->metrics(median_s)) r.set(k, v);
         if (gpu && window.reason.empty() && ops > 0) {
             r.set("power_w", window.avg_power_w);
-            // A device-timed window also holds untimed work (cache flushes, launch gaps): the op's
-            // energy is then its share of the window's power over its own time, not joules / ops.
-            r.set("energy_j", device_timer ? energy_at_power_j(window.avg_power_w, median_s)
-                                           : energy_per_op_j(window.joules, static_cast<double>(ops)));
+            r.set("energy_j", energy_per_op_j(window.joules, static_cast<double>(ops)));
             r.set("energy_reason", Null{});
         } else if (meter && ops > 0 && elapsed > 0) {
             r.set("power_w", average_power_w(joules, elapsed));
@@ -315,6 +360,7 @@ Record Runner::run_one(const Job& job) {
             r.set("gpu_sm_clock_mhz", or_null(window.avg_sm_clock_mhz));
             if (window.throttled) note = base::join({note, "GPU throttled (" + names + ")"}, "; ");
         }
+        if (const std::string n = inst->note(); !n.empty()) note += (note.empty() ? "" : "; ") + n;
         if (stopped)
             return finish("interrupted", fmt::format("interrupted after {} samples", samples.size()));
         const Check c = inst->check();

@@ -48,6 +48,9 @@ public:
     virtual void enqueue() { run(); }
     // Untimed work before each device-timed repetition, e.g. evicting the cache so the op starts cold.
     virtual void before_rep() {}
+    // What the measured time holds besides the op, said in an ok row's reason (e.g. a layout change of an
+    // input that the device's kernels need); "" when nothing.
+    virtual std::string note() const { return {}; }
 };
 
 struct Target {

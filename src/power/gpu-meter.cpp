@@ -52,10 +52,15 @@ GpuWindow GpuEnergyIntegrator::result() const {
         return w;
     }
     w.seconds = samples_.back().t_s - samples_.front().t_s;
-    // The counter when it is there throughout and monotonic (a driver reload restarts it).
+    // The counter when it is there throughout, monotonic (a driver reload restarts it) and advanced at least
+    // twice: it updates every 20-100 ms on recent GPUs, so a shorter window reads 0 J, or one update's worth.
     bool counter = true;
-    for (size_t i = 0; i < samples_.size() && counter; ++i)
+    int advances = 0;
+    for (size_t i = 0; i < samples_.size() && counter; ++i) {
         counter = std::isfinite(samples_[i].energy_j) && (i == 0 || samples_[i].energy_j >= samples_[i - 1].energy_j);
+        if (counter && i > 0 && samples_[i].energy_j > samples_[i - 1].energy_j) ++advances;
+    }
+    counter = counter && advances >= 2;
     if (counter) {
         w.joules = samples_.back().energy_j - samples_.front().energy_j;
         w.from_counter = true;
@@ -69,7 +74,11 @@ GpuWindow GpuEnergyIntegrator::result() const {
             ++intervals;
         }
         if (intervals == 0) {
-            w.reason = "no GPU power readings in the window";
+            w.reason = std::isfinite(samples_.front().energy_j)
+                           ? fmt::format("the GPU energy counter advanced {} times in {:.0f} ms (it updates every "
+                                         "20-100 ms) and there are no power readings",
+                                         advances, w.seconds * 1e3)
+                           : "no GPU power readings in the window";
             return w;
         }
     }

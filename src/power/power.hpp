@@ -85,7 +85,8 @@ struct GpuWindow {
 };
 
 // Turns a window's samples into energy and statistics: the energy counter's difference when every
-// sample has it and it never goes back, else the trapezoidal integral of power over time.
+// sample has it, it never goes back and it advanced at least twice (it updates every 20-100 ms), else the
+// trapezoidal integral of power over time.
 class GpuEnergyIntegrator {
 public:
     void add(const GpuSample& s);

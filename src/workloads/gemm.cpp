@@ -54,6 +54,7 @@ public:
     void before_rep() override {
         if (t_.backend.has_cache_flush()) t_.backend.cache_flush(t_.device);
     }
+    std::string note() const override { return t_.backend.op_note(t_.device, VERSUS_OP_GEMM, dtype_); }
 
     Check check() override {
         const size_t elems = static_cast<size_t>(n_) * n_;

@@ -8,7 +8,6 @@
 // A GPU row needs an explicit --gpu-layers (so `versus run` keeps its llm rows on the CPU); a CPU row with
 // N > 0 is skipped with the reason. Memory is checked against the device's budget for the device part.
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -104,20 +103,7 @@ double measured_bandwidth(const Target& t, int threads) {
     static std::map<std::pair<std::string, int>, double> cache;
     const auto key = std::make_pair(std::string(t.info.name), threads);
     if (auto it = cache.find(key); it != cache.end()) return it->second;
-    const uint64_t n = 8u << 20;  // 3 arrays x 64 MiB: far beyond any cache
-    auto a = t.backend.alloc(t.device, n * 8), b = t.backend.alloc(t.device, n * 8), c = t.backend.alloc(t.device, n * 8);
-    std::vector<double> init(n, 1.0);
-    t.backend.copy_h2d(t.device, b.get(), init.data(), n * 8);
-    t.backend.copy_h2d(t.device, c.get(), init.data(), n * 8);
-    double best = 0;
-    for (int i = 0; i < 6; ++i) {
-        const auto t0 = std::chrono::steady_clock::now();
-        t.backend.stream(t.device, VERSUS_STREAM_TRIAD, a.get(), b.get(), c.get(), 3.0, n);
-        t.backend.synchronize(t.device);
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        if (i > 0) best = std::max(best, base::rate_per_s(24.0 * static_cast<double>(n), s));
-    }
-    return cache[key] = best;
+    return cache[key] = triad_bandwidth(t.backend, t.device);
 }
 
 // The device part of a row with gpu_layers > 0, or null.

@@ -1,12 +1,14 @@
 // membw: STREAM's copy, scale, add and triad over a working-set sweep, so each cache level and
 // DRAM show as a plateau. Bytes are counted as STREAM counts them (see docs/metrics.md).
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "base/error.hpp"
+#include "base/metrics.hpp"
 #include "workloads/workload.hpp"
 
 namespace versus::workloads {
@@ -143,5 +145,32 @@ public:
 }  // namespace
 
 std::unique_ptr<Workload> make_membw() { return std::make_unique<Membw>(); }
+
+double triad_bandwidth(Backend& b, int device) {
+    const uint64_t n = 8u << 20;  // 3 arrays x 64 MiB: beyond any cache
+    auto x = b.alloc(device, n * 8), y = b.alloc(device, n * 8), z = b.alloc(device, n * 8);
+    const std::vector<double> init(n, 1.0);
+    b.copy_h2d(device, y.get(), init.data(), n * 8);
+    b.copy_h2d(device, z.get(), init.data(), n * 8);
+    b.synchronize(device);
+    double best = 0;
+    for (int i = 0; i < 6; ++i) {  // the first is a warm-up
+        double s = 0;
+        if (b.has_timer()) {
+            if (b.has_cache_flush()) b.cache_flush(device);
+            b.timer_start(device);
+            b.stream(device, VERSUS_STREAM_TRIAD, x.get(), y.get(), z.get(), SCALAR, n);
+            b.timer_stop(device);
+            s = b.timer_read(device) * 1e-9;
+        } else {
+            const auto t0 = std::chrono::steady_clock::now();
+            b.stream(device, VERSUS_STREAM_TRIAD, x.get(), y.get(), z.get(), SCALAR, n);
+            b.synchronize(device);
+            s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        }
+        if (i > 0) best = std::max(best, base::rate_per_s(24.0 * static_cast<double>(n), s));
+    }
+    return best;
+}
 
 }  // namespace versus::workloads

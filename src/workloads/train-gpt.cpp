@@ -1,5 +1,5 @@
 // train-gpt: one optimizer step of a GPT-style decoder (forward, backward, gradient clipping, AdamW) on a
-// synthetic batch, the training engine of src/train on the CPU. One op = one step on the same batch. Rows:
+// synthetic batch, the training engine of src/train on the CPU, or the device's own step (train-device.hpp). One op = one step on the same batch. Rows:
 // step time, tokens/s, MFU against the device's measured peak, the share of the step spent in the linear
 // layers' GEMMs, the loss, and the memory the step holds. --attention naive keeps the seq x seq scores for the
 // backward pass instead of recomputing them per tile (the fused, FlashAttention form).
@@ -14,6 +14,7 @@
 #include "base/metrics.hpp"
 #include "system/memory.hpp"
 #include "train/gpt.hpp"
+#include "workloads/train-device.hpp"
 #include "workloads/workload.hpp"
 
 namespace versus::workloads {
@@ -127,7 +128,7 @@ public:
         return train::gpt_memory_breakdown(config_of(p), options_of(p), threads_of(p));
     }
     std::unique_ptr<Instance> prepare(const Target& t, const Params& p) const override {
-        if (t.backend.name() != "cpu") throw Skip(fmt::format("no training engine for the {} backend", t.backend.name()));
+        if (t.backend.name() != "cpu") return device_gpt_instance(t, config_of(p), options_of(p));
         if (!p.find("threads")) throw Skip("the training engine needs a thread count");
         return std::make_unique<TrainGptInstance>(t, p);
     }

@@ -1,5 +1,6 @@
 // train-resnet50: one SGD-with-momentum step of ResNet-50 v1.5 on a synthetic batch (forward, cross-entropy,
-// backward, update): on the CPU through oneDNN's primitives (src/train/resnet.hpp). One op = one step on the
+// backward, update): on the CPU through oneDNN's primitives (src/train/resnet.hpp), on a device through its own step
+// (train-device.hpp: cuDNN on CUDA). One op = one step on the
 // same batch. Rows: images/s, step time, the epoch time of the data set at that rate, the loss and memory;
 // J/image where a power meter exists (the runner's energy_j is per step).
 #include <cmath>
@@ -11,6 +12,7 @@
 #include "base/metrics.hpp"
 #include "system/memory.hpp"
 #include "train/resnet.hpp"
+#include "workloads/train-device.hpp"
 #include "workloads/workload.hpp"
 
 namespace versus::workloads {
@@ -107,7 +109,9 @@ public:
                            m.activations / gib);
     }
     std::unique_ptr<Instance> prepare(const Target& t, const Params& p) const override {
-        if (t.backend.name() != "cpu") throw Skip(fmt::format("no ResNet-50 training for the {} backend", t.backend.name()));
+        if (t.backend.name() != "cpu")
+            return device_resnet_instance(t, config_of(p), static_cast<int>(p.integer("batch")),
+                                          static_cast<uint64_t>(p.integer("seed")));
         const int threads = p.find("threads") ? static_cast<int>(p.integer("threads")) : 1;
         return std::make_unique<TrainResnetInstance>(t, p, threads);
     }

@@ -25,6 +25,11 @@ using core::Workload;
 // engine and the training engine run on it).
 cpu::ThreadPool& shared_pool(int threads);
 
+// STREAM triad bandwidth of a device in bytes/s over 3 x 64 MiB arrays (beyond any cache), the best of five
+// (membw.cpp): on the device's timer where it has one, since a GPU moves the 192 MiB in ~45 us, which a launch
+// and a wait on the host clock would stretch by a fifth; on the host clock otherwise. MBU's denominator.
+double triad_bandwidth(Backend& b, int device);
+
 // The explicit workload list, in suite order.
 const std::vector<std::unique_ptr<Workload>>& all_workloads();
 const Workload* find_workload(std::string_view key);

@@ -12,7 +12,7 @@
 #include <cmath>
 #include <string>
 
-#include "backend/cuda/cuda-common.cuh"
+#include "backend/cuda/cuda-common.hpp"
 #include "backend/cuda/llm-kernels.cuh"
 
 namespace versus::cuda::llm {
@@ -338,13 +338,13 @@ int attention_op(void* ctx, int device, int impl, const versus_attention_shape* 
     if (impl != 1) return fail(ctx, "attention: impl is 0 (naive) or 1 (fused), not " + std::to_string(impl));
     const int n_split = fused_split_count(a, dev->prop.multiProcessorCount);
     float* ws = nullptr;
-    // The split's partials come from the stream-ordered pool: no allocation stays behind, and after the
-    // first call the pool serves it without a driver round trip.
-    if (n_split > 1)
-        VCUDA_CHECK(ctx, cudaMallocAsync(reinterpret_cast<void**>(&ws), fused_workspace_bytes(a, n_split), dev->stream));
-    const cudaError_t e = attention_fused(a, n_split, ws, dev->stream);
-    if (ws) VCUDA_CHECK(ctx, cudaFreeAsync(ws, dev->stream));
-    VCUDA_CHECK(ctx, e);
+    // The split's partials go to the device's scratch memory, kept between calls (a decode step is a few
+    // microseconds: an allocation per call would cost as much).
+    if (n_split > 1) {
+        ws = static_cast<float*>(device_scratch(ctx, *dev, fused_workspace_bytes(a, n_split)));
+        if (!ws) return 1;
+    }
+    VCUDA_CHECK(ctx, attention_fused(a, n_split, ws, dev->stream));
     return 0;
 }
 

@@ -1,7 +1,7 @@
-// kernels: the CUDA plugin's own device code: STREAM's four ops, the empty task and a byte transpose
-// (cuBLASLt's int8/fp8 path wants B with K contiguous). Kept small: every kernel is compiled once per
-// target architecture.
-#include "backend/cuda/cuda-common.cuh"
+// kernels: the CUDA plugin's own device code: STREAM's four ops, the empty task, the device timer's hold
+// and a byte transpose (cuBLASLt's int8/fp8 path wants B with K contiguous). Kept small: every kernel is
+// compiled once per target architecture.
+#include "backend/cuda/cuda-common.hpp"
 
 namespace versus::cuda {
 namespace {
@@ -24,19 +24,42 @@ __global__ void stream_kernel(double* a, const double* b, const double* c, doubl
 
 __global__ void empty_kernel() {}
 
-constexpr int TILE = 32;
+__device__ __forceinline__ uint64_t global_ns() {
+    uint64_t t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    return t;
+}
 
-// One 32x32 tile per block through shared memory, so that reads and writes are both coalesced.
+// Spins on a host-written word (pinned memory, read through the bus on every iteration).
+__global__ void hold_kernel(const volatile uint32_t* release, uint32_t ticket, uint64_t limit_ns) {
+    const uint64_t t0 = global_ns();
+    while (static_cast<int32_t>(*release - ticket) < 0 && global_ns() - t0 < limit_ns) {
+    }
+}
+
+constexpr int TILE = 64;  // bytes per side of a tile; 16 x 16 threads, 4 bytes each per row pass
+
+// A 64 x 64 byte tile per block through shared memory, read and written as 32-bit words (rows and cols are
+// multiples of 4, which the int8/fp8 GEMMs need anyway), so both sides are coalesced 64-byte runs.
 __global__ void transpose_u8_kernel(const uint8_t* in, uint8_t* out, int rows, int cols) {
-    __shared__ uint8_t tile[TILE][TILE + 1];
-    const int c = blockIdx.x * TILE + threadIdx.x;
-    for (int r = blockIdx.y * TILE + threadIdx.y; r < min(rows, int(blockIdx.y * TILE + TILE)); r += blockDim.y)
-        if (c < cols) tile[r - blockIdx.y * TILE][threadIdx.x] = in[size_t(r) * cols + c];
+    __shared__ __align__(4) uint8_t tile[TILE][TILE + 4];
+    const int r0 = blockIdx.y * TILE, c0 = blockIdx.x * TILE;
+    const int tx = threadIdx.x, ty = threadIdx.y;  // tx: a 4-byte column group, ty: a row
+    for (int r = ty; r < TILE; r += 16) {
+        if (r0 + r < rows && c0 + 4 * tx < cols) {
+            *reinterpret_cast<uint32_t*>(&tile[r][4 * tx]) =
+                *reinterpret_cast<const uint32_t*>(in + size_t(r0 + r) * cols + c0 + 4 * tx);
+        }
+    }
     __syncthreads();
-    const int r_out = blockIdx.y * TILE + threadIdx.x;  // a row of `in` is a column of `out`
-    for (int c_in = blockIdx.x * TILE + threadIdx.y; c_in < min(cols, int(blockIdx.x * TILE + TILE));
-         c_in += blockDim.y)
-        if (r_out < rows) out[size_t(c_in) * rows + r_out] = tile[threadIdx.x][c_in - blockIdx.x * TILE];
+    // Output row c (an input column), bytes of input rows 4tx .. 4tx+3.
+    for (int c = ty; c < TILE; c += 16) {
+        if (c0 + c < cols && r0 + 4 * tx < rows) {
+            uint32_t w = 0;
+            for (int j = 0; j < 4; ++j) w |= static_cast<uint32_t>(tile[4 * tx + j][c]) << (8 * j);
+            *reinterpret_cast<uint32_t*>(out + size_t(c0 + c) * rows + r0 + 4 * tx) = w;
+        }
+    }
 }
 
 }  // namespace
@@ -62,9 +85,20 @@ cudaError_t launch_empty(cudaStream_t st) {
     return cudaGetLastError();
 }
 
+cudaError_t probe_kernel_image() {
+    cudaFuncAttributes a{};
+    return cudaFuncGetAttributes(&a, empty_kernel);
+}
+
+cudaError_t launch_hold(const volatile uint32_t* release, uint32_t ticket, uint64_t limit_ns, cudaStream_t st) {
+    hold_kernel<<<1, 1, 0, st>>>(release, ticket, limit_ns);
+    return cudaGetLastError();
+}
+
 cudaError_t launch_transpose_u8(const uint8_t* in, uint8_t* out, int rows, int cols, cudaStream_t st) {
+    if (rows % 4 != 0 || cols % 4 != 0) return cudaErrorInvalidValue;
     const dim3 grid((cols + TILE - 1) / TILE, (rows + TILE - 1) / TILE);
-    transpose_u8_kernel<<<grid, dim3(TILE, 8), 0, st>>>(in, out, rows, cols);
+    transpose_u8_kernel<<<grid, dim3(16, 16), 0, st>>>(in, out, rows, cols);
     return cudaGetLastError();
 }
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "backend/cuda/cuda-common.cuh"
+#include "backend/cuda/cuda-common.hpp"
 #include "backend/cuda/llm-kernels.cuh"
 
 namespace versus::cuda {
@@ -137,8 +137,14 @@ struct Resident {
     // Views into `work`.
     float *x, *xn, *q, *k, *v, *att, *tmp, *gate, *up, *logits, *cs, *sn, *freq, *split_ws;
     __half *xh, *wh;
-    const float* xh_src = nullptr;  // which activations xh holds (q/k/v and gate/up share theirs)
+    // Which activations xh holds, so that q/k/v and gate/up convert their shared input once. Every kernel that
+    // writes activations forgets it (wrote()): an F32 matrix converts nothing, and its neighbours must not reuse
+    // an older conversion of a buffer written since.
+    const float* xh_src = nullptr;
     int xh_rows = 0;
+    void wrote(const float* p) {
+        if (p == xh_src) xh_src = nullptr;
+    }
     int max_split = 1;
 
     __half* k_cache(int l) const { return kv + static_cast<size_t>(2 * l) * n_ctx * hp.n_head_kv * hp.head_dim; }
@@ -161,6 +167,7 @@ int blas(void* ctx, cublasStatus_t st, const char* what) {
 
 // y (n, w.ne1) = x (n, w.ne0) · W^T.
 int matmul(void* ctx, Device& dev, Resident& r, const DevWeight& w, const float* x, int n, float* y) {
+    r.wrote(y);
     if (n == 1) {
         VCUDA_CHECK(ctx, llm::matvec(w.type, w.p, w.ne0, w.ne1, x, y, dev.stream));
         return 0;
@@ -190,9 +197,10 @@ int matmul(void* ctx, Device& dev, Resident& r, const DevWeight& w, const float*
                 "cublasGemmEx (f16)");
 }
 
-int rmsnorm(void* ctx, Device& dev, const Resident& r, const float* in, const DevWeight& g, float* out, int rows) {
+int rmsnorm(void* ctx, Device& dev, Resident& r, const float* in, const DevWeight& g, float* out, int rows) {
     rmsnorm_kernel<<<rows, 256, 0, dev.stream>>>(in, reinterpret_cast<const float*>(g.p), out, r.hp.n_embd,
                                                  r.hp.rms_eps);
+    r.wrote(out);
     VCUDA_CHECK(ctx, cudaGetLastError());
     return 0;
 }
@@ -229,6 +237,7 @@ int layer_forward(void* ctx, Device& dev, Resident& r, int l, int n, int pos0) {
                           kvd, r.att};
     const int n_split = std::min(r.max_split, llm::fused_split_count(a, dev.prop.multiProcessorCount));
     VCUDA_CHECK(ctx, llm::attention_fused(a, n_split, r.split_ws, dev.stream));
+    r.wrote(r.att);
     VLLM_TRY(matmul(ctx, dev, r, L.wo, r.att, n, r.tmp));
     VLLM_TRY(add(ctx, dev, r.x, r.tmp, static_cast<int64_t>(n) * E));
     // feed-forward block
@@ -237,6 +246,7 @@ int layer_forward(void* ctx, Device& dev, Resident& r, int l, int n, int pos0) {
     VLLM_TRY(matmul(ctx, dev, r, L.w_up, r.xn, n, r.up));
     swiglu_kernel<<<blocks_for(static_cast<int64_t>(n) * F), 256, 0, dev.stream>>>(r.gate, r.up,
                                                                                     static_cast<int64_t>(n) * F);
+    r.wrote(r.gate);
     VCUDA_CHECK(ctx, cudaGetLastError());
     VLLM_TRY(matmul(ctx, dev, r, L.w_down, r.gate, n, r.tmp));
     VLLM_TRY(add(ctx, dev, r.x, r.tmp, static_cast<int64_t>(n) * E));
@@ -246,7 +256,12 @@ int layer_forward(void* ctx, Device& dev, Resident& r, int l, int n, int pos0) {
 // ---- ABI entries -----------------------------------------------------------------------------------
 
 int llm_supports(void* ctx, int device, int32_t type) {
-    if (!cuda::device(ctx, device)) return 0;
+    Device* dev = cuda::device(ctx, device);
+    if (!dev) return 0;
+    if (std::string why; !has_kernel_image(*dev, &why)) {
+        fail(ctx, why);
+        return 0;
+    }
     if (llm::weight_type_supported(type)) return 1;
     fail(ctx, "ggml type " + std::to_string(type) +
                   " has no CUDA kernel in versus (F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K have)");
@@ -375,6 +390,9 @@ int llm_load(void* ctx, int device, const versus_llm_hparams* hp, int32_t n_laye
 
     VCUDA_CHECK(ctx, cudaMalloc(&r->weights, std::max<size_t>(total, 256)));
     VCUDA_CHECK(ctx, cudaMalloc(reinterpret_cast<void**>(&r->kv), std::max<uint64_t>(r->kv_bytes, 256)));
+    // Zeroed as the CPU engine's cache is: Session::seek(depth) leaves the positions below the depth unwritten,
+    // and cudaMalloc memory may hold any bit pattern, f16 NaN and Inf included.
+    VCUDA_CHECK(ctx, cudaMemsetAsync(r->kv, 0, std::max<uint64_t>(r->kv_bytes, 256), dev->stream));
     VCUDA_CHECK(ctx, cudaMalloc(&r->work, r->work_bytes));
     auto* wf = static_cast<float*>(r->work);
     float** views[] = {&r->x, &r->xn, &r->q, &r->k, &r->v, &r->att, &r->tmp, &r->gate,
@@ -452,12 +470,12 @@ int llm_matmul(void* ctx, int device, const versus_llm_weight* w, int32_t n, con
     VLLM_TRY(check_weight(ctx, *w, "w", w->ne0, w->ne1, false));
     const size_t wbytes = llm::weight_row_bytes(w->type, w->ne0) * static_cast<size_t>(w->ne1);
     const size_t xn = static_cast<size_t>(n) * w->ne0, yn = static_cast<size_t>(n) * w->ne1;
-    // One allocation: W, x, y, then the f16 copies of x and W the GEMM reads.
+    // One piece of the device's scratch: W, x, y, then the f16 copies of x and W the GEMM reads.
     const size_t off_x = (wbytes + 255) / 256 * 256, off_y = off_x + (xn * 4 + 255) / 256 * 256,
                  off_xh = off_y + (yn * 4 + 255) / 256 * 256, off_wh = off_xh + (xn * 2 + 255) / 256 * 256;
     const size_t total = off_wh + static_cast<size_t>(w->ne0 * w->ne1) * 2;
-    uint8_t* buf = nullptr;
-    VCUDA_CHECK(ctx, cudaMallocAsync(reinterpret_cast<void**>(&buf), total, dev->stream));
+    auto* buf = static_cast<uint8_t*>(device_scratch(ctx, *dev, total));
+    if (!buf) return 1;
     Resident r;
     r.xh = reinterpret_cast<__half*>(buf + off_xh);
     r.wh = reinterpret_cast<__half*>(buf + off_wh);
@@ -476,7 +494,6 @@ int llm_matmul(void* ctx, int device, const versus_llm_weight* w, int32_t n, con
         const cudaError_t ey = cudaMemcpyAsync(y, dy, yn * 4, cudaMemcpyDeviceToHost, dev->stream);
         if (ey != cudaSuccess) rc = fail(ctx, std::string("llm_matmul: download: ") + cudaGetErrorString(ey));
     }
-    cudaFreeAsync(buf, dev->stream);
     const cudaError_t es = cudaStreamSynchronize(dev->stream);
     if (!rc && es != cudaSuccess) rc = fail(ctx, std::string("llm_matmul: ") + cudaGetErrorString(es));
     return rc;

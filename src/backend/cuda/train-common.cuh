@@ -12,7 +12,7 @@
 #include <tuple>
 #include <vector>
 
-#include "backend/cuda/cuda-common.cuh"
+#include "backend/cuda/cuda-common.hpp"
 
 namespace versus::cuda::train {
 

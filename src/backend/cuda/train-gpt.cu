@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "backend/cuda/train-common.cuh"
-#include "backend/cuda/train-handle.cuh"
+#include "backend/cuda/train-handle.hpp"
 
 namespace versus::cuda::train {
 

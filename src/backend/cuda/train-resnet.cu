@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "backend/cuda/train-common.cuh"
-#include "backend/cuda/train-handle.cuh"
+#include "backend/cuda/train-handle.hpp"
 
 namespace versus::cuda::train {
 

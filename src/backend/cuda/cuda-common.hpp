@@ -34,8 +34,19 @@ struct Device {
     size_t flush_bytes = 0;
     cudaGraphExec_t graph = nullptr;  // empty_graph's instantiated graph of graph_tasks kernels
     uint32_t graph_tasks = 0;
-    std::shared_ptr<struct GemmPlans> gemm_plans;  // gemm.cu: cuBLASLt descriptors and algorithms by shape
+    std::shared_ptr<struct GemmPlans> gemm_plans;  // gemm.cpp: cuBLASLt descriptors and algorithms by shape
+    // timer_start's hold: a kernel ahead of each interval's start event waits until timer_stop writes the
+    // interval's ticket here (pinned host memory), so an idle GPU does not stamp the start before the op is
+    // submitted.
+    uint32_t* hold_release = nullptr;
+    uint32_t hold_ticket = 0;
+    // Working memory of ops that need some per call (split attention's partials), grown on demand and kept:
+    // allocating per call would return it to the driver at every synchronize (the pool's threshold is 0).
+    void* scratch = nullptr;
+    size_t scratch_bytes = 0;
     bool ready = false;  // stream and handles created (on first use, so probing creates no context)
+    int kernel_image = -1;  // 1: this build has a kernel image the device runs (SASS or PTX), 0: not; -1: unknown
+    std::string kernel_image_error;
     // From NVML on the first device_info (plugin.cu); "" and 0 without it.
     bool link_done = false;
     std::string link;
@@ -61,26 +72,41 @@ inline int fail(void* ctx, std::string msg) {
 // of range or the call fails.
 Device* device(void* ctx, int d);
 
+// True when this build holds kernels the device can run (SASS for its architecture, or PTX the driver
+// compiles); else false with *why (the architectures of the build, the runtime's error).
+bool has_kernel_image(Device& d, std::string* why);
+
+// The device's scratch memory, at least `bytes` (stream-ordered: the ops that share it run on the device's
+// stream); nullptr after fail().
+void* device_scratch(void* ctx, Device& d, size_t bytes);
+
 // Fills the LLM entries of the table (and `attention`), defined in the LLM half of the plugin.
 void fill_llm_ops(versus_backend_i* t);
-// Fills the training entries (train_*) and answers supports() for them (train-ops.cu).
+// Fills the training entries (train_*) and answers supports() for them (train-ops.cpp).
 void fill_train_ops(versus_backend_i* t);
 int train_supports(void* ctx, int device, versus_op op, versus_dtype dtype);
 
-// ---- the plugin's own ops and kernels (plugin.cu, gemm.cu, kernels.cu) ----
+// ---- the plugin's own ops and kernels (plugin.cpp, gemm.cpp, kernels.cu) ----
 
 // "f32", "fp8", ... for messages.
 const char* dtype_label(versus_dtype d);
 
-// The `gemm` entry of the table (gemm.cu): cuBLASLt for every dtype.
+// The `gemm` entry of the table (gemm.cpp): cuBLASLt for every dtype.
 int gemm(void* ctx, int device, versus_dtype dtype, int M, int N, int K, const void* A, const void* B, void* C);
 void release_gemm_plans(Device& d);
+// What a GEMM's time holds besides the product (the one-byte types' transpose of B), or nullptr.
+const char* gemm_note(versus_dtype dtype);
 
 // Launchers (kernels.cu); each returns the launch's error.
 // a = op(b, c) over n doubles, `passes` times, each thread on the same elements every pass.
 cudaError_t launch_stream(versus_stream_kind kind, double* a, const double* b, const double* c, double s, uint64_t n,
                           uint32_t passes, int n_sm, cudaStream_t st);
 cudaError_t launch_empty(cudaStream_t st);
+// cudaFuncGetAttributes of one of the plugin's kernels on the current device: cudaSuccess when the build has an
+// image the device runs.
+cudaError_t probe_kernel_image();
+// One thread that waits until *release >= ticket, or limit_ns have passed (so that it can never hang).
+cudaError_t launch_hold(const volatile uint32_t* release, uint32_t ticket, uint64_t limit_ns, cudaStream_t st);
 // out (cols, rows) = in (rows, cols) transposed, bytes.
 cudaError_t launch_transpose_u8(const uint8_t* in, uint8_t* out, int rows, int cols, cudaStream_t st);
 

@@ -2,12 +2,15 @@
 // (f32 out). The ABI is row-major, cuBLASLt column-major: a row-major C(M,N) is a column-major
 // C^T(N,M) = B^T A^T, so the call swaps A and B and M and N and transposes nothing. The one-byte
 // types have tensor-core kernels only for the "TN" layout (K contiguous in both inputs), so B is
-// transposed into a plan buffer first, inside the op and its time (K*N bytes read and written).
-// Descriptors and the chosen algorithm are kept per shape, so a repeated call only launches.
+// transposed into a plan buffer first, inside the op and its time (K*N bytes read and written; the op's
+// note says so in every result). Their shapes are checked first against cuBLASLt's requirements: int8
+// (IMMA) m and k of the column-major call, i.e. N and K, multiples of 4; fp8 every dimension a multiple of
+// 16 (16-byte aligned rows). Descriptors and the chosen algorithm are kept per shape, so a repeated call
+// only launches.
 #include <map>
 #include <tuple>
 
-#include "backend/cuda/cuda-common.cuh"
+#include "backend/cuda/cuda-common.hpp"
 
 namespace versus::cuda {
 
@@ -102,14 +105,29 @@ int make_plan(void* ctx, Device& dev, versus_dtype dtype, const Types& t, int M,
     if (s != CUBLAS_STATUS_SUCCESS || found == 0)
         return fail(ctx, "cuBLASLt has no " + std::string(dtype_label(dtype)) + " kernel for " + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K) +
                              " on sm_" + std::to_string(dev.prop.major) + std::to_string(dev.prop.minor) + ": " +
-                             status_text(s) + (t.k_major_b ? " (int8/fp8 need M, N, K multiples of 16)" : ""));
+                             status_text(s));
     p->algo = result.algo;
     if (t.k_major_b) VCUDA_CHECK(ctx, cudaMalloc(&p->b_t, size_t(K) * N));
     guard.ok = true;
     return 0;
 }
 
+// "" when cuBLASLt's kernels for the dtype take the shape, else why not.
+std::string shape_refusal(versus_dtype dtype, int M, int N, int K) {
+    auto dims = [&] { return std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K); };
+    if (dtype == VERSUS_DTYPE_I8 && (N % 4 != 0 || K % 4 != 0))
+        return "int8 GEMM " + dims() + ": cuBLASLt's int8 kernels need N and K multiples of 4";
+    if (dtype == VERSUS_DTYPE_FP8 && (M % 16 != 0 || N % 16 != 0 || K % 16 != 0))
+        return "fp8 GEMM " + dims() + ": cuBLASLt's fp8 kernels need M, N and K multiples of 16";
+    return {};
+}
+
 }  // namespace
+
+const char* gemm_note(versus_dtype dtype) {
+    if (dtype != VERSUS_DTYPE_I8 && dtype != VERSUS_DTYPE_FP8) return nullptr;
+    return "time includes transposing B (K x N bytes) into the K-major layout of cuBLASLt's int8/fp8 kernels";
+}
 
 int gemm(void* ctx, int device_index, versus_dtype dtype, int M, int N, int K, const void* A, const void* B, void* C) {
     Device* dev = device(ctx, device_index);
@@ -117,6 +135,7 @@ int gemm(void* ctx, int device_index, versus_dtype dtype, int M, int N, int K, c
     Types t{};
     if (!types_of(dtype, &t)) return fail(ctx, "no CUDA GEMM for this dtype");
     if (M <= 0 || N <= 0 || K <= 0) return fail(ctx, "GEMM sizes must be positive");
+    if (const std::string why = shape_refusal(dtype, M, N, K); !why.empty()) return fail(ctx, why);
     if (!dev->gemm_plans) dev->gemm_plans = std::make_shared<GemmPlans>();
     auto key = std::make_tuple(int(dtype), M, N, K);
     auto it = dev->gemm_plans->by_shape.find(key);

@@ -1,5 +1,5 @@
 // train-handle: what a training handle of the table (train_*) is behind its void*: a GPT step (train-gpt.cu) or a
-// ResNet-50 step (train-resnet.cu), freed and sized the same way (train-ops.cu).
+// ResNet-50 step (train-resnet.cu), freed and sized the same way (train-ops.cpp).
 #pragma once
 
 #include <cstdint>

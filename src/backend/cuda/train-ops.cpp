@@ -1,8 +1,8 @@
 // train-ops: the training entries of the CUDA plugin's table (backend-abi.h, train_*) and supports() for them.
 #include <string>
 
-#include "backend/cuda/cuda-common.cuh"
-#include "backend/cuda/train-handle.cuh"
+#include "backend/cuda/cuda-common.hpp"
+#include "backend/cuda/train-handle.hpp"
 
 namespace versus::cuda {
 

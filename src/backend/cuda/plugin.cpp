@@ -1,7 +1,7 @@
 // plugin: the CUDA plugin's init (behind loader.cpp) and the device half of its table: devices (cudart, and NVML
 // for the link and power limit), buffers, copies and STREAM on one non-blocking stream per device,
-// spec peaks, and the device workload ops (event timers, L2 flush, graphs). GEMM is in gemm.cu, the
-// kernels in kernels.cu, attention and the LLM ops in the LLM half (fill_llm_ops).
+// spec peaks (peaks.cpp), and the device workload ops (event timers, L2 flush, graphs). GEMM is in gemm.cpp,
+// the kernels in kernels.cu, attention and the LLM ops in the LLM half (fill_llm_ops). Host code only.
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -10,7 +10,8 @@
 #include <cstring>
 #include <string>
 
-#include "backend/cuda/cuda-common.cuh"
+#include "backend/cuda/cuda-common.hpp"
+#include "backend/cuda/peaks.hpp"
 #include "base/metrics.hpp"
 #include "system/nvml.hpp"
 
@@ -36,14 +37,38 @@ constexpr size_t WORKSPACE_BYTES = 32u << 20;  // cuBLASLt's recommendation for 
 int cc(const Device& d) { return d.prop.major * 10 + d.prop.minor; }
 std::string sm_name(const Device& d) { return "sm_" + std::to_string(d.prop.major) + std::to_string(d.prop.minor); }
 
-// The stream, the BLAS handles and the workspace, made on first use.
+// What make_ready creates, released in reverse (destroy, or a make_ready that failed half-way).
+void release_ready(Device& d) {
+    if (d.hold_release) cudaFreeHost(d.hold_release);
+    if (d.workspace) cudaFree(d.workspace);
+    if (d.lt) cublasLtDestroy(d.lt);
+    if (d.blas) cublasDestroy(d.blas);
+    if (d.stream) cudaStreamDestroy(d.stream);
+    d.hold_release = nullptr, d.workspace = nullptr, d.lt = nullptr, d.blas = nullptr, d.stream = nullptr;
+    d.workspace_bytes = 0;
+    d.ready = false;
+}
+
+// The stream, the BLAS handles, the workspace and the timer's release word, made on first use.
 int make_ready(void* ctx, Device& d) {
-    VCUDA_CHECK(ctx, cudaStreamCreateWithFlags(&d.stream, cudaStreamNonBlocking));
-    if (cublasCreate(&d.blas) != CUBLAS_STATUS_SUCCESS) return fail(ctx, "cublasCreate failed");
+    auto undo = [&](int rc) {
+        release_ready(d);
+        return rc;
+    };
+    if (const cudaError_t e = cudaStreamCreateWithFlags(&d.stream, cudaStreamNonBlocking); e != cudaSuccess)
+        return undo(fail(ctx, std::string("cudaStreamCreateWithFlags: ") + cudaGetErrorString(e)));
+    if (cublasCreate(&d.blas) != CUBLAS_STATUS_SUCCESS) return undo(fail(ctx, "cublasCreate failed"));
     cublasSetStream(d.blas, d.stream);
-    if (cublasLtCreate(&d.lt) != CUBLAS_STATUS_SUCCESS) return fail(ctx, "cublasLtCreate failed");
-    VCUDA_CHECK(ctx, cudaMalloc(&d.workspace, WORKSPACE_BYTES));
+    if (cublasLtCreate(&d.lt) != CUBLAS_STATUS_SUCCESS) return undo(fail(ctx, "cublasLtCreate failed"));
+    if (const cudaError_t e = cudaMalloc(&d.workspace, WORKSPACE_BYTES); e != cudaSuccess)
+        return undo(fail(ctx, std::string("cudaMalloc (cuBLASLt workspace): ") + cudaGetErrorString(e)));
     d.workspace_bytes = WORKSPACE_BYTES;
+    void* word = nullptr;
+    if (const cudaError_t e = cudaHostAlloc(&word, sizeof(uint32_t), cudaHostAllocMapped | cudaHostAllocPortable);
+        e != cudaSuccess)
+        return undo(fail(ctx, std::string("cudaHostAlloc (timer release word): ") + cudaGetErrorString(e)));
+    d.hold_release = static_cast<uint32_t*>(word);
+    *d.hold_release = d.hold_ticket = 0;
     d.ready = true;
     return 0;
 }
@@ -72,6 +97,38 @@ Device* select_device(void* ctx, int d, bool ready) {
 
 Device* device(void* ctx, int d) { return select_device(ctx, d, true); }
 
+bool has_kernel_image(Device& d, std::string* why) {
+    if (d.kernel_image < 0) {
+        cudaError_t e = cudaSetDevice(d.ordinal);
+        if (e == cudaSuccess) e = probe_kernel_image();
+        d.kernel_image = e == cudaSuccess;
+        if (e != cudaSuccess)
+            d.kernel_image_error = sm_name(d) + ": this build's kernels are for CUDA architectures " +
+                                   VERSUS_CUDA_ARCHS_TEXT + " (" + cudaGetErrorName(e) +
+                                   "). HINT: rebuild with -DCMAKE_CUDA_ARCHITECTURES=native";
+    }
+    if (!d.kernel_image && why) *why = d.kernel_image_error;
+    return d.kernel_image == 1;
+}
+
+void* device_scratch(void* ctx, Device& d, size_t bytes) {
+    if (bytes <= d.scratch_bytes) return d.scratch;
+    if (d.scratch) {
+        // Ops on the stream may still read the old one: cudaFree waits for the device.
+        cudaFree(d.scratch);
+        d.scratch = nullptr;
+        d.scratch_bytes = 0;
+    }
+    const size_t grown = std::max(bytes, size_t{1} << 20);
+    if (const cudaError_t e = cudaMalloc(&d.scratch, grown); e != cudaSuccess) {
+        d.scratch = nullptr;
+        fail(ctx, "cudaMalloc (" + std::to_string(grown) + " bytes of scratch): " + cudaGetErrorString(e));
+        return nullptr;
+    }
+    d.scratch_bytes = grown;
+    return d.scratch;
+}
+
 namespace {
 
 const char* last_error(void* ctx) { return as_ctx(ctx)->error.c_str(); }
@@ -89,10 +146,8 @@ void destroy(void* ctx) {
         }
         if (d.graph) cudaGraphExecDestroy(d.graph);
         if (d.flush_buf) cudaFree(d.flush_buf);
-        if (d.workspace) cudaFree(d.workspace);
-        if (d.lt) cublasLtDestroy(d.lt);
-        if (d.blas) cublasDestroy(d.blas);
-        cudaStreamDestroy(d.stream);
+        if (d.scratch) cudaFree(d.scratch);
+        release_ready(d);
     }
     delete c;
 }
@@ -176,10 +231,11 @@ int supports(void* ctx, int index, versus_op op, versus_dtype dtype) {
     Ctx* c = as_ctx(ctx);
     if (index < 0 || index >= static_cast<int>(c->devices.size()))
         return unsupported(ctx, "no CUDA device " + std::to_string(index));
-    const Device& d = c->devices[index];
-    // The kernels are built for sm_80 and newer (PTX of the newest for the future): older GPUs cannot run them.
-    const bool kernels = cc(d) >= 80;
-    const std::string old = sm_name(d) + ": this build's kernels target sm_80 and newer";
+    Device& d = c->devices[index];
+    // The plugin's own kernels (STREAM, the empty task, the one-byte GEMMs' transpose, attention) need an image
+    // for the device in this build; cuBLAS brings its own.
+    std::string old;
+    const bool kernels = has_kernel_image(d, &old);
     switch (op) {
         case VERSUS_OP_GEMM:
             switch (dtype) {
@@ -192,6 +248,7 @@ int supports(void* ctx, int index, versus_op op, versus_dtype dtype) {
                     return cc(d) >= 80 ? 1
                                        : unsupported(ctx, std::string(dtype_label(dtype)) + " tensor cores need sm_80 or newer; this is " + sm_name(d));
                 case VERSUS_DTYPE_FP8:
+                    if (!kernels) return unsupported(ctx, old);
                     return cc(d) >= 89 ? 1
                                        : unsupported(ctx, "fp8 (e4m3) tensor cores need sm_89 or newer (Ada, Hopper, Blackwell); this is " +
                                                               sm_name(d));
@@ -206,6 +263,7 @@ int supports(void* ctx, int index, versus_op op, versus_dtype dtype) {
         case VERSUS_OP_PINNED_HOST: return 1;
         case VERSUS_OP_ATTENTION:
             if (!c->has_attention) return unsupported(ctx, "no CUDA attention kernel in this build");
+            if (!kernels) return unsupported(ctx, old);
             return dtype == VERSUS_DTYPE_F16 ? 1 : unsupported(ctx, "CUDA attention reads an f16 KV cache only");
         case VERSUS_OP_TRAIN_GPT:
         case VERSUS_OP_TRAIN_RESNET: return kernels ? train_supports(ctx, index, op, dtype) : unsupported(ctx, old);
@@ -281,57 +339,26 @@ int empty_task(void* ctx, int index) {
     return on_device(ctx, index, "empty kernel launch", [](Device& d) { return launch_empty(d.stream); });
 }
 
-// Dense per-SM, per-clock rates from the architecture whitepapers (FLOP, or OP for int8).
-struct ArchRates {
-    double f32, f64, tensor_f16;  // tensor_f16: f16/bf16 inputs at full rate
-};
-
-bool arch_rates(int major, int minor, ArchRates* r) {
-    if (major == 8 && minor == 0) *r = {128, 64, 2048};                  // A100, A30
-    else if (major == 8) *r = {256, 4, 1024};                            // GA10x, Orin, Ada
-    else if (major == 9) *r = {256, 128, 4096};                          // Hopper
-    else if (major == 10 || major == 11) *r = {256, 128, 8192};          // Blackwell data centre, Thor
-    else if (major == 12) *r = {256, 4, 1024};                           // Blackwell RTX, GB10
-    else return false;
-    return true;
-}
-
 int peak_flops(void* ctx, int index, versus_dtype dtype, double* flops_per_s, const char** method) {
     Ctx* c = as_ctx(ctx);
     if (index < 0 || index >= static_cast<int>(c->devices.size())) return fail(ctx, "no such device");
     const Device& d = c->devices[index];
-    ArchRates r{};
-    if (!arch_rates(d.prop.major, d.prop.minor, &r)) return fail(ctx, "no spec rates for " + sm_name(d));
     int clock_khz = 0;
-    if (cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, d.ordinal) != cudaSuccess || clock_khz <= 0)
-        return fail(ctx, "the device reports no clock");
-    // GeForce boards of the consumer architectures run f16/bf16/fp8 tensor math with f32 accumulation
-    // (what the gemm op uses) at half the rate of their professional siblings.
-    const bool consumer = d.prop.major != 9 && d.prop.major != 10 && !(d.prop.major == 8 && d.prop.minor == 0) &&
-                          std::strstr(d.prop.name, "GeForce") != nullptr;
-    const double acc32 = consumer ? r.tensor_f16 / 2 : r.tensor_f16;
-    double per_clk = 0;
-    std::string what;
-    switch (dtype) {
-        case VERSUS_DTYPE_F32: per_clk = r.f32, what = "f32 FMA"; break;
-        case VERSUS_DTYPE_F64: per_clk = r.f64, what = "f64 FMA"; break;
-        case VERSUS_DTYPE_F16:
-        case VERSUS_DTYPE_BF16: per_clk = acc32, what = "f16/bf16 tensor, f32 accumulate"; break;
-        case VERSUS_DTYPE_TF32: per_clk = acc32 / 2, what = "tf32 tensor"; break;
-        case VERSUS_DTYPE_I8: per_clk = 2 * r.tensor_f16, what = "int8 tensor"; break;
-        case VERSUS_DTYPE_FP8:
-            if (cc(d) < 89) return fail(ctx, "no fp8 on " + sm_name(d));
-            per_clk = 2 * acc32, what = "fp8 tensor, f32 accumulate";
-            break;
-    }
-    if (per_clk <= 0) return fail(ctx, "no peak for this dtype");
-    const int sms = d.prop.multiProcessorCount;
-    *flops_per_s = sms * (clock_khz * 1e3) * per_clk;
-    c->peak_method = "spec: " + std::to_string(sms) + " SMs x " + std::to_string(clock_khz / 1000) + " MHz x " +
-                     std::to_string(static_cast<int>(per_clk)) + " ops/clk/SM (" + sm_name(d) + " dense " + what +
-                     (consumer ? ", GeForce rate" : "") + ")";
+    if (cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, d.ordinal) != cudaSuccess) clock_khz = 0;
+    const PeakDevice pd{d.prop.major, d.prop.minor, d.prop.multiProcessorCount, clock_khz / 1000.0,
+                        std::strstr(d.prop.name, "GeForce") != nullptr};
+    Peak peak;
+    std::string why;
+    if (!device_peak(pd, find_known_device(d.prop.name), dtype, &peak, &why)) return fail(ctx, why);
+    *flops_per_s = peak.flops_per_s;
+    c->peak_method = std::move(peak.method);
     *method = c->peak_method.c_str();
     return 0;
+}
+
+// What an op's time holds besides the op: the one-byte GEMMs transpose B inside the op.
+const char* op_note(void*, int, versus_op op, versus_dtype dtype) {
+    return op == VERSUS_OP_GEMM ? gemm_note(dtype) : nullptr;
 }
 
 // ---- device workload ops ----
@@ -349,6 +376,11 @@ int timer_start(void* ctx, int index) {
         }
         d->timer_events.emplace_back(a, b);
     }
+    // On an idle GPU the start event would be stamped as soon as it is recorded, and the interval would hold
+    // the host's time to submit the op. The hold kernel ahead of it keeps the stream busy until timer_stop has
+    // submitted the op and the stop event (20 ms at most, should the host stall).
+    VCUDA_CHECK(ctx, launch_hold(d->hold_release, d->hold_ticket + 1, 20'000'000, d->stream));
+    ++d->hold_ticket;
     VCUDA_CHECK(ctx, cudaEventRecord(d->timer_events[d->timer_used].first, d->stream));
     d->timer_open = true;
     return 0;
@@ -358,8 +390,10 @@ int timer_stop(void* ctx, int index) {
     Device* d = device(ctx, index);
     if (!d) return 1;
     if (!d->timer_open) return fail(ctx, "timer_stop without timer_start");
-    VCUDA_CHECK(ctx, cudaEventRecord(d->timer_events[d->timer_used].second, d->stream));
+    const cudaError_t e = cudaEventRecord(d->timer_events[d->timer_used].second, d->stream);
+    __atomic_store_n(d->hold_release, d->hold_ticket, __ATOMIC_RELEASE);  // the op and the stop are submitted
     d->timer_open = false;
+    if (e != cudaSuccess) return fail(ctx, std::string("cudaEventRecord: ") + cudaGetErrorString(e));
     ++d->timer_used;
     return 0;
 }
@@ -518,6 +552,7 @@ extern "C" __attribute__((visibility("default"))) int versus_cuda_impl_init(uint
     out->cache_flush = cache_flush;
     out->empty_graph = empty_graph;
     out->pci_bus_id = pci_bus_id;
+    out->op_note = op_note;
     fill_llm_ops(out);
     fill_train_ops(out);
     ctx->has_attention = out->attention != nullptr;
