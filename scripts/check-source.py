@@ -21,6 +21,7 @@ LAYERS = {
     "comm": 2,
     "power": 2,
     "llm": 3,
+    "train": 3,
     "core": 3,
     "workloads": 4,
     "predict": 5,

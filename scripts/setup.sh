@@ -15,7 +15,7 @@ done
 
 if [[ "$(uname -s)" == "Darwin" ]]; then
   command -v brew >/dev/null || { echo "[setup] Homebrew is needed on macOS. HINT: https://brew.sh" >&2; exit 2; }
-  brew install cmake ninja pkg-config cli11 nlohmann-json fmt hwloc sqlite googletest open-mpi
+  brew install cmake ninja pkg-config cli11 nlohmann-json fmt hwloc sqlite googletest open-mpi onednn libomp
   exit 0
 fi
 
@@ -23,6 +23,7 @@ pkgs=(build-essential cmake ninja-build pkg-config git
       libopenblas-dev libcli11-dev nlohmann-json3-dev libfmt-dev libcpuinfo-dev libhwloc-dev
       libsqlite3-dev libgtest-dev libgmock-dev
       libopenmpi-dev openmpi-bin  # the MPI plugin (libversus-mpi.so) and mpirun for multi-rank runs
+      libdnnl-dev ocl-icd-opencl-dev  # oneDNN trains ResNet-50 on the CPU; its CMake config needs OpenCL's headers
       libjs-chart.js)  # compiled into HTML reports for their charts
 if (( want_tests )); then
   # Arm NEON kernels are checked under qemu; clang builds the fuzz targets; SIMDe runs the

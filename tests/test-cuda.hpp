@@ -9,6 +9,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
+
+#include "backend/backend.hpp"
 
 #ifndef VERSUS_CUDA_PLUGIN
 #define VERSUS_CUDA_PLUGIN ""  // built without the plugin
@@ -35,6 +38,26 @@ inline std::string cuda_plugin_impl() { return built(VERSUS_CUDA_PLUGIN_IMPL); }
 inline bool gpu_expected() {
     const char* v = std::getenv("VERSUS_EXPECT_GPU");
     return v && *v && std::string(v) != "0";
+}
+
+// The CUDA backend of the build's plugin, loaded once per process (the plugin's folder first on the search
+// path); nullptr with the reason when the plugin is not built or does not load here.
+inline backend::Backend* cuda_backend(std::string* why) {
+    if (cuda_plugin().empty()) {
+        *why = "the CUDA plugin is not built (VERSUS_CUDA=OFF or no nvcc at configure time)";
+        return nullptr;
+    }
+    static std::vector<backend::BackendSlot> slots = [] {
+        ::setenv("VERSUS_PLUGIN_DIR", std::filesystem::path(cuda_plugin()).parent_path().c_str(), 1);
+        return backend::load_backends();
+    }();
+    for (auto& s : slots)
+        if (s.name == "cuda") {
+            if (!s.backend) *why = "cuda: not available (" + s.reason + ")";
+            return s.backend.get();
+        }
+    *why = "no cuda backend slot";
+    return nullptr;
 }
 
 }  // namespace versus::test

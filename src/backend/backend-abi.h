@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define VERSUS_BACKEND_ABI 6
+#define VERSUS_BACKEND_ABI 7
 
 typedef enum versus_memory_kind {
     VERSUS_MEMORY_HOST = 0,     /* the device is the host CPU: "transfers" do not exist */
@@ -43,7 +43,9 @@ typedef enum versus_op {
     VERSUS_OP_COPY_D2H = 3,
     VERSUS_OP_EMPTY_TASK = 4, /* dispatch + synchronise of a task that does nothing */
     VERSUS_OP_PINNED_HOST = 5, /* page-locked host memory for transfers */
-    VERSUS_OP_ATTENTION = 6    /* causal GQA attention over an f16 KV cache; dtype is the cache's (F16) */
+    VERSUS_OP_ATTENTION = 6,   /* causal GQA attention over an f16 KV cache; dtype is the cache's (F16) */
+    VERSUS_OP_TRAIN_GPT = 7,   /* train_gpt_*: dtype F32 or BF16 (the GEMM operands) */
+    VERSUS_OP_TRAIN_RESNET = 8 /* train_resnet_*: dtype F32 */
 } versus_op;
 
 typedef enum versus_stream_kind {
@@ -111,6 +113,40 @@ typedef struct versus_llm_hparams {
     int32_t reserved0;
     const float* rope_freq_factors; /* head_dim/2 divisors (llama3), NULL when none; copied by llm_load */
 } versus_llm_hparams;
+
+/* ---- training steps resident on the device (types of the train_* ops at the end of the table) ---- */
+
+/* A GPT-style decoder as src/train/gpt-config.hpp describes it, and one step's settings. The parameters live in
+ * one flat f32 buffer of n_params floats laid out by the host (param_layout); `offsets` gives where each tensor
+ * starts, -1 when absent, in this order: wte, wpe, lnf.w, lnf.b, head.w, then per block ln1.w, ln1.b, qkv.w,
+ * qkv.b, proj.w, proj.b, ln2.w, ln2.b, fc.w, fc.b, fcproj.w, fcproj.b (5 + 12 n_layer entries). The first
+ * n_decayed floats take weight decay (matrices and embeddings), the rest not (norms and biases). */
+typedef struct versus_train_gpt_config {
+    int32_t n_layer, n_embd, n_head, n_ff, vocab, max_seq;
+    int32_t norm;      /* 0 LayerNorm, 1 RMSNorm */
+    int32_t mlp;       /* 0 GELU (fc has n_ff rows), 1 SwiGLU (2 n_ff rows: gate, then up) */
+    int32_t position;  /* 0 learned table (wpe), 1 RoPE on q and k, pairs (2i, 2i+1) */
+    int32_t tied;      /* 1: the head multiplies by wte */
+    int32_t bias;      /* 1: every linear layer has a bias */
+    int32_t batch, seq;
+    int32_t precision; /* 0 f32; 1 bf16 GEMM operands with f32 master weights */
+    int32_t attention; /* 0 fused (scores recomputed in the backward pass), 1 naive (seq x seq probabilities kept) */
+    int32_t reserved0;
+    float norm_eps, rope_base;
+    float lr, beta1, beta2, adam_eps, weight_decay, clip; /* AdamW; clip <= 0: no gradient-norm clipping */
+    uint64_t n_params, n_decayed;
+    const int64_t* offsets; /* read during train_gpt_create only */
+} versus_train_gpt_config;
+
+/* ResNet-50 v1.5 as src/train/resnet-config.hpp describes it, on a fixed synthetic batch, SGD with momentum. */
+typedef struct versus_train_resnet_config {
+    int32_t batch, image, classes, width;
+    int32_t small_stem; /* 1: 3x3/1 stem without max pool (the CIFAR form) */
+    int32_t precision;  /* 0 f32 */
+    float lr, momentum, weight_decay;
+    int32_t reserved0;
+    uint64_t seed;
+} versus_train_resnet_config;
 
 typedef struct versus_backend_i {
     uint32_t abi_version;
@@ -231,6 +267,26 @@ typedef struct versus_backend_i {
     /* The link between two devices as the driver reports it ("NVLink 4.0 x18", "PCIe") and its bandwidth per
      * direction in GB/s (0 when unknown). */
     int (*peer_link)(void* ctx, int device, int peer, char* out, size_t out_len, double* gbps);
+    /* ---- training steps resident on the device; all optional, NULL where absent ---- */
+
+    /* Allocates a GPT training step (parameters copied from `params`, host f32, c->n_params floats; gradients,
+     * AdamW's moments, activations for c->batch x c->seq tokens); *handle is freed with train_free. */
+    int (*train_gpt_create)(void* ctx, int device, const versus_train_gpt_config* c, const float* params, void** handle);
+    /* One step: forward, the mean cross-entropy over targets >= 0, backward, gradient clipping, AdamW. tokens and
+     * targets: host int32 (batch, seq). *loss: the mean loss before the update. grads: NULL, or host f32 of n_params
+     * receiving the step's gradients before clipping. Complete when it returns. */
+    int (*train_gpt_step)(void* ctx, int device, void* handle, const int32_t* tokens, const int32_t* targets, float* loss,
+                          float* grads);
+    /* The master weights after the last step, host f32 of n_params. */
+    int (*train_gpt_params)(void* ctx, int device, void* handle, float* params);
+    /* Allocates a ResNet-50 step and its synthetic batch. supports(VERSUS_OP_TRAIN_RESNET) says first whether the
+     * device's library for it (cuDNN) is there. */
+    int (*train_resnet_create)(void* ctx, int device, const versus_train_resnet_config* c, void** handle);
+    /* One SGD step on the fixed batch; *loss the mean cross-entropy before the update. Complete when it returns. */
+    int (*train_resnet_step)(void* ctx, int device, void* handle, float* loss);
+    /* Device bytes a training handle holds (either kind). */
+    int (*train_memory)(void* ctx, int device, void* handle, uint64_t* bytes);
+    int (*train_free)(void* ctx, int device, void* handle);
 } versus_backend_i;
 
 #define VERSUS_COLL_ID_BYTES 128

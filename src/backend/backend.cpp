@@ -280,6 +280,47 @@ void Backend::llm_free(int device, void* handle) noexcept {
     if (handle && t_.llm_free) t_.llm_free(t_.ctx, device, handle);
 }
 
+void* Backend::train_gpt_create(int device, const versus_train_gpt_config& c, const float* params) {
+    if (!has_train_gpt()) throw BackendError(fmt::format("[{}] the backend has no training engine", t_.name));
+    void* h = nullptr;
+    check(t_.train_gpt_create(t_.ctx, device, &c, params, &h), "train_gpt_create");
+    return h;
+}
+
+float Backend::train_gpt_step(int device, void* handle, const int32_t* tokens, const int32_t* targets, float* grads) {
+    float loss = 0;
+    check(t_.train_gpt_step(t_.ctx, device, handle, tokens, targets, &loss, grads), "train_gpt_step");
+    return loss;
+}
+
+void Backend::train_gpt_params(int device, void* handle, float* params) {
+    if (!t_.train_gpt_params) throw BackendError(fmt::format("[{}] the backend has no train_gpt_params op", t_.name));
+    check(t_.train_gpt_params(t_.ctx, device, handle, params), "train_gpt_params");
+}
+
+void* Backend::train_resnet_create(int device, const versus_train_resnet_config& c) {
+    if (!has_train_resnet()) throw BackendError(fmt::format("[{}] the backend has no ResNet-50 training", t_.name));
+    void* h = nullptr;
+    check(t_.train_resnet_create(t_.ctx, device, &c, &h), "train_resnet_create");
+    return h;
+}
+
+float Backend::train_resnet_step(int device, void* handle) {
+    float loss = 0;
+    check(t_.train_resnet_step(t_.ctx, device, handle, &loss), "train_resnet_step");
+    return loss;
+}
+
+uint64_t Backend::train_memory(int device, void* handle) {
+    uint64_t bytes = 0;
+    if (t_.train_memory) check(t_.train_memory(t_.ctx, device, handle, &bytes), "train_memory");
+    return bytes;
+}
+
+void Backend::train_free(int device, void* handle) noexcept {
+    if (handle && t_.train_free) t_.train_free(t_.ctx, device, handle);
+}
+
 namespace {
 
 std::string exe_dir() {

@@ -142,6 +142,18 @@ public:
     void peer_copy(int dst_device, void* dst, int src_device, const void* src, uint64_t bytes);
     // "NVLink 4.0 x18" / "PCIe" and GB/s per direction (0 unknown); "" when the backend cannot tell.
     std::string peer_link(int device, int peer, double* gbps);
+    // Training steps resident on the device (backend-abi.h, train_*); has_train_*() is false when the backend
+    // has none.
+    bool has_train_gpt() const { return t_.train_gpt_create && t_.train_gpt_step && t_.train_free; }
+    bool has_train_resnet() const { return t_.train_resnet_create && t_.train_resnet_step && t_.train_free; }
+    void* train_gpt_create(int device, const versus_train_gpt_config& c, const float* params);
+    // The mean loss before the update; grads (n_params floats) receives the gradients when not null.
+    float train_gpt_step(int device, void* handle, const int32_t* tokens, const int32_t* targets, float* grads = nullptr);
+    void train_gpt_params(int device, void* handle, float* params);
+    void* train_resnet_create(int device, const versus_train_resnet_config& c);
+    float train_resnet_step(int device, void* handle);
+    uint64_t train_memory(int device, void* handle);
+    void train_free(int device, void* handle) noexcept;
 
     // Used by the buffer classes.
     void free_buffer(int device, void* p) noexcept;

@@ -45,4 +45,20 @@ Summary summarize_ns(std::span<const int64_t> ns) {
     return summarize(v);
 }
 
+double percentile(std::span<const double> xs, double q) {
+    if (xs.empty()) return 0;
+    std::vector<double> v(xs.begin(), xs.end());
+    std::sort(v.begin(), v.end());
+    const double pos = q * static_cast<double>(v.size() - 1);
+    const size_t i = static_cast<size_t>(pos);
+    const double f = pos - static_cast<double>(i);
+    return i + 1 < v.size() ? v[i] * (1 - f) + v[i + 1] * f : v[i];
+}
+
+double mean(std::span<const double> xs) {
+    double s = 0;
+    for (double x : xs) s += x;
+    return xs.empty() ? 0 : s / static_cast<double>(xs.size());
+}
+
 }  // namespace versus::base

@@ -19,6 +19,9 @@ struct Summary {
 };
 
 double median(std::span<const double> xs);
+// The q-quantile (0..1) with linear interpolation between the sorted samples; 0 for none.
+double percentile(std::span<const double> xs, double q);
+double mean(std::span<const double> xs);
 // median over i of |x_i - median| / median * 100 (0 for fewer than two samples or a zero median).
 double mdape_pct(std::span<const double> xs);
 Summary summarize(std::span<const double> xs);

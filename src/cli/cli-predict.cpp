@@ -21,6 +21,7 @@
 #include "predict/local.hpp"
 #include "predict/split.hpp"
 #include "predict/throughput.hpp"
+#include "predict/training.hpp"
 #include "system/sysinfo.hpp"
 
 namespace versus::cli {
@@ -30,12 +31,13 @@ struct PredictCommands {
     CLI::App* calibrate = nullptr;
     // predict
     std::string model = "llama-7b", gguf, type = "q4_0", on, backtest, calibration, format = "table", set;
-    std::string workload = "llm", dtype = "f16", dataset = "imagenet-1k";
+    std::string workload = "llm", dtype = "f16", dataset = "imagenet-1k", precision;
     int64_t seq = 1024;
     // several GPUs
     int gpus = 1;
     std::string system, size = "1G", split = "layer";
     int64_t micro_batch = 8;
+    CLI::Option* model_opt = nullptr;
     int64_t n_prompt = 512, n_gen = 128, depth = 0, ctx = 0;
     double host_ram = 0, wired_limit = 0;
     // cost
@@ -95,7 +97,9 @@ void print_cost(const predict::CostReport& r, bool md) {
 std::vector<predict::Platform> parse_targets(const std::string& on) {
     std::vector<predict::Platform> out;
     std::stringstream list(on);
-    for (std::string id; std::getline(list, id, ',');) out.push_back(predict::resolve_platform(id));
+    for (std::string id; std::getline(list, id, ',');)
+        out.push_back(id == "local" ? predict::load_local(predict::default_calibration_path()).platform
+                                    : predict::resolve_platform(id));
     if (out.empty()) throw UsageError("--on", "no platform given", "e.g. --on rtx-4090,h100-sxm");
     return out;
 }
@@ -223,7 +227,25 @@ int predict_split_cmd(const PredictCommands& c, const predict::LlmQuery& q, cons
     return 0;
 }
 
-// GEMM, bandwidth and training: one figure per platform, from spec peaks and assumed shares of them.
+// A training prediction in predict_other's shape: --precision (default: mixed on GPUs, fp32 on CPUs), --gpus.
+predict::ThroughputPrediction training_prediction(const PredictCommands& c, const predict::Platform& p, std::string* what) {
+    const bool gpt = c.workload == "train-gpt";
+    const std::string model = !gpt ? c.dataset : c.model_opt && c.model_opt->count() ? c.model : "gpt2-124m";
+    predict::TrainingQuery q;
+    q.model = predict::training_model(c.workload, model, gpt ? c.seq : 0);
+    q.precision = !c.precision.empty() ? predict::parse_train_precision(c.precision)
+                  : p.device_kind == predict::DeviceKind::CPU ? predict::TrainPrecision::FP32
+                                                              : predict::TrainPrecision::MIXED;
+    q.gpus = c.gpus;
+    const auto cal = p.id == "local" ? predict::load_local(predict::default_calibration_path()).training
+                                     : predict::TrainingCalibration::builtin();
+    *what = fmt::format("{} training{} ({}{})", gpt ? model : "ResNet-50 on " + c.dataset,
+                        gpt ? fmt::format(" at sequence {}", q.model.seq) : "", predict::train_precision_name(q.precision),
+                        c.gpus > 1 ? fmt::format(", {} GPUs", c.gpus) : "");
+    return predict::to_throughput(predict::predict_training(p, q, cal), q.model.unit);
+}
+
+// GEMM, bandwidth and training: one figure per platform, from spec peaks and assumed or calibrated shares of them.
 int predict_other(const PredictCommands& c, const std::vector<predict::Platform>& targets, bool md) {
     if (c.workload == "allreduce") return predict_allreduce_cmd(c, targets, md);
     if (c.workload == "train-gpt" && c.gpus > 1) return predict_data_parallel_cmd(c, targets, md);
@@ -236,13 +258,8 @@ int predict_other(const PredictCommands& c, const std::vector<predict::Platform>
         } else if (c.workload == "membw") {
             preds.push_back(predict::predict_bandwidth(p));
             what = "memory bandwidth";
-        } else if (c.workload == "train-resnet50") {
-            const auto d = predict::data_set(c.dataset);
-            preds.push_back(predict::predict_resnet50_training(p, d));
-            what = "ResNet-50 training on " + d.name;
-        } else if (c.workload == "train-gpt") {
-            preds.push_back(predict::predict_gpt_training(p, llm::preset_config(c.model), c.seq));
-            what = fmt::format("{} training at sequence {}", c.model, c.seq);
+        } else if (c.workload == "train-resnet50" || c.workload == "train-gpt") {
+            preds.push_back(training_prediction(c, p, &what));
         } else {
             throw UsageError("--workload", fmt::format("unknown workload '{}'", c.workload),
                              "llm, gemm, membw, train-resnet50, train-gpt or allreduce");
@@ -284,10 +301,10 @@ int predict_other(const PredictCommands& c, const std::vector<predict::Platform>
     return 0;
 }
 
-// Each row of a back-test CSV predicted, with its error; exit 2 when no row could be evaluated.
-int predict_backtest(const PredictCommands& c, const predict::Calibration& cal, const predict::PredictOptions& opt, bool md) {
-    auto rows = predict::parse_backtest(base::read_file(c.backtest), c.backtest, c.set);
-    predict::evaluate_backtest(rows, cal, opt);
+// A back-test's rows as JSON or a table, after their errors on stderr; exit 2 when no row could be evaluated.
+template <typename Row>
+int print_backtest(const PredictCommands& c, const std::vector<Row>& rows, bool md,
+                   nlohmann::ordered_json (*json)(const std::vector<Row>&), std::string (*table)(const std::vector<Row>&, bool)) {
     int bad = 0;
     for (const auto& r : rows)
         if (!r.error.empty()) {
@@ -295,14 +312,33 @@ int predict_backtest(const PredictCommands& c, const predict::Calibration& cal, 
             std::fprintf(stderr, "[%s:%d] %s\n", c.backtest.c_str(), r.line, r.error.c_str());
         }
     if (c.format == "json")
-        std::cout << predict::backtest_json(rows).dump(2) << "\n";
+        std::cout << json(rows).dump(2) << "\n";
     else
-        std::cout << predict::backtest_table(rows, md);
+        std::cout << table(rows, md);
     if (bad == static_cast<int>(rows.size())) {
         std::fprintf(stderr, "[%s] no row could be evaluated. HINT: see the errors above\n", c.backtest.c_str());
         return EXIT_USAGE;
     }
     return 0;
+}
+
+// Training rows (platform,workload,model,precision,batch,measured): one entry per row, then the summary.
+int training_backtest(const PredictCommands& c, bool md) {
+    auto rows = predict::parse_training_backtest(base::read_file(c.backtest), c.backtest, c.set);
+    const auto cal = c.calibration == "none"   ? predict::TrainingCalibration{}
+                     : c.calibration.empty() ? predict::TrainingCalibration::builtin()
+                                               : predict::TrainingCalibration::from_csv(base::read_file(c.calibration), c.calibration);
+    predict::evaluate_training_backtest(rows, cal);
+    return print_backtest(c, rows, md, &predict::training_backtest_json, &predict::training_backtest_table);
+}
+
+// Each row of a back-test CSV (inference or training rows) predicted, with its error.
+int predict_backtest(const PredictCommands& c, const predict::Calibration& cal, const predict::PredictOptions& opt, bool md) {
+    const std::string text = base::read_file(c.backtest);
+    if (predict::is_training_backtest(text)) return training_backtest(c, md);
+    auto rows = predict::parse_backtest(text, c.backtest, c.set);
+    predict::evaluate_backtest(rows, cal, opt);
+    return print_backtest(c, rows, md, &predict::backtest_json, &predict::backtest_table);
 }
 
 int cmd_predict(const PredictCommands& c) {
@@ -424,7 +460,31 @@ int cmd_predict(const PredictCommands& c) {
     return 0;
 }
 
+// Writes a fitted table to -o, or stdout.
+void write_table(const PredictCommands& c, const std::string& table, int used) {
+    const std::string text = "# versus calibrate --from " + c.from + (c.set.empty() ? "" : " --set " + c.set) + "\n" + table;
+    if (c.out.empty()) {
+        std::cout << text;
+        return;
+    }
+    std::ofstream f(c.out);
+    f << text;
+    if (!f) throw UsageError(c.out, "cannot write the calibration", "choose a writable -o");
+    std::fprintf(stderr, "wrote %s (fitted on %d rows)\n", c.out.c_str(), used);
+}
+
 int cmd_calibrate(const PredictCommands& c) {
+    if (!c.from.empty() && predict::is_training_backtest(base::read_file(c.from))) {
+        const auto rows = predict::parse_training_backtest(base::read_file(c.from), c.from, c.set);
+        int used = 0;
+        for (const auto& r : rows) {
+            if (!r.error.empty()) std::fprintf(stderr, "[%s:%d] %s (row left out)\n", c.from.c_str(), r.line, r.error.c_str());
+            else ++used;
+        }
+        if (used == 0) throw UsageError(c.from, "no measured row to fit on", "give a back-test CSV with measurements");
+        write_table(c, predict::fit_training_calibration(rows).to_csv(), used);
+        return 0;
+    }
     if (!c.from.empty()) {
         auto rows = predict::parse_backtest(base::read_file(c.from), c.from, c.set);
         int used = 0;
@@ -435,17 +495,7 @@ int cmd_calibrate(const PredictCommands& c) {
                 ++used;
         }
         if (used == 0) throw UsageError(c.from, "no measured row to fit on", "give a back-test CSV with measurements");
-        const auto cal = predict::fit_calibration(rows);
-        const std::string text =
-            "# versus calibrate --from " + c.from + (c.set.empty() ? "" : " --set " + c.set) + "\n" + cal.to_csv();
-        if (c.out.empty()) {
-            std::cout << text;
-        } else {
-            std::ofstream f(c.out);
-            f << text;
-            if (!f) throw UsageError(c.out, "cannot write the calibration", "choose a writable -o");
-            std::fprintf(stderr, "wrote %s (fitted on %d rows)\n", c.out.c_str(), used);
-        }
+        write_table(c, predict::fit_calibration(rows).to_csv(), used);
         return 0;
     }
     const std::filesystem::path results = c.results.empty() ? core::default_results_path() : std::filesystem::path(c.results);
@@ -455,10 +505,12 @@ int cmd_calibrate(const PredictCommands& c) {
     const auto local = predict::calibrate_local(read.records, sys.hostname, static_cast<double>(sys.mem_total_bytes) / (1u << 30));
     const std::filesystem::path out = c.out.empty() ? predict::default_calibration_path() : std::filesystem::path(c.out);
     predict::save_local(local, out);
-    std::cout << fmt::format("calibrated {} on {} llm rows at {} threads: bandwidth {:.1f} GB/s, peak {:.3g} TFLOPS f32, {:.3g} TOPS int8\n",
-                             local.platform.name, local.n_rows, local.threads, local.platform.mem_bw_GBps,
-                             local.platform.fp32_TFLOPS.value_or(0), local.platform.int8_TOPS.value_or(0));
-    std::cout << local.calibration.to_csv();
+    std::cout << fmt::format("calibrated {} on {} llm rows and {} training rows at {} threads: bandwidth {:.1f} GB/s, peak "
+                             "{:.3g} TFLOPS f32, {:.3g} TOPS int8\n",
+                             local.platform.name, local.n_rows, local.n_training_rows, local.threads,
+                             local.platform.mem_bw_GBps, local.platform.fp32_TFLOPS.value_or(0),
+                             local.platform.int8_TOPS.value_or(0));
+    std::cout << local.calibration.to_csv() << local.training.to_csv();
     std::fprintf(stderr, "wrote %s; predict with --on local\n", out.c_str());
     return 0;
 }
@@ -469,7 +521,9 @@ PredictCommands* add_predict_commands(CLI::App& app) {
     static PredictCommands c;
     c.predict = app.add_subcommand("predict", "predict LLM speed, fit and energy on platforms you do not have");
     auto* p = c.predict;
-    p->add_option("-m,--model", c.model, "synthetic preset: its real shape (llama-7b, llama-70b, llama3-8b, ...)")->capture_default_str();
+    c.model_opt = p->add_option("-m,--model", c.model,
+                                "llm: synthetic preset (llama-7b, llama-70b, ...); train-gpt: gpt2-124m, bert-large, ...")
+                      ->capture_default_str();
     p->add_option("-w,--workload", c.workload, "llm, gemm, membw, train-resnet50, train-gpt or allreduce")->capture_default_str();
     p->add_option("--gpus", c.gpus, "GPUs of each platform: llm splits the layers, train-gpt runs data-parallel, "
                                     "allreduce spans them")->check(CLI::Range(1, 1 << 20))->capture_default_str();
@@ -481,6 +535,7 @@ PredictCommands* add_predict_commands(CLI::App& app) {
     p->add_option("--dtype", c.dtype, "gemm: f32, f16, bf16 or int8")->capture_default_str();
     p->add_option("--dataset", c.dataset, "train-resnet50: imagenet-1k or cifar-10")->capture_default_str();
     p->add_option("--seq", c.seq, "train-gpt: sequence length")->check(CLI::Range(int64_t{1}, int64_t{1} << 20))->capture_default_str();
+    p->add_option("--precision", c.precision, "training: fp32, tf32 or mixed (default: mixed on GPUs, fp32 on CPUs)");
     p->add_option("--gguf", c.gguf, "take the shape and bytes from a GGUF file instead");
     p->add_option("--type", c.type, "file type as llama.cpp names it: " + llm::file_type_names())->capture_default_str();
     p->add_option("--on", c.on, "platform ids, comma-separated (`versus specs list`; id@GB for a memory size; local)");

@@ -9,6 +9,7 @@
 
 #include "base/csv.hpp"
 #include "base/error.hpp"
+#include "base/stats.hpp"
 #include "core/printers.hpp"
 #include "predict/split.hpp"
 
@@ -21,23 +22,6 @@ bool parse_int(std::string_view s, int64_t* v) {
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
     return ec == std::errc() && p == s.data() + s.size();
 }
-
-double percentile(std::vector<double> v, double q) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    const double pos = q * static_cast<double>(v.size() - 1);
-    const size_t i = static_cast<size_t>(pos);
-    const double f = pos - static_cast<double>(i);
-    return i + 1 < v.size() ? v[i] * (1 - f) + v[i + 1] * f : v[i];
-}
-
-double mean(const std::vector<double>& v) {
-    double s = 0;
-    for (double x : v) s += x;
-    return v.empty() ? 0 : s / static_cast<double>(v.size());
-}
-
-std::string vendor_of(const Platform& p) { return p.device_kind == DeviceKind::CPU ? "cpu" : p.vendor; }
 
 // Tokens one op of the row covers: the whole prompt for prefill, one token for decode.
 double op_tokens(const BacktestRow& r) { return r.phase == Phase::PREFILL ? static_cast<double>(r.query.n_prompt) : 1.0; }
@@ -183,7 +167,7 @@ Calibration fit_calibration(const std::vector<BacktestRow>& rows, const std::str
         if (roof.seconds <= 0) continue;
         // The fixed cost is per pass over the layers: one per token in decode, one per 512-token batch in prefill.
         const double passes = r.phase == Phase::PREFILL ? std::ceil(static_cast<double>(q.n_prompt) / 512.0) : 1.0;
-        groups[{scope.empty() ? vendor_of(*r.spec) : scope, r.phase, type_class(q.ftype)}].push_back(
+        groups[{scope.empty() ? vendor_group(*r.spec) : scope, r.phase, type_class(q.ftype)}].push_back(
             {roof.seconds, static_cast<double>(q.model.n_layer) * passes, op_tokens(r) / r.measured_tps, r.spec->family});
     }
     // Rows needed to fit a and c together. A public table needs four (its rows are of many builds and machines);
@@ -249,8 +233,8 @@ Calibration fit_calibration(const std::vector<BacktestRow>& rows, const std::str
         // A few rows say little about the spread: at least +-20% from one row, +-10% until there are five.
         auto spread = [](const std::vector<double>& r, Efficiency& x) {
             const double floor = r.size() == 1 ? 0.2 : r.size() < 5 ? 0.1 : 0.0;
-            x.ratio_lo = std::min(1.0 - floor, percentile(r, 0.1));
-            x.ratio_hi = std::max(1.0 + floor, percentile(r, 0.9));
+            x.ratio_lo = std::min(1.0 - floor, base::percentile(r, 0.1));
+            x.ratio_hi = std::max(1.0 + floor, base::percentile(r, 0.9));
         };
         spread(ratios(all, e.a, e.c_layer_s), e);
         e.n_rows = static_cast<int>(obs.size());
@@ -262,7 +246,7 @@ Calibration fit_calibration(const std::vector<BacktestRow>& rows, const std::str
         for (const auto& o : obs) by_family[o.family].push_back(&o);
         for (const auto& [family, sel] : by_family) {
             if (!scope.empty()) continue;
-            const double k = percentile(ratios(sel, e.a, e.c_layer_s), 0.5);
+            const double k = base::percentile(ratios(sel, e.a, e.c_layer_s), 0.5);
             Efficiency f = e;
             f.a = e.a / k;
             f.c_layer_s = e.c_layer_s / k;
@@ -280,7 +264,7 @@ std::vector<BacktestSummary> summarise_backtest(const std::vector<BacktestRow>& 
     for (const auto& r : rows) {
         if (!r.error.empty() || r.measured_oom || !r.predicted_fit) continue;
         const double e = ape_pct(r.predicted.value, r.measured_tps), u = ape_pct(r.uncalibrated.value, r.measured_tps);
-        std::vector<std::string> keys = {vendor_of(*r.spec) + (r.gpus > 1 ? " split" : "") + " " + phase_name(r.phase),
+        std::vector<std::string> keys = {vendor_group(*r.spec) + (r.gpus > 1 ? " split" : "") + " " + phase_name(r.phase),
                                          std::string("all ") + phase_name(r.phase)};
         if (!r.set.empty()) keys.push_back(r.set + " " + phase_name(r.phase));
         for (const std::string& key : keys) {
@@ -297,7 +281,7 @@ std::vector<BacktestSummary> summarise_backtest(const std::vector<BacktestRow>& 
     std::vector<BacktestSummary> out;
     for (const auto& k : order) {
         const auto& [e, u] = g[k];
-        out.push_back({k, static_cast<int>(e.size()), percentile(e, 0.5), mean(e), percentile(u, 0.5), mean(u)});
+        out.push_back({k, static_cast<int>(e.size()), base::percentile(e, 0.5), base::mean(e), base::percentile(u, 0.5), base::mean(u)});
     }
     return out;
 }

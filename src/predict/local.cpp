@@ -24,6 +24,47 @@ double median(std::vector<double> v) {
 
 }  // namespace
 
+namespace {
+
+// The train-gpt and train-resnet50 rows of `host` at `threads` (or the largest count when 0) as back-test rows on
+// the local platform; their peak (the measured f32 FMA rate) into *peaks.
+std::vector<TrainingRow> training_rows(const std::vector<core::Record>& records, const std::string& host, int* threads,
+                                       std::vector<double>* peaks) {
+    std::vector<const core::Record*> sel;
+    for (const auto& r : records) {
+        const std::string w = r.str("workload");
+        if ((w != "train-gpt" && w != "train-resnet50") || r.str("status") != "ok" || r.str("backend") != "cpu" ||
+            r.str("host") != host || r.num("peak_gflops") <= 0)
+            continue;
+        if (w == "train-resnet50" && r.integer("width") != 64) continue;  // only the real network is a model
+        sel.push_back(&r);
+    }
+    if (*threads == 0)
+        for (const auto* r : sel) *threads = std::max(*threads, static_cast<int>(r->integer("threads")));
+    std::vector<TrainingRow> rows;
+    for (const auto* r : sel) {
+        if (r->integer("threads") != *threads) continue;
+        TrainingRow t;
+        const bool gpt = r->str("workload") == "train-gpt";
+        try {
+            t.query.model = predict::training_model(r->str("workload"), gpt ? r->str("model") : r->str("dataset"),
+                                                    gpt ? r->integer("seq") : 0);
+        } catch (const UsageError&) {
+            continue;
+        }
+        t.workload = r->str("workload");
+        t.model = t.query.model.name;
+        t.query.precision = r->str("precision") == "bf16" ? TrainPrecision::MIXED : TrainPrecision::FP32;
+        t.batch = t.query.batch = r->integer("batch");
+        t.measured = r->num(gpt ? "tokens_per_s" : "images_per_s");
+        peaks->push_back(r->num("peak_gflops") / 1e3);
+        rows.push_back(std::move(t));
+    }
+    return rows;
+}
+
+}  // namespace
+
 LocalCalibration calibrate_local(const std::vector<core::Record>& records, const std::string& host, double memory_GB) {
     std::vector<const core::Record*> llm;
     int threads = 0;
@@ -35,16 +76,21 @@ LocalCalibration calibrate_local(const std::vector<core::Record>& records, const
         threads = std::max(threads, static_cast<int>(r.integer("threads")));
     }
     std::erase_if(llm, [&](const core::Record* r) { return r->integer("threads") != threads; });
-    if (llm.empty())
-        throw UsageError("calibrate", fmt::format("no llm rows of host '{}' in the results", host),
+    int train_threads = threads;
+    std::vector<double> train_peaks;
+    auto train = training_rows(records, host, &train_threads, &train_peaks);
+    if (llm.empty() && train.empty())
+        throw UsageError("calibrate", fmt::format("no llm or training rows of host '{}' in the results", host),
                          "run `versus run` or `versus bench llm` first");
+    if (llm.empty()) threads = train_threads;
 
     LocalCalibration out;
     out.host = host;
     out.threads = threads;
     Platform& p = out.platform;
     p.id = "local";
-    p.name = llm.front()->str("cpu", "this machine") + fmt::format(" ({} threads, measured)", threads);
+    p.name = (llm.empty() ? std::string("this machine") : llm.front()->str("cpu", "this machine")) +
+             fmt::format(" ({} threads, measured)", threads);
     p.vendor = "cpu";
     p.family = "local";
     p.device_kind = DeviceKind::CPU;
@@ -81,10 +127,14 @@ LocalCalibration calibrate_local(const std::vector<core::Record>& records, const
     p.mem_bw_GBps = median(bw);
     if (!peak_f.empty()) p.fp32_TFLOPS = median(peak_f) / 1e12;
     if (!peak_q.empty()) p.int8_TOPS = median(peak_q) / 1e12;
+    if (!p.fp32_TFLOPS && !train_peaks.empty()) p.fp32_TFLOPS = median(train_peaks);
     if (!p.fp32_TFLOPS) p.fp32_TFLOPS = p.int8_TOPS ? *p.int8_TOPS / 4 : 0.0;
     for (auto& b : rows) b.spec = p;
     out.calibration = fit_calibration(rows, "local");
     out.n_rows = static_cast<int>(rows.size());
+    for (auto& t : train) t.spec = p;
+    out.training = fit_training_calibration(train, "local");
+    out.n_training_rows = static_cast<int>(train.size());
     return out;
 }
 
@@ -102,6 +152,8 @@ void save_local(const LocalCalibration& c, const std::filesystem::path& path) {
     j["fp32_TFLOPS"] = p.fp32_TFLOPS.value_or(0);
     j["int8_TOPS"] = p.int8_TOPS.value_or(0);
     j["calibration"] = c.calibration.to_csv();
+    j["training_rows"] = c.n_training_rows;
+    j["training_calibration"] = c.training.to_csv();
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
     const auto tmp = path.string() + ".tmp";
@@ -137,6 +189,9 @@ LocalCalibration load_local(const std::filesystem::path& path) {
     if (j.value("int8_TOPS", 0.0) > 0) p.int8_TOPS = j.value("int8_TOPS", 0.0);
     p.source = "versus measurements on " + c.host;
     c.calibration = Calibration::from_csv(j["calibration"].get<std::string>(), path.string());
+    c.n_training_rows = j.value("training_rows", 0);
+    if (j.contains("training_calibration") && j["training_calibration"].is_string())
+        c.training = TrainingCalibration::from_csv(j["training_calibration"].get<std::string>(), path.string());
     return c;
 }
 

@@ -1,6 +1,8 @@
 // local: this machine as a platform of the predictor, from its own measurements. `versus calibrate`
 // reads the llm rows of the results store, takes the bandwidth and peaks they were measured against,
 // fits the machine's own (a, c) per phase and format, and saves both; `--on local` predicts with them.
+// Its train-gpt and train-resnet50 rows calibrate the training predictor the same way (utilisation of the
+// measured peak per workload and precision).
 #pragma once
 
 #include <filesystem>
@@ -9,19 +11,21 @@
 
 #include "core/record.hpp"
 #include "predict/roofline.hpp"
+#include "predict/training.hpp"
 
 namespace versus::predict {
 
 struct LocalCalibration {
     Platform platform;  // id "local", family "local", device_kind "cpu"
     Calibration calibration;
+    TrainingCalibration training;
     int threads = 0;
-    int n_rows = 0;
+    int n_rows = 0, n_training_rows = 0;
     std::string host;
 };
 
-// From the llm records of `host` at the largest thread count they have. Throws UsageError when there is
-// nothing to calibrate on.
+// From the llm and training records of `host` at the largest thread count they have. Throws UsageError when
+// there is nothing to calibrate on.
 LocalCalibration calibrate_local(const std::vector<core::Record>& records, const std::string& host, double memory_GB);
 
 // Next to the results store: ~/.local/share/versus/calibration.json.

@@ -72,6 +72,8 @@ bool is_vendor_source(std::string_view url);
 // PCIe bandwidth of one lane in one direction after line coding, GB/s (3: 0.985, 4: 1.969, 5: 3.938,
 // 6: 7.563, FLIT); 0 for an unknown generation.
 double pcie_lane_GBps(int gen);
+// The vendor a platform's calibration is grouped under: "cpu" for every CPU, the vendor otherwise.
+inline std::string vendor_group(const Platform& p) { return p.device_kind == DeviceKind::CPU ? "cpu" : p.vendor; }
 
 // Every platform, in file order (apple, cpu, nvidia), memory_GB at the largest option. Parsed on the
 // first call; a malformed embedded row is a bug in the data and throws std::logic_error naming file:line.

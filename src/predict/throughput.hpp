@@ -1,15 +1,15 @@
-// throughput: predictions for the workloads besides LLM inference — GEMM per dtype, memory bandwidth,
-// and training throughput (ResNet-50 images/s and epoch time, a GPT-style transformer's tokens/s) with
-// energy per image or token. Each is a spec peak times an efficiency with a range; none is calibrated
-// on measurements yet, and every prediction says so (docs/predictor.md, "Other workloads").
+// throughput: predictions for GEMM per dtype and memory bandwidth (a spec peak times an assumed share with
+// a range, docs/predictor.md "Other workloads"), and the training figures the reports ask for (ResNet-50
+// images/s and epoch time, a GPT-style transformer's tokens/s) in the shape they use, from the calibrated
+// training predictor (training.hpp).
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "llm/config.hpp"
 #include "predict/roofline.hpp"
+#include "predict/training.hpp"
 
 namespace versus::predict {
 
@@ -28,23 +28,25 @@ ThroughputPrediction predict_gemm(const Platform& p, const std::string& dtype);
 // Triad-like bandwidth: spec x 0.8 (0.7-0.92).
 ThroughputPrediction predict_bandwidth(const Platform& p);
 
-// Training FLOPs per image of ResNet-50 at a square input side: 3 x the forward pass (forward, and the
-// two products of the backward pass), the forward pass 4.1 GMAC at 224 px scaling with the pixel count.
-double resnet50_train_flops_per_image(int side_px);
+// Load power for energy: typical board power, else 3/4 of the maximum; range 70% of it to the maximum.
+std::optional<Estimate> load_power(const Platform& p);
 
 struct DataSet {
     std::string name;
     int64_t images = 0;
     int side_px = 0;
 };
-// imagenet-1k (1,281,167 images, 224 px), cifar-10 (50,000, 32 px); UsageError otherwise.
+// imagenet-1k (1,281,167 images, 224 px), cifar-10 (50,000, 32 px, the CIFAR form of ResNet-50); UsageError
+// otherwise.
 DataSet data_set(const std::string& name);
 
-ThroughputPrediction predict_resnet50_training(const Platform& p, const DataSet& d);
+// A training prediction in this shape (unit: images/s or tokens/s).
+ThroughputPrediction to_throughput(const TrainingPrediction& t, const std::string& unit);
 
-// Training FLOPs per token of a decoder-only transformer: 6 x parameters (without the embedding
-// lookup) + 12 x layers x width x sequence length (attention scores and their gradients).
-double gpt_train_flops_per_token(const llm::ModelConfig& c, int64_t seq);
-ThroughputPrediction predict_gpt_training(const Platform& p, const llm::ModelConfig& c, int64_t seq);
+// ResNet-50 training on a data set at mixed precision (fp32 on CPUs) with the built-in calibration, as images/s
+// with the epoch time and J/image.
+ThroughputPrediction predict_resnet50_training(const Platform& p, const DataSet& d);
+// A train-gpt model (training_model()) at a sequence length, mixed precision (fp32 on CPUs): tokens/s, J/token.
+ThroughputPrediction predict_gpt_training(const Platform& p, const std::string& model, int64_t seq);
 
 }  // namespace versus::predict

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <optional>
 
+#include <sys/resource.h>
+
 #include "system/files.hpp"
 
 #if defined(__APPLE__)
@@ -67,6 +69,16 @@ uint64_t memory_available_bytes() {
         avail = avail ? std::min(avail, head) : (head == UINT64_MAX ? 0 : head);
     }
     return avail;
+#endif
+}
+
+double rss_peak_bytes() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+#if defined(__APPLE__)
+    return static_cast<double>(ru.ru_maxrss);
+#else
+    return static_cast<double>(ru.ru_maxrss) * 1024.0;  // kilobytes on Linux
 #endif
 }
 

@@ -23,5 +23,7 @@ MemoryInfo read_memory(std::vector<std::string>& unknown);
 // min(MemAvailable, cgroup headroom) in bytes, re-read on every call (cheap: two or three small
 // file reads; the cgroup directory is resolved once and cached). 0 if nothing could be read.
 uint64_t memory_available_bytes();
+// The process's peak resident set so far, in bytes.
+double rss_peak_bytes();
 
 }  // namespace versus::system

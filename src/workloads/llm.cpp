@@ -11,8 +11,6 @@
 // Layer split (--gpus N --split layer, as llama.cpp's -sm layer): every block on GPUs 0 .. N-1 of the backend,
 // consecutive blocks per GPU in shares of their memory budgets, the output on the last; each GPU is checked
 // against its own budget before anything is allocated. The row is measured on device 0's job.
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -123,31 +121,12 @@ const llm::Model& model_for(const Params& p) {
     return *model;
 }
 
-cpu::ThreadPool& pool_for(int threads) {
-    static std::unique_ptr<cpu::ThreadPool> pool;
-    if (!pool || pool->size() != threads) {
-        pool.reset();
-        pool = std::make_unique<cpu::ThreadPool>(threads);
-    }
-    return *pool;
-}
-
 // STREAM triad bandwidth of the device at this thread count, measured once: MBU's denominator.
 double measured_bandwidth(const Target& t, int threads) {
     static std::map<std::pair<std::string, int>, double> cache;
     const auto key = std::make_pair(std::string(t.info.name), threads);
     if (auto it = cache.find(key); it != cache.end()) return it->second;
     return cache[key] = triad_bandwidth(t.backend, t.device);
-}
-
-double rss_peak_bytes() {
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-#if defined(__APPLE__)
-    return static_cast<double>(ru.ru_maxrss);
-#else
-    return static_cast<double>(ru.ru_maxrss) * 1024.0;
-#endif
 }
 
 // Block counts per GPU of a split row: shares of the devices' memory budgets, as llama.cpp splits by free memory.
@@ -181,7 +160,7 @@ public:
     // threads: the CPU engine's (the runner's axis on the CPU backend; every core behind a GPU's blocks).
     LlmInstance(const Target& t, const Params& p, int threads)
         : t_(t), model_(model_for(p)), prefill_(is_prefill(p)), n_(n_tokens(p)), depth_(depth_of(p)),
-          threads_(threads), pool_(pool_for(threads_)),
+          threads_(threads), pool_(shared_pool(threads_)),
           session_(model_, ctx_of(p), batch_of(p), pool_, front_for(t, p, model_)) {
         const auto& c = model_.config();
         // Prompt ids: the text prompt's, or a fixed pseudo-random sequence, the same on every machine.
@@ -251,7 +230,7 @@ public:
         }
         m.emplace_back("weight_bytes", static_cast<double>(w.total_bytes));
         m.emplace_back("kv_bytes", static_cast<double>(llm::kv_cache_bytes(c, session_.n_ctx())));
-        m.emplace_back("rss_peak_bytes", rss_peak_bytes());
+        m.emplace_back("rss_peak_bytes", system::rss_peak_bytes());
         m.emplace_back("bandwidth_gbps", bandwidth_ / 1e9);
         return m;
     }

@@ -12,6 +12,8 @@ std::unique_ptr<Workload> make_llm();
 std::unique_ptr<Workload> make_quality();
 std::unique_ptr<Workload> make_collective();
 std::unique_ptr<Workload> make_p2p();
+std::unique_ptr<Workload> make_train_gpt();
+std::unique_ptr<Workload> make_train_resnet50();
 
 const std::vector<std::unique_ptr<Workload>>& all_workloads() {
     static const auto list = [] {
@@ -25,9 +27,20 @@ const std::vector<std::unique_ptr<Workload>>& all_workloads() {
         v.push_back(make_quality());
         v.push_back(make_collective());
         v.push_back(make_p2p());
+        v.push_back(make_train_gpt());
+        v.push_back(make_train_resnet50());
         return v;
     }();
     return list;
+}
+
+cpu::ThreadPool& shared_pool(int threads) {
+    static std::unique_ptr<cpu::ThreadPool> pool;
+    if (!pool || pool->size() != threads) {
+        pool.reset();
+        pool = std::make_unique<cpu::ThreadPool>(threads);
+    }
+    return *pool;
 }
 
 const Workload* find_workload(std::string_view key) {

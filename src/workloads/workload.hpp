@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "backend/cpu/thread-pool.hpp"
 #include "core/workload.hpp"
 
 namespace versus::workloads {
@@ -19,6 +20,10 @@ using core::Params;
 using core::ParamSpec;
 using core::Target;
 using core::Workload;
+
+// The CPU thread pool of the last row that asked for one, kept across rows of the same thread count (the LLM
+// engine and the training engine run on it).
+cpu::ThreadPool& shared_pool(int threads);
 
 // STREAM triad bandwidth of a device in bytes/s over 3 x 64 MiB arrays (beyond any cache), the best of five
 // (membw.cpp): on the device's timer where it has one, since a GPU moves the 192 MiB in ~45 us, which a launch

@@ -115,6 +115,9 @@ int supports(void* ctx, int device, versus_op op, versus_dtype dtype) {
         case VERSUS_OP_PINNED_HOST: return unsupported(ctx, "host device: its memory is host memory, nothing to pin");
         case VERSUS_OP_ATTENTION:
             return dtype == VERSUS_DTYPE_F16 ? 1 : unsupported(ctx, "CPU attention reads an f16 KV cache only");
+        case VERSUS_OP_TRAIN_GPT:
+        case VERSUS_OP_TRAIN_RESNET:
+            return unsupported(ctx, "the CPU trains in versus's own engine (src/train), not through the backend table");
     }
     return unsupported(ctx, "unknown op");
 }

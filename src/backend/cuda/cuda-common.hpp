@@ -84,6 +84,9 @@ void* device_scratch(void* ctx, Device& d, size_t bytes);
 void fill_llm_ops(versus_backend_i* t);
 // Fills the collective (NCCL) and peer-to-peer entries of the table (collective.cpp).
 void fill_multi_device_ops(versus_backend_i* t);
+// Fills the training entries (train_*) and answers supports() for them (train-ops.cpp).
+void fill_train_ops(versus_backend_i* t);
+int train_supports(void* ctx, int device, versus_op op, versus_dtype dtype);
 
 // ---- the plugin's own ops and kernels (plugin.cpp, gemm.cpp, kernels.cu) ----
 

@@ -265,6 +265,8 @@ int supports(void* ctx, int index, versus_op op, versus_dtype dtype) {
             if (!c->has_attention) return unsupported(ctx, "no CUDA attention kernel in this build");
             if (!kernels) return unsupported(ctx, old);
             return dtype == VERSUS_DTYPE_F16 ? 1 : unsupported(ctx, "CUDA attention reads an f16 KV cache only");
+        case VERSUS_OP_TRAIN_GPT:
+        case VERSUS_OP_TRAIN_RESNET: return kernels ? train_supports(ctx, index, op, dtype) : unsupported(ctx, old);
     }
     return unsupported(ctx, "unknown op");
 }
@@ -553,6 +555,7 @@ extern "C" __attribute__((visibility("default"))) int versus_cuda_impl_init(uint
     out->op_note = op_note;
     fill_llm_ops(out);
     fill_multi_device_ops(out);
+    fill_train_ops(out);
     ctx->has_attention = out->attention != nullptr;
     return 0;
 }

@@ -1,0 +1,215 @@
+// Contract: the training workloads against their own parts timed alone, in one process, measured alternately
+// (step, parts, step, parts, ...) so that a machine whose speed drifts affects both sides; prints each round's
+// ratio and the median. A benchmark, not a test: the figures depend on the machine and its load.
+//
+//   versus_train_bench gpt    [--model gpt2-124m] [--batch 4] [--seq 256] [--threads N] [--rounds 5] [--precision f32]
+//       step time / the same step's GEMMs (every call gemm() received, on the same buffers, replayed alone) timed
+//       with the fastest GEMM versus has: the training engine's pool split (BLAS single-threaded) or BLAS's own
+//       threads, whichever is faster in that round. Also tokens/s and MFU against the CPU backend's measured peak.
+//   versus_train_bench attention [--batch 2] [--seq 256] [--heads 12] [--head-dim 64] [--threads N]
+//       attention forward + backward alone, fused (per-tile recompute) against naive (seq x seq kept).
+//   versus_train_bench resnet [--dataset imagenet-1k] [--batch 16] [--threads N] [--rounds 3]
+//       step time / the sum of every oneDNN primitive of the step executed alone (median of 3 runs each): the
+//       overhead the graph adds (host code, order, cache effects). Also images/s.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <cblas.h>
+
+#include "backend/backend.hpp"
+#include "backend/cpu/thread-pool.hpp"
+#include "train/gpt.hpp"
+#include "train/matmul.hpp"
+#include "train/resnet.hpp"
+
+using namespace versus;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds(const std::function<void()>& fn) {
+    const auto t0 = Clock::now();
+    fn();
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n == 0 ? 0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+std::map<std::string, std::string> parse(int argc, char** argv, int first) {
+    std::map<std::string, std::string> out;
+    for (int i = first; i + 1 < argc; i += 2) {
+        if (std::strncmp(argv[i], "--", 2) != 0) {
+            std::fprintf(stderr, "[train-bench] '%s' is not an option. HINT: --name value\n", argv[i]);
+            std::exit(2);
+        }
+        out[argv[i] + 2] = argv[i + 1];
+    }
+    return out;
+}
+
+std::string opt(const std::map<std::string, std::string>& o, const std::string& k, const std::string& dflt) {
+    auto it = o.find(k);
+    return it == o.end() ? dflt : it->second;
+}
+
+double cpu_peak(int threads, train::Precision p) {
+    for (auto& slot : backend::load_backends())
+        if (slot.name == "cpu" && slot.backend) {
+            slot.backend->set_threads(threads);
+            std::string method;
+            return slot.backend->peak_flops(0, p == train::Precision::BF16 ? VERSUS_DTYPE_BF16 : VERSUS_DTYPE_F32, &method);
+        }
+    return 0;
+}
+
+int bench_gpt(const std::map<std::string, std::string>& o) {
+    const train::GptConfig c = train::gpt_preset(opt(o, "model", "gpt2-124m"));
+    train::GptOptions go;
+    go.batch = std::stoi(opt(o, "batch", "4"));
+    go.seq = std::stoi(opt(o, "seq", "256"));
+    go.precision = train::parse_precision(opt(o, "precision", "f32"));
+    go.attention = train::parse_attention(opt(o, "attention", "fused"));
+    const int threads = std::stoi(opt(o, "threads", std::to_string(cpu::ThreadPool::available_threads())));
+    const int rounds = std::stoi(opt(o, "rounds", "5"));
+    const double peak = cpu_peak(threads, go.precision);
+    cpu::ThreadPool pool(threads);
+    train::Gpt gpt(c, go, pool);
+    const auto batch = train::synthetic_batch(c.vocab, go.batch, go.seq, 2);
+    // One step's GEMMs, operands included: replayed on the step's own buffers, so that they read what the step's
+    // GEMMs read (its weights, activations and gradients, with their cache and TLB behaviour). Outputs are
+    // overwritten with what the next step rewrites anyway.
+    std::vector<train::GemmCall> calls;
+    train::gemm_trace(&calls);
+    gpt.step(batch.tokens.data(), batch.targets.data());
+    train::gemm_trace(nullptr);
+    // The step's GEMMs alone, with the engine's split (BLAS single-threaded) or with BLAS's own threads.
+    auto gemms = [&](bool blas_threads) {
+        train::set_blas_threads(blas_threads ? threads : 1);
+        for (const auto& g : calls) {
+            if (blas_threads)
+                cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans, g.M, g.N, g.K,
+                            g.alpha, g.A, g.lda, g.B, g.ldb, g.beta, g.C, g.ldc);
+            else
+                train::gemm<float>(pool, g.ta, g.tb, g.M, g.N, g.K, g.alpha, g.A, g.lda, g.B, g.ldb, g.beta, g.C, g.ldc);
+        }
+        train::set_blas_threads(1);
+    };
+    gemms(false);
+    gemms(true);
+    const double tokens = static_cast<double>(go.batch) * go.seq;
+    const double flops = tokens * train::gpt_train_flops_per_token(c, go.seq);
+    double gemm_flops = 0;
+    for (const auto& g : calls) gemm_flops += 2.0 * g.M * g.N * g.K;
+    std::printf("train-gpt %s %s batch %d seq %d threads %d: %zu GEMMs per step (%.1f GFLOP of %.1f model GFLOP)\n",
+                c.name.c_str(), train::precision_name(go.precision), go.batch, go.seq, threads, calls.size(),
+                gemm_flops / 1e9, flops / 1e9);
+    std::vector<double> ratios, steps;
+    for (int r = 0; r < rounds; ++r) {
+        const double step = seconds([&] { gpt.step(batch.tokens.data(), batch.targets.data()); });
+        const double split = seconds([&] { gemms(false); });
+        const double own = seconds([&] { gemms(true); });
+        const double best = std::min(split, own);
+        ratios.push_back(step / best);
+        steps.push_back(step);
+        std::printf("round %d: step %.3f s (GEMMs %.0f%%, attention %.0f%%, optimizer %.0f%%), GEMMs alone %.3f s (pool "
+                    "split %.3f, BLAS threads %.3f): ratio %.3f\n",
+                    r + 1, step, 100 * gpt.last_gemm_seconds() / step, 100 * gpt.last_attention_seconds() / step,
+                    100 * gpt.last_optimizer_seconds() / step, best, split, own, step / best);
+    }
+    const double s = median(steps);
+    std::printf("median: step %.3f s, %.0f tokens/s, MFU %.1f%% of %.1f GFLOP/s measured peak; step / GEMMs alone = %.3f "
+                "(limit 1.15)\n",
+                s, tokens / s, 100 * flops / s / peak, peak / 1e9, median(ratios));
+    return 0;
+}
+
+// Attention forward + backward alone, fused against naive: time per call and the rate of the model FLOPs
+// (causal QK^T and PV, forward 1x and backward 2x; the fused path's recompute is not counted).
+int bench_attention(const std::map<std::string, std::string>& o) {
+    const int B = std::stoi(opt(o, "batch", "2")), T = std::stoi(opt(o, "seq", "256")), H = std::stoi(opt(o, "heads", "12")),
+              hd = std::stoi(opt(o, "head-dim", "64"));
+    const int threads = std::stoi(opt(o, "threads", std::to_string(cpu::ThreadPool::available_threads())));
+    const int rounds = std::stoi(opt(o, "rounds", "5"));
+    cpu::ThreadPool pool(threads);
+    train::set_blas_threads(1);
+    const int64_t d = static_cast<int64_t>(H) * hd, N = static_cast<int64_t>(B) * T;
+    std::vector<float> qkv(N * 3 * d), out(N * d), dout(N * d), dqkv(N * 3 * d);
+    uint64_t z = 1;
+    for (auto* v : {&qkv, &dout})
+        for (auto& x : *v) x = static_cast<float>((z = z * 6364136223846793005ull + 1442695040888963407ull) >> 40) / 16777216.0f - 0.5f;
+    const double flops = 3.0 * 2 * 2 * B * H * (T * (T + 1) / 2.0) * hd;
+    for (auto impl : {train::AttentionImpl::FUSED, train::AttentionImpl::NAIVE}) {
+        std::vector<float> stats(train::attention_stats(impl, B, T, H)), scratch(train::attention_scratch(impl, T, threads));
+        std::vector<double> t;
+        for (int r = 0; r < rounds; ++r)
+            t.push_back(seconds([&] {
+                train::attention_forward(pool, impl, out.data(), stats.data(), qkv.data(), B, T, H, hd, scratch.data());
+                train::attention_backward(pool, impl, dqkv.data(), dout.data(), out.data(), stats.data(), qkv.data(), B, T, H,
+                                          hd, scratch.data());
+            }));
+        const double s = median(t);
+        std::printf("attention %s batch %d seq %d heads %d x %d threads %d: forward + backward %.2f ms, %.1f GFLOP/s of model "
+                    "FLOPs, %.1f MB kept for the backward pass\n",
+                    train::attention_name(impl), B, T, H, hd, threads, s * 1e3, flops / s / 1e9,
+                    stats.size() * 4.0 / 1e6);
+    }
+    return 0;
+}
+
+int bench_resnet(const std::map<std::string, std::string>& o) {
+    const train::ResnetConfig c = train::resnet50_config(opt(o, "dataset", "imagenet-1k"), std::stoi(opt(o, "width", "64")));
+    const int batch = std::stoi(opt(o, "batch", "16"));
+    const int threads = std::stoi(opt(o, "threads", std::to_string(cpu::ThreadPool::available_threads())));
+    const int rounds = std::stoi(opt(o, "rounds", "3"));
+    train::Resnet net(c, batch, threads, 1);
+    net.step();  // first touch, JIT caches
+    const auto ops = net.ops();
+    std::printf("train-resnet50 %s batch %d threads %d: %zu ops per step (%s)\n", c.dataset.c_str(), batch, threads, ops.size(),
+                train::onednn_version().c_str());
+    std::vector<double> ratios, steps;
+    for (int r = 0; r < rounds; ++r) {
+        const double step = seconds([&] { net.step(); });
+        double alone = 0, host = 0;
+        for (size_t i = 0; i < ops.size(); ++i) {
+            std::vector<double> t;
+            for (int k = 0; k < 3; ++k) t.push_back(seconds([&] { net.run_op(i); }));
+            (ops[i].primitive ? alone : host) += median(t);
+        }
+        ratios.push_back(step / alone);
+        steps.push_back(step);
+        std::printf("round %d: step %.3f s, primitives alone %.3f s (host ops alone %.3f s): ratio %.3f\n", r + 1, step,
+                    alone, host, step / alone);
+    }
+    const double s = median(steps);
+    std::printf("median: step %.3f s, %.2f images/s; step / primitives alone = %.3f (limit 1.15)\n", s, batch / s,
+                median(ratios));
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const std::string what = argc > 1 ? argv[1] : "";
+    try {
+        if (what == "gpt") return bench_gpt(parse(argc, argv, 2));
+        if (what == "resnet") return bench_resnet(parse(argc, argv, 2));
+        if (what == "attention") return bench_attention(parse(argc, argv, 2));
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return 2;
+    }
+    std::fprintf(stderr, "usage: versus_train_bench gpt|resnet|attention [--option value ...]\n");
+    return 2;
+}
