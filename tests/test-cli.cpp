@@ -376,7 +376,7 @@ TEST(CliPredict, SeveralGpusAnswerWithARange) {
     const auto a = nlohmann::json::parse(ar.out);
     EXPECT_EQ(a[0]["nodes"], 2);
     EXPECT_TRUE(in_range(a[0]["ring_s"]) && in_range(a[0]["tree_s"]) && in_range(a[0]["busbw_GBps"]));
-    auto dp = run_versus("predict --workload train-gpt --model llama-7b --on h100-sxm --gpus 8 -o json");
+    auto dp = run_versus("predict --workload train-gpt --model gpt2-350m --on h100-sxm --gpus 8 -o json");
     ASSERT_EQ(dp.code, 0) << dp.err;
     const auto d = nlohmann::json::parse(dp.out);
     EXPECT_TRUE(in_range(d[0]["scaling_efficiency"]));

@@ -17,6 +17,7 @@
 #include "llm/offload.hpp"
 #include "predict/backtest.hpp"
 #include "predict/collective.hpp"
+#include "predict/training.hpp"
 #include "predict/split.hpp"
 #include "llm/config.hpp"
 
@@ -163,12 +164,13 @@ TEST(AlphaBeta, PlatformsGiveTheirLinksAndARange) {
 
 TEST(DataParallel, ScalingStaysBelowOneAndGrowsTheThroughput) {
     const predict::Platform h100 = predict::resolve_platform("h100-sxm");
-    const llm::ModelConfig c = llm::preset_config("llama-7b");
+    const std::string c = "gpt2-124m";
     const auto one = predict::predict_data_parallel(h100, c, 1024, 4, 1, nullptr);
     EXPECT_DOUBLE_EQ(one.allreduce_s.value, 0);
     EXPECT_NEAR(one.scaling_efficiency.value, 1.0, 1e-12);
     const auto eight = predict::predict_data_parallel(h100, c, 1024, 4, 8, nullptr);
-    EXPECT_NEAR(eight.gradient_bytes, predict::model_parameters(c) * 4, 1);
+    EXPECT_NEAR(eight.gradient_bytes, predict::training_model("train-gpt", c, 1024).params * 4, 1);
+    EXPECT_GT(eight.gradient_bytes, 4 * 100e6);  // GPT-2 small: 124M parameters
     EXPECT_GT(eight.allreduce_s.value, 0);
     EXPECT_LE(eight.scaling_efficiency.high, 1.0);
     EXPECT_LT(eight.scaling_efficiency.low, eight.scaling_efficiency.high);

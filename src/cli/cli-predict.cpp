@@ -160,7 +160,7 @@ int predict_allreduce_cmd(const PredictCommands& c, const std::vector<predict::P
 
 // Data-parallel training of a GPT-style model on --gpus GPUs: step time, tokens/s over all GPUs, scaling efficiency.
 int predict_data_parallel_cmd(const PredictCommands& c, const std::vector<predict::Platform>& targets, bool md) {
-    const auto model = llm::preset_config(c.model);
+    const std::string model = c.model_opt && c.model_opt->count() ? c.model : "gpt2-124m";
     std::vector<predict::DataParallelPrediction> preds;
     for (const auto& p : targets)
         preds.push_back(predict::predict_data_parallel(p, model, c.seq, c.micro_batch, c.gpus, chosen_system(c)));
@@ -180,7 +180,7 @@ int predict_data_parallel_cmd(const PredictCommands& c, const std::vector<predic
         rows.push_back({d.platform_id, topology_text(d.topo), predict::format_estimate(scaled(d.compute_s, 1e3)),
                         predict::format_estimate(scaled(d.allreduce_s, 1e3)), predict::format_estimate(scaled(d.step_s, 1e3)),
                         predict::format_estimate(d.tokens_per_s), predict::format_estimate(scaled(d.scaling_efficiency, 100))});
-    std::cout << (md ? "### " : "") << "predicted: data-parallel " << c.model << " training on " << c.gpus << " GPUs, "
+    std::cout << (md ? "### " : "") << "predicted: data-parallel " << model << " training on " << c.gpus << " GPUs, "
               << c.micro_batch << " x " << c.seq << " tokens per GPU and step" << (md ? "\n\n" : "\n");
     std::cout << core::render_grid({"platform", "GPUs and links", "compute ms", "all-reduce ms", "step ms", "tokens/s",
                                     "scaling %"},

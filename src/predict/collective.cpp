@@ -8,6 +8,7 @@
 #include "base/error.hpp"
 #include "base/metrics.hpp"
 #include "predict/throughput.hpp"
+#include "predict/training.hpp"
 
 namespace versus::predict {
 
@@ -135,23 +136,18 @@ AllReducePrediction predict_allreduce(const Platform& p, int n_gpus, double byte
     return out;
 }
 
-double model_parameters(const llm::ModelConfig& c) {
-    double params = 0;
-    for (const auto& t : llm::model_tensors(c)) params += static_cast<double>(t.ne0) * static_cast<double>(t.ne1);
-    return params;
-}
 
-DataParallelPrediction predict_data_parallel(const Platform& p, const llm::ModelConfig& c, int64_t seq,
+DataParallelPrediction predict_data_parallel(const Platform& p, const std::string& model, int64_t seq,
                                              int64_t micro_batch, int n_gpus, const System* system, int grad_bytes) {
     if (seq < 1 || micro_batch < 1)
         throw UsageError("--seq", "the sequence length and micro-batch must be positive", "e.g. --seq 1024");
     DataParallelPrediction out;
     out.platform_id = p.id;
-    const ThroughputPrediction one = predict_gpt_training(p, c, seq);
+    const ThroughputPrediction one = predict_gpt_training(p, model, seq);
     out.tokens_per_step = static_cast<double>(seq * micro_batch);
     const double tok = out.tokens_per_step;
     out.compute_s = {tok / one.value.value, tok / one.value.high, tok / one.value.low};
-    out.gradient_bytes = model_parameters(c) * grad_bytes;
+    out.gradient_bytes = training_model("train-gpt", model, seq).params * grad_bytes;
     const AllReducePrediction ar = predict_allreduce(p, n_gpus, out.gradient_bytes, system);
     out.topo = ar.topo;
     out.allreduce_s = ar.best == AllReduceAlgo::RING ? ar.ring_s : ar.tree_s;

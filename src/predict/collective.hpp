@@ -80,11 +80,10 @@ struct DataParallelPrediction {
     Estimate scaling_efficiency;  // 0..1
     std::vector<std::string> rests_on;
 };
-DataParallelPrediction predict_data_parallel(const Platform& p, const llm::ModelConfig& c, int64_t seq,
+// `model`: a train-gpt model (training_model(): the engine's presets, bert-large, ...); one GPU's rate is the
+// calibrated training prediction, the gradients (its parameters x grad_bytes) are all-reduced every step.
+DataParallelPrediction predict_data_parallel(const Platform& p, const std::string& model, int64_t seq,
                                              int64_t micro_batch, int n_gpus, const System* system,
                                              int grad_bytes = 4);
-
-// Trainable parameters of a model: every tensor's elements, embeddings included.
-double model_parameters(const llm::ModelConfig& c);
 
 }  // namespace versus::predict

@@ -99,11 +99,13 @@ TrainingModel training_model(const std::string& workload, const std::string& mod
         // position scores), 2 FLOPs each, x 3 for training.
         const double keys = static_cast<double>(t.mem) + (t.causal ? m.seq / 2.0 : static_cast<double>(m.seq));
         m.flops_per_item = 6 * t.matmul_params + 6.0 * (t.score_products + 1) * t.n_layer * t.d_attn * keys;
+        m.params = t.matmul_params;
         return m;
     }
     const auto c = train::gpt_preset(model);  // UsageError names the presets
     m.seq = seq > 0 ? seq : c.max_seq;
     m.flops_per_item = train::gpt_train_flops_per_token(c, m.seq);
+    m.params = static_cast<double>(train::param_layout(c).total);
     return m;
 }
 

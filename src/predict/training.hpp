@@ -35,6 +35,7 @@ struct TrainingModel {
     std::string unit;      // images/s or tokens/s
     int64_t seq = 0;       // tokens per sequence (train-gpt)
     double flops_per_item = 0;
+    double params = 0;        // trained parameters (train-gpt; the public models: their matmul weights)
     int64_t epoch_items = 0;  // images of the data set (train-resnet50)
 };
 // train-resnet50: resnet50 (ImageNet, 224 px) or resnet50-cifar (the CIFAR-10 form); the data set names
