@@ -1,10 +1,10 @@
-// Contract: the ISA-independent half of quants: the type table, the registry of quant rungs (which exist,
-// in which order, which this CPU may run), and the matmul driver every rung shares: it splits the output
-// rows over the pool and walks each chunk in tiles that the rung computes.
+// Contract: the ISA-independent half of quants: the type table and the matmul driver every rung shares: it
+// splits the output rows over the pool and walks each chunk in tiles that the rung computes. Which rungs
+// exist and which this CPU may run: rungs.cpp.
 //
 // Ladder (x86): scalar → avx2 (AVX2+FMA+F16C: vpmaddubsw/vpmaddwd) → avx512 (F/BW/VL/DQ, the same at 512
-// bits) → avx512-vnni (vpdpbusd/vpdpwssd). Ladder (Arm): scalar → neon (smull/sadalp) → neon-dotprod (sdot).
-// A rung is listed only when every feature it uses is present.
+// bits) → avx512-vnni (vpdpbusd/vpdpwssd) → avx512-vnni-vbmi (blocks gathered by byte permutes).
+// Ladder (Arm): scalar → neon (smull/sadalp) → neon-dotprod (sdot).
 //
 // Work split. Decode (one token) reads every weight once and is bound by memory bandwidth: rows go out in
 // chunks of ~32 KiB of weights, handed out dynamically so that a thread slowed by its neighbours takes
@@ -25,29 +25,8 @@
 #include <string>
 #include <vector>
 
-#include "cpu-features.hpp"
 
 namespace versus::cpu {
-
-// Rungs defined in the other files of the ladder.
-namespace qref {
-const QuantKernelSet& rung();
-}
-#if defined(VERSUS_KERNELS_X86)
-namespace qavx2 {
-const QuantKernelSet& rung();
-}
-namespace qavx512 {
-const QuantKernelSet& rung();
-const QuantKernelSet& rung_vnni();
-}  // namespace qavx512
-#endif
-#if defined(VERSUS_KERNELS_ARM)
-namespace qneon {
-const QuantKernelSet& rung();
-const QuantKernelSet& rung_dotprod();
-}  // namespace qneon
-#endif
 
 namespace {
 
@@ -66,27 +45,6 @@ constexpr QTypeInfo TYPES[] = {
 std::string type_name(QType type) {
     const QTypeInfo* info = qtype_info(type);
     return info ? info->name : "type id " + std::to_string(uint32_t(type));
-}
-
-std::vector<const QuantKernelSet*> build_ladder() {
-    std::vector<const QuantKernelSet*> out{&qref::rung()};
-    [[maybe_unused]] const CpuFeatures& f = cpu_features();
-#if defined(VERSUS_KERNELS_X86)
-    if (f.avx2 && f.fma && f.f16c) out.push_back(&qavx2::rung());
-    const bool avx512 = f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.fma && f.f16c;
-    if (avx512) out.push_back(&qavx512::rung());
-    if (avx512 && f.avx512_vnni) out.push_back(&qavx512::rung_vnni());
-#endif
-#if defined(VERSUS_KERNELS_ARM)
-    out.push_back(&qneon::rung());
-    if (f.asimd_dotprod) out.push_back(&qneon::rung_dotprod());
-#endif
-    return out;
-}
-
-const std::vector<const QuantKernelSet*>& ladder() {
-    static const std::vector<const QuantKernelSet*> rungs = build_ladder();
-    return rungs;
 }
 
 const QuantTile& tile_for(const QuantKernelSet& k, QType w) {
@@ -165,12 +123,6 @@ QType vec_dot_type(QType w) {
                                 " is not a weight type. HINT: weights may be f32, f16, bf16, q4_0, q8_0, q4_K, "
                                 "q5_K or q6_K");
 }
-
-const QuantKernelSet& quant_kernels_ref() { return qref::rung(); }
-
-std::span<const QuantKernelSet* const> quant_kernels_available() { return ladder(); }
-
-const QuantKernelSet& quant_kernels_best() { return *ladder().back(); }
 
 void quantize_rows(QType type, const float* src, void* dst, int64_t n_rows, int64_t n_per_row, ThreadPool& pool) {
     const size_t row_bytes = qtype_row_bytes(type, n_per_row);

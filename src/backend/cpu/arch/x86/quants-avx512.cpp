@@ -16,130 +16,55 @@
 //
 // Test build: with VERSUS_KERNELS_AVX512_SIMDE the file is compiled a second time, without -mavx512*, against
 // SIMDe's portable AVX-512, as namespace qavx512_simde with rungs named "*-simde" (see kernels-avx512.cpp).
+#include "backend/cpu/arch/x86/simd-avx512.hpp"
+#include "backend/cpu/arch/quant-tile.hpp"
+
 #if defined(VERSUS_KERNELS_AVX512_SIMDE)
-#define SIMDE_ENABLE_NATIVE_ALIASES
-#include <simde/x86/avx512.h>
-#include <simde/x86/f16c.h>
 #define VERSUS_QAVX512_NS qavx512_simde
-#define VERSUS_QAVX512_NAME(name) name "-simde"
 #else
-#include <immintrin.h>
-// GCC 12's AVX-512 headers initialise their "undefined" vectors from themselves (GCC bug 105593).
-#if !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 #define VERSUS_QAVX512_NS qavx512
-#define VERSUS_QAVX512_NAME(name) name
 #endif
 
-#include <array>
-#include <cmath>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <utility>
-
-#include "backend/cpu/kernels.hpp"
-#include "backend/cpu/quants.hpp"
-
-namespace versus::cpu {
-
-namespace VERSUS_QAVX512_NS {
+namespace versus::cpu::VERSUS_QAVX512_NS {
 
 namespace {
 
-// ---- the few operations SIMDe 0.7.4 lacks --------------------------------------------------------
-
-#if defined(VERSUS_KERNELS_AVX512_SIMDE)
-inline __m512 cvt_i32_ps(__m512i v) {
-    int32_t a[16];
-    float f[16];
-    std::memcpy(a, &v, sizeof(a));
-    for (int i = 0; i < 16; ++i) f[i] = float(a[i]);
-    return _mm512_loadu_ps(f);
-}
-inline __m512i cvt_ps_i32(__m512 v) {  // round to nearest even, as vcvtps2dq under the default MXCSR
-    float f[16];
-    int32_t a[16];
-    std::memcpy(f, &v, sizeof(f));
-    for (int i = 0; i < 16; ++i) a[i] = int32_t(std::nearbyint(f[i]));
-    return _mm512_loadu_si512(a);
-}
-inline __m512 cvt_f16x16(__m256i h) {
-    uint16_t in[16];
-    float out[16];
-    std::memcpy(in, &h, sizeof(in));
-    for (int i = 0; i < 16; ++i) out[i] = f16_to_f32(in[i]);
-    return _mm512_loadu_ps(out);
-}
-inline __m512i cvt_u16_i32(__m256i h) {
-    uint16_t in[16];
-    int32_t out[16];
-    std::memcpy(in, &h, sizeof(in));
-    for (int i = 0; i < 16; ++i) out[i] = in[i];
-    return _mm512_loadu_si512(out);
-}
-// SIMDe 0.7.4 maps the native name to the masked form by mistake.
-inline __m512i madd_i16(__m512i a, __m512i b) { return simde_mm512_madd_epi16(a, b); }
-inline float f16_scalar(uint16_t h) { return f16_to_f32(h); }
-inline uint16_t f16_from(float f) { return f32_to_f16(f); }
-#else
-inline __m512 cvt_i32_ps(__m512i v) { return _mm512_cvtepi32_ps(v); }
-inline __m512i cvt_ps_i32(__m512 v) { return _mm512_cvtps_epi32(v); }
-inline __m512 cvt_f16x16(__m256i h) { return _mm512_cvtph_ps(h); }
-inline __m512i cvt_u16_i32(__m256i h) { return _mm512_cvtepu16_epi32(h); }
-inline __m512i madd_i16(__m512i a, __m512i b) { return _mm512_madd_epi16(a, b); }
-inline float f16_scalar(uint16_t h) { return _cvtsh_ss(h); }
-inline uint16_t f16_from(float f) { return _cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT); }
-#endif
+using namespace versus::cpu::VERSUS_AVX512_NS;
+using simd::block_q4_0;
+using simd::block_q8_0;
+using simd::load_f32;
+using simd::load_u16;
+using simd::tile_of;
 
 // ---- helpers -------------------------------------------------------------------------------------
-
-using RunFn = void (*)(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y, size_t ys);
-
-template <class K, int... I>
-constexpr std::array<RunFn, sizeof...(I)> make_table(std::integer_sequence<int, I...>) {
-    return {&K::template run<I / K::TOKS + 1, I % K::TOKS + 1>...};
-}
-
-template <class K>
-void tile(int64_t n, const void* w, size_t ws, int nr, const void* x, size_t xs, int nt, float* y, size_t ys) {
-    static constexpr auto table = make_table<K>(std::make_integer_sequence<int, K::ROWS * K::TOKS>{});
-    table[size_t((nr - 1) * K::TOKS + (nt - 1))](n, static_cast<const uint8_t*>(w), ws,
-                                                  static_cast<const uint8_t*>(x), xs, y, ys);
-}
-
-template <class K>
-constexpr QuantTile tile_of() {
-    if constexpr (requires { K::prep; }) {
-        return {tile<K>, K::ROWS, K::TOKS, K::prep_bytes, K::prep};
-    } else {
-        return {tile<K>, K::ROWS, K::TOKS, nullptr, nullptr};
-    }
-}
 
 inline __m512i loadu512(const uint8_t* p) { return _mm512_loadu_si512(p); }
 inline __m256i loadu256(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 inline __m128i loadu128(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
-inline uint16_t load_u16(const uint8_t* p) {
-    uint16_t v;
-    std::memcpy(&v, p, 2);
-    return v;
-}
 inline float load_f16(const uint8_t* p) { return f16_scalar(load_u16(p)); }
-inline float load_f32(const uint8_t* p) {
-    float v;
-    std::memcpy(&v, p, 4);
-    return v;
-}
-
 // Four 16-byte runs, p + k * stride for k = 0..3, one per 128-bit lane.
 inline __m512i load_lanes(const uint8_t* p, size_t stride) {
     __m512i v = _mm512_castsi128_si512(loadu128(p));
     v = _mm512_inserti32x4(v, loadu128(p + stride), 1);
     v = _mm512_inserti32x4(v, loadu128(p + 2 * stride), 2);
     return _mm512_inserti32x4(v, loadu128(p + 3 * stride), 3);
+}
+
+// Four 18-byte Q4_0 blocks at p: their quants one block per 128-bit lane, and their scales as f32, each over
+// the four lanes of its block, from two loads and two byte permutes (VBMI).
+inline void gather_q4_0(const uint8_t* p, __m512i* q, __m512* d) {
+    alignas(64) static constexpr uint8_t IQ[64] = {
+        2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17,   // block 0: bytes 2..17
+        20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35,   // block 1: 20..35
+        38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53,   // block 2: 38..53
+        56+64-8, 57+64-8, 58+64-8, 59+64-8, 60+64-8, 61+64-8, 62+64-8, 63+64-8,
+        64+64-8, 65+64-8, 66+64-8, 67+64-8, 68+64-8, 69+64-8, 70+64-8, 71+64-8};  // block 3: 56..71 from the second load
+    alignas(64) static constexpr uint8_t IS[64] = {
+        0,  1,  0,  1,  0,  1,  0,  1,  18, 19, 18, 19, 18, 19, 18, 19,
+        36, 37, 36, 37, 36, 37, 36, 37, 54, 55, 54, 55, 54, 55, 54, 55};
+    const __m512i a = loadu512(p), b = loadu512(p + 8);
+    *q = _mm512_permutex2var_epi8(a, _mm512_load_si512(IQ), b);
+    *d = cvt_f16x16(_mm512_castsi512_si256(_mm512_permutexvar_epi8(_mm512_load_si512(IS), a)));
 }
 
 // The f16 scales at p + k * stride (k = 0..3), each repeated over the four f32 of its lane.
@@ -150,40 +75,12 @@ inline __m512 scale_lanes(const uint8_t* p, size_t stride) {
     return cvt_f16x16(_mm256_permutexvar_epi16(idx, _mm256_set_m128i(_mm_setzero_si128(), _mm_cvtsi64_si128(int64_t(v)))));
 }
 
-inline float hsum(__m512 v) {
-    const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v),
-                                   _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-inline int hsum_i32(__m512i v) {
-    const __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
-    return _mm_cvtsi128_si32(s);
-}
-
-inline float hmax(__m512 v) {
-    const __m256 h = _mm256_max_ps(_mm512_castps512_ps256(v),
-                                   _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-    __m128 s = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_max_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 // 256-bit int32 vector in the low half of a zeroed 512-bit one.
 inline __m512i zext256(__m256i v) { return _mm512_inserti64x4(_mm512_setzero_si512(), v, 0); }
 
 template <int R, int T>
 inline void store_tile(const __m512 (&acc)[R][T], const float (&tail)[R][T], float* y, size_t ys) {
-    for (int t = 0; t < T; ++t) {
-        for (int r = 0; r < R; ++r) y[size_t(t) * ys + r] = hsum(acc[r][t]) + tail[r][t];
-    }
+    simd::store_tile<Avx512, R, T>(acc, tail, y, ys);
 }
 
 // acc + int16 pairs of p times int16 pairs of s.
@@ -201,7 +98,7 @@ inline __m512i dot_i16(__m512i acc, __m512i p, __m512i s) {
 inline float amax_of(const float* x, int n) {
     __m512 m = _mm512_setzero_ps();
     for (int i = 0; i < n; i += 16) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_loadu_ps(x + i)));
-    return hmax(m);
+    return hmax_ps(m);
 }
 
 void act_q8_0(const float* x, void* dst, int64_t n) {
@@ -237,20 +134,6 @@ void act_q8_k(const float* x, void* dst, int64_t n) {
 }
 
 // ---- Q4_0 / Q8_0 x Q8_0 --------------------------------------------------------------------------
-
-inline float block_q4_0(const uint8_t* w, const uint8_t* x) {
-    int isum = 0;
-    for (int j = 0; j < 16; ++j) {
-        isum += ((w[2 + j] & 15) - 8) * int8_t(x[2 + j]) + ((w[2 + j] >> 4) - 8) * int8_t(x[18 + j]);
-    }
-    return float(isum) * (load_f16(w) * load_f16(x));
-}
-
-inline float block_q8_0(const uint8_t* w, const uint8_t* x) {
-    int isum = 0;
-    for (int j = 0; j < 32; ++j) isum += int8_t(w[2 + j]) * int8_t(x[2 + j]);
-    return float(isum) * (load_f16(w) * load_f16(x));
-}
 
 // Prepared activations (QuantTile::prep), per group of four blocks, 256 bytes (Q4_0) or 192 (Q8_0):
 //   [0, 128)   the quants in the kernels' lane layout, elements 0..15 then 16..31 of blocks a | b | c | d
@@ -291,7 +174,7 @@ struct Prep {
     }
 };
 
-template <bool VNNI>
+template <bool VNNI, bool VBMI = false>
 struct Q4_0 {
     static constexpr int ROWS = 4, TOKS = 4;
     static constexpr size_t GROUP = Prep<true, VNNI>::GROUP;
@@ -313,9 +196,15 @@ struct Q4_0 {
                 const uint8_t* wb = w + size_t(r) * ws + size_t(b) * 18;
                 _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws), _MM_HINT_T0);
                 _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws + 64), _MM_HINT_T0);
-                const __m512i q = load_lanes(wb + 2, 18);
+                __m512i q;
+                __m512 dw;
+                if constexpr (VBMI) {
+                    gather_q4_0(wb, &q, &dw);
+                } else {
+                    q = load_lanes(wb + 2, 18);
+                    dw = scale_lanes(wb, 18);
+                }
                 const __m512i lo = _mm512_and_si512(q, m4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
-                const __m512 dw = scale_lanes(wb, 18);
 #pragma GCC unroll 4
                 for (int t = 0; t < T; ++t) {
                     const uint8_t* xt = xg + size_t(t) * xs;
@@ -558,64 +447,16 @@ struct Q6_K {
     }
 };
 
-// ---- float weights x f32 activations -------------------------------------------------------------
-
-enum class Fmt { F32, F16, BF16 };
-
-template <Fmt F>
-inline __m512 widen16(const uint8_t* p) {
-    if constexpr (F == Fmt::F32) return _mm512_loadu_ps(reinterpret_cast<const float*>(p));
-    if constexpr (F == Fmt::F16) return cvt_f16x16(loadu256(p));
-    if constexpr (F == Fmt::BF16) return _mm512_castsi512_ps(_mm512_slli_epi32(cvt_u16_i32(loadu256(p)), 16));
-}
-
-template <Fmt F>
-inline float widen1(const uint8_t* p) {
-    if constexpr (F == Fmt::F32) return load_f32(p);
-    if constexpr (F == Fmt::F16) return load_f16(p);
-    if constexpr (F == Fmt::BF16) return bf16_to_f32(load_u16(p));
-}
-
-template <Fmt F>
-struct Float {
-    static constexpr int ROWS = 4, TOKS = 4;
-    static constexpr size_t ES = F == Fmt::F32 ? 4 : 2;
-    template <int R, int T>
-    static void run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y, size_t ys) {
-        __m512 acc[R][T];
-        for (auto& row : acc) {
-            for (auto& a : row) a = _mm512_setzero_ps();
-        }
-        int64_t i = 0;
-        for (; i + 16 <= n; i += 16) {
-            __m512 xv[T];
-            for (int t = 0; t < T; ++t) xv[t] = _mm512_loadu_ps(reinterpret_cast<const float*>(x + size_t(t) * xs) + i);
-            for (int r = 0; r < R; ++r) {
-                const __m512 wv = widen16<F>(w + size_t(r) * ws + size_t(i) * ES);
-                for (int t = 0; t < T; ++t) acc[r][t] = _mm512_fmadd_ps(wv, xv[t], acc[r][t]);
-            }
-        }
-        float tail[R][T] = {};
-        for (; i < n; ++i) {
-            for (int r = 0; r < R; ++r) {
-                const float wv = widen1<F>(w + size_t(r) * ws + size_t(i) * ES);
-                for (int t = 0; t < T; ++t) tail[r][t] += wv * load_f32(x + size_t(t) * xs + size_t(i) * 4);
-            }
-        }
-        store_tile<R, T>(acc, tail, y, ys);
-    }
-};
-
-template <bool VNNI>
+template <bool VNNI, bool VBMI = false>
 constexpr QuantKernelSet make_rung(std::string_view isa) {
     return {
         /* .isa           = */ isa,
         /* .quantize_q8_0 = */ act_q8_0,
         /* .quantize_q8_k = */ act_q8_k,
-        /* .f32           = */ tile_of<Float<Fmt::F32>>(),
-        /* .f16           = */ tile_of<Float<Fmt::F16>>(),
-        /* .bf16          = */ tile_of<Float<Fmt::BF16>>(),
-        /* .q4_0          = */ tile_of<Q4_0<VNNI>>(),
+        /* .f32           = */ tile_of<simd::FloatTile<Avx512, simd::Fmt::F32>>(),
+        /* .f16           = */ tile_of<simd::FloatTile<Avx512, simd::Fmt::F16>>(),
+        /* .bf16          = */ tile_of<simd::FloatTile<Avx512, simd::Fmt::BF16>>(),
+        /* .q4_0          = */ tile_of<Q4_0<VNNI, VBMI>>(),
         /* .q8_0          = */ tile_of<Q8_0<VNNI>>(),
         /* .q4_k          = */ tile_of<K4<VNNI, false>>(),
         /* .q5_k          = */ tile_of<K4<VNNI, true>>(),
@@ -623,14 +464,14 @@ constexpr QuantKernelSet make_rung(std::string_view isa) {
     };
 }
 
-constexpr QuantKernelSet AVX512 = make_rung<false>(VERSUS_QAVX512_NAME("avx512"));
-constexpr QuantKernelSet AVX512_VNNI = make_rung<true>(VERSUS_QAVX512_NAME("avx512-vnni"));
+constexpr QuantKernelSet AVX512 = make_rung<false>(VERSUS_AVX512_NAME("avx512"));
+constexpr QuantKernelSet AVX512_VNNI = make_rung<true>(VERSUS_AVX512_NAME("avx512-vnni"));
+constexpr QuantKernelSet AVX512_VBMI = make_rung<true, true>(VERSUS_AVX512_NAME("avx512-vnni-vbmi"));
 
 }  // namespace
 
 const QuantKernelSet& rung() { return AVX512; }
 const QuantKernelSet& rung_vnni() { return AVX512_VNNI; }
+const QuantKernelSet& rung_vbmi() { return AVX512_VBMI; }
 
-}  // namespace VERSUS_QAVX512_NS
-
-}  // namespace versus::cpu
+}  // namespace versus::cpu::VERSUS_QAVX512_NS
