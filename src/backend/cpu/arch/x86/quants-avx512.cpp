@@ -314,16 +314,18 @@ struct Q8_0 {
 
 constexpr size_t Q8K_BYTES = sizeof(versus_block_q8_K);
 
-// The 8 scales and 8 mins of a Q4_K/Q5_K super-block as bytes: sc[0..7] then m[0..7].
+// The 8 scales and 8 mins of a Q4_K/Q5_K super-block as bytes: sc[0..7] then m[0..7], unpacked in vector
+// registers from the 12 bytes at s (the 4 bytes after them are read and dropped). With w0, w1, w2 its three
+// little-endian words: sc[0..3] = w0 & 63, m[0..3] = w1 & 63, sc[4..7] = (w2 & 15) | (w0 >> 6) << 4 and
+// m[4..7] = (w2 >> 4 & 15) | (w1 >> 6) << 4, bytewise.
 inline __m128i k4_scales(const uint8_t* s) {
-    uint32_t w0, w1, w2;
-    std::memcpy(&w0, s, 4);
-    std::memcpy(&w1, s + 4, 4);
-    std::memcpy(&w2, s + 8, 4);
-    const uint32_t sc_lo = w0 & 0x3f3f3f3fu, m_lo = w1 & 0x3f3f3f3fu;
-    const uint32_t sc_hi = (w2 & 0x0f0f0f0fu) | ((w0 >> 2) & 0x30303030u);
-    const uint32_t m_hi = ((w2 >> 4) & 0x0f0f0f0fu) | ((w1 >> 2) & 0x30303030u);
-    return _mm_setr_epi32(int(sc_lo), int(sc_hi), int(m_lo), int(m_hi));
+    const __m128i v = loadu128(s);
+    const __m128i p = _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 1, 2, 0));  // w0 w2 w1 w2
+    const __m128i q = _mm_shuffle_epi32(v, _MM_SHUFFLE(1, 1, 0, 0));  // w0 w0 w1 w1
+    const __m128i lo = _mm_and_si128(_mm_srlv_epi32(p, _mm_setr_epi32(0, 0, 0, 4)),
+                                     _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+    const __m128i hi = _mm_and_si128(_mm_srli_epi32(q, 2), _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
+    return _mm_or_si128(lo, hi);
 }
 
 // i16 index vectors: [a x16 | b x16] for the two sub-blocks of a 64-element run (K4), and four groups of 8
@@ -340,10 +342,33 @@ inline __m512i idx_quarters(int g) {
     return _mm512_inserti32x4(v, d, 3);
 }
 
+// Q8_K activations re-laid for K4 (QuantTile::prep): the same 292 bytes per block, with the quants of the
+// sub-blocks of 32 in the order 0 2 1 3 4 6 5 7, so that one 64-byte load of Q4_K quants (chunks 2p and
+// 2p + 1) meets its low nibbles (sub-blocks 4p, 4p + 2) and its high nibbles (4p + 1, 4p + 3) in two
+// consecutive 64-byte runs of activations. Scale and group sums stay where they were.
+struct PrepK4 {
+    static size_t bytes(int64_t n) { return size_t(n / 256) * Q8K_BYTES; }
+    static void run(int64_t n, const void* xv, void* outv) {
+        const uint8_t* x = static_cast<const uint8_t*>(xv);
+        uint8_t* out = static_cast<uint8_t*>(outv);
+        for (int64_t b = 0; b < n / 256; ++b, x += Q8K_BYTES, out += Q8K_BYTES) {
+            std::memcpy(out, x, Q8K_BYTES);
+            for (int p = 0; p < 2; ++p) {
+                const uint8_t* q = x + 4 + 128 * p;
+                uint8_t* o = out + 4 + 128 * p;
+                _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 32), loadu256(q + 64));
+                _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 64), loadu256(q + 32));
+            }
+        }
+    }
+};
+
 template <bool VNNI, bool FIVE>
 struct K4 {
     static constexpr int ROWS = 4, TOKS = 4;
     static constexpr size_t WB = FIVE ? 176 : 144;
+    static constexpr auto prep_bytes = PrepK4::bytes;
+    static constexpr auto prep = PrepK4::run;
     template <int R, int T>
     static void run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y, size_t ys) {
         const int64_t nb = n / 256;
@@ -356,8 +381,11 @@ struct K4 {
             for (int r = 0; r < R; ++r) {
                 const uint8_t* wb = w + size_t(r) * ws + size_t(b) * WB;
                 const uint8_t* qs = wb + (FIVE ? 48 : 16);
+                _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws), _MM_HINT_T0);
+                _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws + 64), _MM_HINT_T0);
+                _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws + WB - 1), _MM_HINT_T0);
                 const __m128i scm = k4_scales(wb + 4);
-                const __m512i sc16 = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(scm));  // scales as i16, lanes 0..7
+                const __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(scm));  // scales as i16, lanes 0..7
                 const __m128i mn8 = _mm_cvtepu8_epi16(_mm_srli_si128(scm, 8));
                 const __m256i mins = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi16(mn8, mn8)),
                                                              _mm_unpackhi_epi16(mn8, mn8), 1);
@@ -366,20 +394,24 @@ struct K4 {
                 if constexpr (FIVE) qh2 = _mm512_broadcast_i64x4(loadu256(wb + 16));
                 __m512i isum[T];
                 for (int t = 0; t < T; ++t) isum[t] = _mm512_setzero_si512();
-                for (int c = 0; c < 4; ++c) {
-                    const __m256i q = loadu256(qs + 32 * c);
-                    __m512i wv = _mm512_and_si512(
-                        _mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1), m4);
+                for (int p = 0; p < 2; ++p) {
+                    const __m512i q = loadu512(qs + 64 * p);
+                    __m512i lo = _mm512_and_si512(q, m4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
                     if constexpr (FIVE) {
-                        // Bit 2c of qh for the low half, 2c + 1 for the high half: + 16 where set.
-                        const __m512i bits = _mm512_inserti64x4(_mm512_set1_epi8(int8_t(1 << (2 * c))),
-                                                                _mm256_set1_epi8(int8_t(1 << (2 * c + 1))), 1);
-                        wv = _mm512_mask_add_epi8(wv, _mm512_test_epi8_mask(qh2, bits), wv, sixteen);
+                        // Sub-block s takes bit s of qh: + 16 where set.
+                        const __m512i bl = _mm512_inserti64x4(_mm512_set1_epi8(int8_t(1 << (4 * p))),
+                                                              _mm256_set1_epi8(int8_t(1 << (4 * p + 2))), 1);
+                        const __m512i bh = _mm512_inserti64x4(_mm512_set1_epi8(int8_t(1 << (4 * p + 1))),
+                                                              _mm256_set1_epi8(int8_t(1 << (4 * p + 3))), 1);
+                        lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(qh2, bl), lo, sixteen);
+                        hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(qh2, bh), hi, sixteen);
                     }
-                    const __m512i s = _mm512_permutexvar_epi16(idx_halves(2 * c, 2 * c + 1), sc16);
+                    const __m512i sl = _mm512_permutexvar_epi16(idx_halves(4 * p, 4 * p + 2), sc16);
+                    const __m512i sh = _mm512_permutexvar_epi16(idx_halves(4 * p + 1, 4 * p + 3), sc16);
                     for (int t = 0; t < T; ++t) {
-                        const uint8_t* xq = x + size_t(t) * xs + size_t(b) * Q8K_BYTES + 4 + 64 * c;
-                        isum[t] = dot_i16<VNNI>(isum[t], _mm512_maddubs_epi16(wv, loadu512(xq)), s);
+                        const uint8_t* xq = x + size_t(t) * xs + size_t(b) * Q8K_BYTES + 4 + 128 * p;
+                        isum[t] = dot_i16<VNNI>(isum[t], _mm512_maddubs_epi16(lo, loadu512(xq)), sl);
+                        isum[t] = dot_i16<VNNI>(isum[t], _mm512_maddubs_epi16(hi, loadu512(xq + 64)), sh);
                     }
                 }
                 for (int t = 0; t < T; ++t) {
