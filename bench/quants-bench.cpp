@@ -10,6 +10,7 @@
 //
 //   versus_quants_bench [--threads 1,2] [--types q4_0,q8_0,q4_K,q5_K,q6_K,f16] [--isa NAME] [--reps 5]
 //                       [--tokens 512] [--shape 4096x4096] [--wset KiB] [--cpu-time] [read] [decode] [prefill]
+//   versus_quants_bench --rungs     (the best rung of each family on this CPU, under VERSUS_ISA)
 // --wset: decode cycles through this many KiB of weight copies (default 256 MiB: DRAM; below the L2 size the
 // kernels' own cost shows). --cpu-time: process CPU time instead of wall time (single-threaded runs on a
 // shared machine).
@@ -28,8 +29,10 @@
 #include <string>
 #include <vector>
 
+#include "backend/cpu/attention.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "backend/cpu/quants.hpp"
+#include "backend/cpu/rungs.hpp"
 
 using namespace versus::cpu;
 
@@ -160,6 +163,12 @@ int main(int argc, char** argv) {
         } else if (a == "--shape" && i + 1 < argc) {
             long long n_in = 0, n_out = 0;
             if (std::sscanf(argv[++i], "%lldx%lld", &n_in, &n_out) == 2) shapes.assign(1, {n_in, n_out});
+        } else if (a == "--rungs") {
+            // The rungs a run uses, for a report's ISA line.
+            std::printf("kernels %s, quants %s, attention %s (VERSUS_ISA=%s)\n", std::string(kernels_best().isa).c_str(),
+                        std::string(quant_kernels_best().isa).c_str(),
+                        std::string(attention_kernels_for(128).isa).c_str(), isa_cap().c_str());
+            return 0;
         } else if (a == "--cpu-time") {
             g_cpu_time = true;
         } else if (a == "--reps" && i + 1 < argc) {
