@@ -121,6 +121,30 @@ struct AttentionRung {
         for (; x0 < d; x0 += W) pv_tile<NR, 1>(acc, corr, p, ls, vf, n, d, x0);
     }
 
+    // acc[0, d) = acc * corr + sum_{j < n} p[j] * v_j, v_j = v + j * v_stride read as f16 (a row that shares its
+    // kv head with no other row of the block: widening the tile first would only add a store and a reload).
+    static void pv_direct(float* acc, float corr, const float* p, const f16_t* v, size_t v_stride, int n, int d) {
+        constexpr int NV = V::NAIVE_COLS;
+        int x0 = 0;
+        for (; x0 + W * NV <= d; x0 += W * NV) pv_direct_cols<NV>(acc + x0, corr, p, v + x0, v_stride, n);
+        for (; x0 < d; x0 += W) pv_direct_cols<1>(acc + x0, corr, p, v + x0, v_stride, n);
+    }
+    template <int NV>
+    static void pv_direct_cols(float* acc, float corr, const float* p, const f16_t* v, size_t v_stride, int n) {
+        F a[NV];
+        const F c = V::set1(corr);
+#pragma GCC unroll 16
+        for (int u = 0; u < NV; ++u) a[u] = V::mul(V::load(acc + W * u), c);
+        for (int j = 0; j < n; ++j) {
+            const F pj = V::set1(p[j]);
+            const f16_t* vj = v + size_t(j) * v_stride;
+#pragma GCC unroll 16
+            for (int u = 0; u < NV; ++u) a[u] = V::fma(pj, V::load_f16(vj + W * u), a[u]);
+        }
+#pragma GCC unroll 16
+        for (int u = 0; u < NV; ++u) V::store(acc + W * u, a[u]);
+    }
+
     // Online softmax of row r's scores s (the first n_vis of nk visible, the rest masked to -inf) into
     // probabilities; updates m, l and corr.
     static void softmax_row(float* s, int n_vis, int nk, float* m, float* l, float* corr) {
@@ -154,6 +178,21 @@ struct AttentionRung {
             const int i_lo = att_imax(0, t0 - b.pos0);  // positions before it see no key of this tile (nor later)
             if (i_lo >= b.n_pos) break;
             const int next_end = att_imin(b.k_end - t0 - KEY_TILE, KEY_TILE);  // rows of the next tile
+            if (rpg == 1) {  // decode without GQA: one row per kv head, keys and values read as f16 once
+                for (int g = 0; g < b.n_kvh; ++g) {
+                    const f16_t* k0 = b.k + size_t(t0) * b.k_stride + size_t(g) * d;
+                    const f16_t* v0 = b.v + size_t(t0) * b.v_stride + size_t(g) * d;
+                    for (int j = 0; j < next_end; ++j) {
+                        prefetch_row(k0 + size_t(KEY_TILE + j) * b.k_stride, v0 + size_t(KEY_TILE + j) * b.v_stride, d);
+                    }
+                    float* s = t.s + size_t(g) * KEY_TILE;
+                    const int n_vis = att_imin(nk, b.pos0 - t0 + 1);
+                    scores(t.q_row[g], k0, b.k_stride, n_vis, d, b.scale, s);
+                    softmax_row(s, n_vis, nk, &b.m[g], &b.l[g], &t.corr[g]);
+                    pv_direct(b.acc + size_t(g) * d, t.corr[g], s, v0, b.v_stride, n_vis, d);
+                }
+                continue;
+            }
             for (int g = 0; g < b.n_kvh; ++g) {
                 for (int j = 0; j < nk; ++j) {
                     const f16_t* kj = b.k + size_t(t0 + j) * b.k_stride + size_t(g) * d;
