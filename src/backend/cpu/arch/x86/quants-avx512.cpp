@@ -67,6 +67,31 @@ inline void gather_q4_0(const uint8_t* p, __m512i* q, __m512* d) {
     *d = cvt_f16x16(_mm512_castsi512_si256(_mm512_permutexvar_epi8(_mm512_load_si512(IS), a)));
 }
 
+// Four 34-byte Q8_0 blocks at p: quants 0..15 and 16..31 of each block, one block per 128-bit lane, and the
+// scales as f32 over the lanes of their block, from three loads, three byte permutes and a blend (VBMI). Bytes
+// 128..135 (the end of the last block) lie beyond the two-register reach of vpermt2b and come from a third
+// load at p + 72, where they sit in the same byte positions of the register as in the result.
+inline void gather_q8_0(const uint8_t* p, __m512i* wl, __m512i* wh, __m512* d) {
+    alignas(64) static constexpr uint8_t IL[64] = {
+        2,   3,   4,   5,   6,   7,   8,   9,   10,  11,  12,  13,  14,  15,  16,  17,
+        36,  37,  38,  39,  40,  41,  42,  43,  44,  45,  46,  47,  48,  49,  50,  51,
+        70,  71,  72,  73,  74,  75,  76,  77,  78,  79,  80,  81,  82,  83,  84,  85,
+        104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119};
+    alignas(64) static constexpr uint8_t IH[64] = {
+        18,  19,  20,  21,  22,  23,  24,  25,  26,  27,  28,  29,  30,  31,  32,  33,
+        52,  53,  54,  55,  56,  57,  58,  59,  60,  61,  62,  63,  64,  65,  66,  67,
+        86,  87,  88,  89,  90,  91,  92,  93,  94,  95,  96,  97,  98,  99,  100, 101,
+        120, 121, 122, 123, 124, 125, 126, 127, 0,   0,   0,   0,   0,   0,   0,   0};
+    alignas(64) static constexpr uint8_t IS[64] = {
+        0,  1,  0,  1,  0,  1,  0,  1,  34,  35,  34,  35,  34,  35,  34,  35,
+        68, 69, 68, 69, 68, 69, 68, 69, 102, 103, 102, 103, 102, 103, 102, 103};
+    const __m512i a = loadu512(p), b = loadu512(p + 64);
+    *wl = _mm512_permutex2var_epi8(a, _mm512_load_si512(IL), b);
+    *wh = _mm512_mask_blend_epi8(__mmask64(0xFF00000000000000ull), _mm512_permutex2var_epi8(a, _mm512_load_si512(IH), b),
+                                 loadu512(p + 72));
+    *d = cvt_f16x16(_mm512_castsi512_si256(_mm512_permutex2var_epi8(a, _mm512_load_si512(IS), b)));
+}
+
 // The f16 scales at p + k * stride (k = 0..3), each repeated over the four f32 of its lane.
 inline __m512 scale_lanes(const uint8_t* p, size_t stride) {
     const uint64_t v = uint64_t(load_u16(p)) | uint64_t(load_u16(p + stride)) << 16 |
@@ -238,7 +263,7 @@ struct Q4_0 {
     }
 };
 
-template <bool VNNI>
+template <bool VNNI, bool VBMI = false>
 struct Q8_0 {
     static constexpr int ROWS = 4, TOKS = 4;
     static constexpr size_t GROUP = Prep<false, VNNI>::GROUP;
@@ -261,8 +286,15 @@ struct Q8_0 {
                 _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws), _MM_HINT_T0);
                 _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws + 64), _MM_HINT_T0);
                 _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws + 128), _MM_HINT_T0);
-                const __m512i wl = load_lanes(wb + 2, 34), wh = load_lanes(wb + 18, 34);
-                const __m512 dw = scale_lanes(wb, 34);
+                __m512i wl, wh;
+                __m512 dw;
+                if constexpr (VBMI) {
+                    gather_q8_0(wb, &wl, &wh, &dw);
+                } else {
+                    wl = load_lanes(wb + 2, 34);
+                    wh = load_lanes(wb + 18, 34);
+                    dw = scale_lanes(wb, 34);
+                }
                 if constexpr (VNNI) {
                     // Σ(x + 128) w - 128 Σw: the second term once per row, as the sums' starting value.
                     const __m512i corr = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, wl),
@@ -489,7 +521,7 @@ constexpr QuantKernelSet make_rung(std::string_view isa) {
         /* .f16           = */ tile_of<simd::FloatTile<Avx512, simd::Fmt::F16>>(),
         /* .bf16          = */ tile_of<simd::FloatTile<Avx512, simd::Fmt::BF16>>(),
         /* .q4_0          = */ tile_of<Q4_0<VNNI, VBMI>>(),
-        /* .q8_0          = */ tile_of<Q8_0<VNNI>>(),
+        /* .q8_0          = */ tile_of<Q8_0<VNNI, VBMI>>(),
         /* .q4_k          = */ tile_of<K4<VNNI, false>>(),
         /* .q5_k          = */ tile_of<K4<VNNI, true>>(),
         /* .q6_k          = */ tile_of<Q6_K<VNNI>>(),
