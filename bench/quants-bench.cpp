@@ -9,8 +9,10 @@
 // quantized Gaussian rows. Best of --reps runs after a warm-up.
 //
 //   versus_quants_bench [--threads 1,2] [--types q4_0,q8_0,q4_K,q5_K,q6_K,f16] [--isa NAME] [--reps 5]
-//                       [--tokens 512] [--shape 4096x4096] [--wset KiB] [--cpu-time] [read] [decode] [prefill]
+//                       [--tokens 512] [--shape 4096x4096] [--wset KiB] [--cpu-time] [--tiles]
+//                       [read] [decode] [prefill]
 //   versus_quants_bench --rungs     (the best rung of each family on this CPU, under VERSUS_ISA)
+// --tiles: the rung without its prefill panels and GEMM (QuantPanel, QuantGemm), to time what they replace.
 // --wset: decode cycles through this many KiB of weight copies (default 256 MiB: DRAM; below the L2 size the
 // kernels' own cost shows). --cpu-time: process CPU time instead of wall time (single-threaded runs on a
 // shared machine).
@@ -149,7 +151,7 @@ int main(int argc, char** argv) {
     int64_t tokens = 512;
     int wset_kib = 256 << 10;  // decode: weight bytes cycled through (small: cache-resident, compute-bound)
     std::vector<Shape> shapes(std::begin(LLAMA7B), std::end(LLAMA7B));
-    bool do_read = false, do_decode = false, do_prefill = false;
+    bool do_read = false, do_decode = false, do_prefill = false, tiles_only = false;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--threads" && i + 1 < argc) {
@@ -169,6 +171,8 @@ int main(int argc, char** argv) {
                         std::string(quant_kernels_best().isa).c_str(),
                         std::string(attention_kernels_for(128).isa).c_str(), isa_cap().c_str());
             return 0;
+        } else if (a == "--tiles") {
+            tiles_only = true;
         } else if (a == "--cpu-time") {
             g_cpu_time = true;
         } else if (a == "--reps" && i + 1 < argc) {
@@ -184,7 +188,7 @@ int main(int argc, char** argv) {
         } else {
             std::fprintf(stderr,
                          "usage: %s [--threads 1,2] [--types q4_0,q8_0,q4_K,q5_K,q6_K,f16] [--isa NAME] [--reps N] "
-                         "[--tokens N] [--shape NxM] [--wset KiB] [--cpu-time] [read] [decode] [prefill]\n",
+                         "[--tokens N] [--shape NxM] [--wset KiB] [--cpu-time] [--tiles] [read] [decode] [prefill]\n",
                          argv[0]);
             return 2;
         }
@@ -202,6 +206,16 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "[quants-bench] no rung '%s' on this CPU\n", isa.c_str());
             return 2;
         }
+    }
+    QuantKernelSet tiles;
+    if (tiles_only) {
+        tiles = *rung;
+        for (QuantTile* t : {&tiles.f32, &tiles.f16, &tiles.bf16, &tiles.q4_0, &tiles.q8_0, &tiles.q4_k, &tiles.q5_k,
+                             &tiles.q6_k}) {
+            t->panel = {};
+            t->gemm = {};
+        }
+        rung = &tiles;
     }
     std::vector<QType> qtypes;
     for (const std::string& name : types) {

@@ -72,16 +72,72 @@ struct FreeDeleter {
 
 // Prepared activations: 64-byte aligned, owned by the calling thread and kept between calls (a decode step
 // runs hundreds of matmuls); the pool's workers only read it while the call lasts.
-uint8_t* prep_scratch(size_t bytes) {
-    thread_local std::unique_ptr<void, FreeDeleter> buf;
-    thread_local size_t size = 0;
-    if (size < bytes) {
+// Slot 0: prepared activations; slot 1: the panel a thread is working on (its own).
+uint8_t* scratch(int slot, size_t bytes) {
+    thread_local std::unique_ptr<void, FreeDeleter> buf[2];
+    thread_local size_t size[2] = {0, 0};
+    if (size[slot] < bytes) {
         const size_t want = (bytes + 4095) & ~size_t{4095};
-        buf.reset(std::aligned_alloc(64, want));
-        if (!buf) throw std::bad_alloc();
-        size = want;
+        buf[slot].reset(std::aligned_alloc(64, want));
+        if (!buf[slot]) throw std::bad_alloc();
+        size[slot] = want;
     }
-    return static_cast<uint8_t*>(buf.get());
+    return static_cast<uint8_t*>(buf[slot].get());
+}
+
+// Every token's activations rewritten by prep (xs bytes apart) into the calling thread's scratch.
+const uint8_t* prepare(void (*prep)(int64_t, const void*, void*), int64_t n_in, const uint8_t* x, size_t x_rb,
+                       int64_t n_tok, size_t xs, ThreadPool& pool) {
+    uint8_t* buf = scratch(0, xs * size_t(n_tok));
+    auto prep_rows = [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) prep(n_in, x + size_t(t) * x_rb, buf + size_t(t) * xs);
+    };
+    if (pool.size() > 1 && n_tok >= 16) {
+        pool.parallel_for(n_tok, 8, prep_rows);
+    } else {
+        prep_rows(0, n_tok);
+    }
+    return buf;
+}
+
+// Prefill through panels (QuantPanel): each thread packs a few panels of rows (about PANEL_CHUNK_BYTES) into its
+// scratch, then runs every token over them, toks at a time, all panels per group of tokens: the packed rows stay
+// in its L2 while the activations stream past, each group of tokens loaded once for all of them.
+constexpr size_t PANEL_CHUNK_BYTES = size_t{512} << 10;
+
+void panel_matmul(const QuantPanel& pn, const uint8_t* W, size_t w_rb, int64_t n_in, int64_t n_out,
+                  const uint8_t* x, size_t x_rb, int64_t n_tok, float* y, ThreadPool& pool) {
+    const size_t xs = pn.prep_bytes(n_in);
+    const uint8_t* xp = prepare(pn.prep, n_in, x, x_rb, n_tok, xs, pool);
+    const size_t pb = pn.pack_bytes(n_in);
+    const int64_t n_panels = (n_out + pn.rows - 1) / pn.rows;
+    int64_t per_chunk = std::max<int64_t>(1, int64_t(PANEL_CHUNK_BYTES / pb));
+    per_chunk = std::min(per_chunk, std::max<int64_t>(1, n_panels / (4 * int64_t(pool.size()))));
+    const int64_t n_chunks = (n_panels + per_chunk - 1) / per_chunk;
+    auto run_chunks = [&](int64_t c0, int64_t c1) {
+        uint8_t* panels = scratch(1, pb * size_t(per_chunk));
+        for (int64_t c = c0; c < c1; ++c) {
+            const int64_t q0 = c * per_chunk, q1 = std::min(n_panels, q0 + per_chunk);
+            for (int64_t q = q0; q < q1; ++q) {
+                const int64_t r0 = q * pn.rows;
+                pn.pack(n_in, W + size_t(r0) * w_rb, w_rb, int(std::min<int64_t>(pn.rows, n_out - r0)),
+                        panels + size_t(q - q0) * pb);
+            }
+            for (int64_t t0 = 0; t0 < n_tok; t0 += pn.toks) {
+                const int nt = int(std::min<int64_t>(pn.toks, n_tok - t0));
+                for (int64_t q = q0; q < q1; ++q) {
+                    const int64_t r0 = q * pn.rows;
+                    pn.run(n_in, panels + size_t(q - q0) * pb, int(std::min<int64_t>(pn.rows, n_out - r0)),
+                           xp + size_t(t0) * xs, xs, nt, y + size_t(t0) * size_t(n_out) + size_t(r0), size_t(n_out));
+                }
+            }
+        }
+    };
+    if (pool.size() == 1 || n_chunks == 1) {
+        run_chunks(0, n_chunks);
+    } else {
+        pool.parallel_for(n_chunks, 1, run_chunks);
+    }
 }
 
 }  // namespace
@@ -162,6 +218,16 @@ void matmul(const QuantKernelSet& k, QType w_type, const void* W, int64_t n_in, 
         std::fill(y, y + size_t(n_out) * size_t(n_tok), 0.0f);
         return;
     }
+    const uint8_t* wp = static_cast<const uint8_t*>(W);
+    const uint8_t* xp = static_cast<const uint8_t*>(x_act);
+    if (tile.gemm.fn && n_tok >= tile.gemm.min_toks) {
+        tile.gemm.fn(n_in, n_out, W, static_cast<const float*>(x_act), n_tok, y, pool);
+        return;
+    }
+    if (tile.panel.pack && n_tok >= tile.panel.min_toks) {
+        panel_matmul(tile.panel, wp, w_rb, n_in, n_out, xp, x_rb, n_tok, y, pool);
+        return;
+    }
     const int R = tile.rows, T = tile.toks;
     const int64_t n_threads = pool.size();
 
@@ -172,21 +238,10 @@ void matmul(const QuantKernelSet& k, QType w_type, const void* W, int64_t n_in, 
     chunk = std::max<int64_t>(R, (chunk + R - 1) / R * R);
     const int64_t n_chunks = (n_out + chunk - 1) / chunk;
 
-    const uint8_t* wp = static_cast<const uint8_t*>(W);
-    const uint8_t* xp = static_cast<const uint8_t*>(x_act);
     size_t xs = x_rb;
     if (tile.prep) {
         xs = tile.prep_bytes(n_in);
-        uint8_t* buf = prep_scratch(xs * size_t(n_tok));
-        auto prep_rows = [&](int64_t t0, int64_t t1) {
-            for (int64_t t = t0; t < t1; ++t) tile.prep(n_in, xp + size_t(t) * x_rb, buf + size_t(t) * xs);
-        };
-        if (n_threads > 1 && n_tok >= 16) {
-            pool.parallel_for(n_tok, 8, prep_rows);
-        } else {
-            prep_rows(0, n_tok);
-        }
-        xp = buf;
+        xp = prepare(tile.prep, n_in, xp, x_rb, n_tok, xs, pool);
     }
     auto run_chunks = [&](int64_t c0, int64_t c1) {
         for (int64_t c = c0; c < c1; ++c) {

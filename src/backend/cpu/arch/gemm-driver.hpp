@@ -39,12 +39,26 @@ inline int gd_imin(int a, int b) { return a < b ? a : b; }
 inline float gd_add_out(float c, float r) { return c + r; }
 inline int32_t gd_add_out(int32_t c, int32_t r) { return int32_t(uint32_t(c) + uint32_t(r)); }  // wraps, no UB
 
+// The input element types of traits T: In for both, or InA and InB where they differ. B is (K, N) row-major,
+// or with T::B_ROWS (N, K) row-major: the rows of B are its columns, as the weights of an LLM layer are stored.
+template <class T>
+struct GemmIn {
+    using A = typename T::In;
+    using B = typename T::In;
+};
+template <class T>
+    requires requires { typename T::InA; }
+struct GemmIn<T> {
+    using A = typename T::InA;
+    using B = typename T::InB;
+};
+
 template <class T>
 struct GemmJob {
     int M, N, K;
-    const typename T::In* A;  // (M, K)
-    const typename T::In* B;  // (K, N)
-    typename T::Out* C;       // (M, N)
+    const typename GemmIn<T>::A* A;  // (M, K)
+    const typename GemmIn<T>::B* B;  // (K, N), or (N, K) with T::B_ROWS
+    typename T::Out* C;              // (M, N)
 };
 
 template <class T>
@@ -75,8 +89,13 @@ void gemm_worker(void* ctx, int thread, int n_threads) {
             const int k0 = pw * KW, kk = gd_imin(g.K - k0, kw * KW);
             const size_t b_panel = T::b_panel_words(kw);
             for (int jr = 0; jr < nc; jr += NR) {
-                T::pack_b(g.B + size_t(k0) * g.N + jc + jr, g.N, gd_imin(NR, nc - jr), kk, kw,
-                          bbuf + size_t(jr / NR) * b_panel);
+                if constexpr (requires { T::B_ROWS; }) {
+                    T::pack_b(g.B + size_t(jc + jr) * g.K + k0, g.K, gd_imin(NR, nc - jr), kk, kw,
+                              bbuf + size_t(jr / NR) * b_panel);
+                } else {
+                    T::pack_b(g.B + size_t(k0) * g.N + jc + jr, g.N, gd_imin(NR, nc - jr), kk, kw,
+                              bbuf + size_t(jr / NR) * b_panel);
+                }
             }
             for (int ic = m0; ic < m1; ic += T::MC) {
                 const int mc = gd_imin(T::MC, m1 - ic);
@@ -113,8 +132,8 @@ void gemm_worker(void* ctx, int thread, int n_threads) {
 }
 
 template <class T>
-void gemm_run(int M, int N, int K, const typename T::In* A, const typename T::In* B, typename T::Out* C,
-              ThreadPool& pool) {
+void gemm_run(int M, int N, int K, const typename GemmIn<T>::A* A, const typename GemmIn<T>::B* B,
+              typename T::Out* C, ThreadPool& pool) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) {
         std::memset(C, 0, sizeof(typename T::Out) * size_t(M) * size_t(N));
@@ -205,6 +224,50 @@ struct WidenF32 {
         }
     }
 };
+
+// y (M, N) = x (M, K) f32 · Wᵀ, W (N, K) in bf16/f16 as an LLM layer stores its weights (QuantGemm): the f32
+// micro-kernel of WidenF32 with A copied and B's rows widened into k-major panels.
+template <class V, bool BF16>
+struct WidenF32Rows : WidenF32<V, BF16> {
+    using Base = WidenF32<V, BF16>;
+    using InA = float;
+    using InB = uint16_t;
+    static constexpr bool B_ROWS = true;
+    static constexpr int W = V::W, MR = Base::MR, NR = Base::NR;
+
+    static void pack_a(const float* src, int lda, int mv, int kk, int kw, float* dst) {
+        if (mv < MR) std::memset(dst, 0, sizeof(float) * size_t(kw) * MR);
+        for (int i = 0; i < mv; ++i) {
+            const float* row = src + size_t(i) * lda;
+            for (int p = 0; p < kk; ++p) dst[size_t(p) * MR + i] = row[p];
+        }
+    }
+
+    // dst[p * NR + j] = B row j, element p: W x W blocks widened row by row and transposed in registers.
+    static void pack_b(const uint16_t* src, int ldb, int nv, int kk, int kw, float* dst) {
+        if (nv < NR || kk < kw) std::memset(dst, 0, sizeof(float) * size_t(kw) * NR);
+        const int kv = kk / W * W;
+        for (int j0 = 0; j0 < nv; j0 += W) {
+            const int rows = gd_imin(W, nv - j0);
+            for (int p0 = 0; p0 < kv; p0 += W) {
+                typename V::F r[W];
+                for (int i = 0; i < W; ++i) r[i] = i < rows ? Base::widen_vec(src + size_t(j0 + i) * ldb + p0) : V::zero();
+                V::transpose(r);
+                for (int q = 0; q < W; ++q) V::store(dst + size_t(p0 + q) * NR + j0, r[q]);
+            }
+            for (int i = 0; i < rows; ++i) {
+                for (int p = kv; p < kk; ++p) dst[size_t(p) * NR + j0 + i] = Base::widen(src[size_t(j0 + i) * ldb + p]);
+            }
+        }
+    }
+};
+
+// The QuantGemm of f16 (BF16 false) or bf16 weights on rung V.
+template <class V, bool BF16>
+void gemm_weights(int64_t n_in, int64_t n_out, const void* w, const float* x, int64_t n_tok, float* y,
+                  ThreadPool& pool) {
+    gemm_run<WidenF32Rows<V, BF16>>(int(n_tok), int(n_out), int(n_in), x, static_cast<const uint16_t*>(w), y, pool);
+}
 
 // ---- STREAM ------------------------------------------------------------------------------------------------
 

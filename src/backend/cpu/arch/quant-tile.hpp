@@ -68,6 +68,19 @@ constexpr QuantTile tile_of(QuantTileFn fn = tile<K>) {
     }
 }
 
+// A tile with its (optional) prefill paths.
+constexpr QuantTile with_panel(QuantTile t, QuantPanel p) {
+    t.panel = p;
+    return t;
+}
+constexpr QuantTile with_gemm(QuantTile t, QuantGemm g) {
+    t.gemm = g;
+    return t;
+}
+// Float weights: from this many tokens the blocked GEMM (gemm_weights in arch/gemm-driver.hpp), with its
+// packing, beats the tiles.
+constexpr int GEMM_MIN_TOKS = 32;
+
 // y[t * ys + r] = Σ lanes of acc[r][t] + tail[r][t].
 template <class V, int R, int T>
 inline void store_tile(const typename V::F (&acc)[R][T], const float (&tail)[R][T], float* y, size_t ys) {

@@ -13,6 +13,7 @@
 //   F32/F16/BF16  widened to f32 (fcvtl, shll #16), fma against f32 activations.
 // Activations are quantized with fcvtns (round to nearest even), matching the scalar rung byte for byte.
 #include "backend/cpu/arch/arm/simd-neon.hpp"
+#include "backend/cpu/arch/gemm-driver.hpp"
 #include "backend/cpu/arch/quant-tile.hpp"
 
 #define VERSUS_DOTPROD_ENTRY __attribute__((flatten, target("arch=armv8.2-a+dotprod")))
@@ -333,8 +334,10 @@ constexpr QuantKernelSet NEON = {
     /* .quantize_q8_0 = */ act_q8_0,
     /* .quantize_q8_k = */ act_q8_k,
     /* .f32           = */ tile_of<simd::FloatTile<Neon, simd::Fmt::F32>>(),
-    /* .f16           = */ tile_of<simd::FloatTile<Neon, simd::Fmt::F16>>(),
-    /* .bf16          = */ tile_of<simd::FloatTile<Neon, simd::Fmt::BF16>>(),
+    /* .f16           = */ simd::with_gemm(tile_of<simd::FloatTile<Neon, simd::Fmt::F16>>(),
+                                           {simd::GEMM_MIN_TOKS, simd::gemm_weights<Neon, false>}),
+    /* .bf16          = */ simd::with_gemm(tile_of<simd::FloatTile<Neon, simd::Fmt::BF16>>(),
+                                           {simd::GEMM_MIN_TOKS, simd::gemm_weights<Neon, true>}),
     /* .q4_0          = */ tile_of<Q4_0<Base>>(q4_0_base),
     /* .q8_0          = */ tile_of<Q8_0<Base>>(q8_0_base),
     /* .q4_k          = */ tile_of<K4<Base, false>>(q4_k_base),
@@ -347,8 +350,10 @@ constexpr QuantKernelSet NEON_DOTPROD = {
     /* .quantize_q8_0 = */ act_q8_0,
     /* .quantize_q8_k = */ act_q8_k,
     /* .f32           = */ tile_of<simd::FloatTile<Neon, simd::Fmt::F32>>(),
-    /* .f16           = */ tile_of<simd::FloatTile<Neon, simd::Fmt::F16>>(),
-    /* .bf16          = */ tile_of<simd::FloatTile<Neon, simd::Fmt::BF16>>(),
+    /* .f16           = */ simd::with_gemm(tile_of<simd::FloatTile<Neon, simd::Fmt::F16>>(),
+                                           {simd::GEMM_MIN_TOKS, simd::gemm_weights<Neon, false>}),
+    /* .bf16          = */ simd::with_gemm(tile_of<simd::FloatTile<Neon, simd::Fmt::BF16>>(),
+                                           {simd::GEMM_MIN_TOKS, simd::gemm_weights<Neon, true>}),
     /* .q4_0          = */ tile_of<Q4_0<DotProd>>(q4_0_dot),
     /* .q8_0          = */ tile_of<Q8_0<DotProd>>(q8_0_dot),
     /* .q4_k          = */ tile_of<K4<DotProd, false>>(q4_k_dot),

@@ -25,6 +25,8 @@
 // Tiles are rows x tokens (decode runs rows x 1); each (row, token) pair keeps a vector of partial sums,
 // reduced once at the end of the tile.
 #include "backend/cpu/arch/x86/simd-avx2.hpp"
+#include "backend/cpu/arch/gemm-driver.hpp"
+#include "backend/cpu/arch/quant-panel.hpp"
 #include "backend/cpu/arch/quant-tile.hpp"
 
 namespace versus::cpu::qavx2 {
@@ -467,18 +469,86 @@ struct Q6_K {
     }
 };
 
+// ---- prefill panels (arch/quant-panel.hpp) -------------------------------------------------------
+
+// 8 rows per vector, one sub-panel by four tokens (16 registers): vpmaddubsw steps added in int16 (FOLD of
+// them) and widened by vpmaddwd. Q8_0 (u up to 255 overflows the int16 pairs) keeps its tiles.
+struct PanelAvx2 {
+    using I = __m256i;
+    using F = __m256;
+    static constexpr int L = 8, P = 1, T = 4;
+    static F fzero() { return _mm256_setzero_ps(); }
+    static I iload(const uint8_t* p) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(p)); }
+    static F fload(const uint8_t* p) { return _mm256_load_ps(reinterpret_cast<const float*>(p)); }
+    static void fstore(float* p, F v) { _mm256_storeu_ps(p, v); }
+    static I bcast4(const uint8_t* p) {
+        int32_t v;
+        std::memcpy(&v, p, 4);
+        return _mm256_set1_epi32(v);
+    }
+    static F cvt(I v) { return _mm256_cvtepi32_ps(v); }
+    static F set1(float v) { return _mm256_set1_ps(v); }
+    static F mul(F a, F b) { return _mm256_mul_ps(a, b); }
+    static F fma(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
+    static F fnma(F a, F b, F c) { return _mm256_fnmadd_ps(a, b, c); }
+    static void scale_f16(const uint16_t* h, const float* k, uint8_t* out) {
+        _mm256_store_ps(reinterpret_cast<float*>(out),
+                        _mm256_mul_ps(_mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(h))),
+                                      _mm256_load_ps(k)));
+    }
+
+    template <int KQ, int T_, int FOLD>
+    static void group(const uint8_t* w, size_t, const uint8_t* x, size_t xs, I (&s)[P][T_]) {
+        const I ones = _mm256_set1_epi16(1);
+        for (auto& a : s[0]) a = _mm256_setzero_si256();
+#pragma GCC unroll 8
+        for (int k = 0; k < KQ; k += FOLD) {
+            I u[FOLD];
+            for (int f = 0; f < FOLD; ++f) u[f] = iload(w + 32 * (k + f));
+            for (int t = 0; t < T_; ++t) {
+                I h = _mm256_maddubs_epi16(u[0], bcast4(x + size_t(t) * xs + 4 * k));
+                for (int f = 1; f < FOLD; ++f) {
+                    h = _mm256_add_epi16(h, _mm256_maddubs_epi16(u[f], bcast4(x + size_t(t) * xs + 4 * (k + f))));
+                }
+                s[0][t] = _mm256_add_epi32(s[0][t], _mm256_madd_epi16(h, ones));
+            }
+        }
+    }
+
+    // 8 rows of G bytes (row-major at t) into G/4 vectors at out, lane j of vector k = dword k of row j: the
+    // 8 x 8 float transposition moves dwords as they are (G = 16: four of its columns are padding).
+    template <int G>
+    static void transpose(const uint8_t* t, uint8_t* out) {
+        __m256 r[8];
+        for (int i = 0; i < 8; ++i) {
+            r[i] = G == 32 ? _mm256_load_ps(reinterpret_cast<const float*>(t + 32 * i))
+                           : _mm256_castps128_ps256(_mm_load_ps(reinterpret_cast<const float*>(t + 16 * i)));
+        }
+        Avx2::transpose(r);
+        for (int k = 0; k < G / 4; ++k) _mm256_store_ps(reinterpret_cast<float*>(out + 32 * k), r[k]);
+    }
+};
+
+constexpr int PANEL_MIN_TOKS = 32;
+
 constexpr QuantKernelSet AVX2 = {
     /* .isa           = */ "avx2",
     /* .quantize_q8_0 = */ act_q8_0,
     /* .quantize_q8_k = */ act_q8_k,
     /* .f32           = */ tile_of<simd::FloatTile<Avx2, simd::Fmt::F32>>(),
-    /* .f16           = */ tile_of<simd::FloatTile<Avx2, simd::Fmt::F16>>(),
-    /* .bf16          = */ tile_of<simd::FloatTile<Avx2, simd::Fmt::BF16>>(),
-    /* .q4_0          = */ tile_of<Q4_0>(),
+    /* .f16           = */ simd::with_gemm(tile_of<simd::FloatTile<Avx2, simd::Fmt::F16>>(),
+                                           {simd::GEMM_MIN_TOKS, simd::gemm_weights<Avx2, false>}),
+    /* .bf16          = */ simd::with_gemm(tile_of<simd::FloatTile<Avx2, simd::Fmt::BF16>>(),
+                                           {simd::GEMM_MIN_TOKS, simd::gemm_weights<Avx2, true>}),
+    /* .q4_0          = */ simd::with_panel(tile_of<Q4_0>(),
+                                             simd::panel_of<PanelAvx2, simd::PanelQ4_0, false>(PANEL_MIN_TOKS)),
     /* .q8_0          = */ tile_of<Q8_0>(),
-    /* .q4_k          = */ tile_of<K4<false>>(),
-    /* .q5_k          = */ tile_of<K4<true>>(),
-    /* .q6_k          = */ tile_of<Q6_K>(),
+    /* .q4_k          = */ simd::with_panel(tile_of<K4<false>>(),
+                                             simd::panel_of<PanelAvx2, simd::PanelK4<false>, true>(PANEL_MIN_TOKS)),
+    /* .q5_k          = */ simd::with_panel(tile_of<K4<true>>(),
+                                             simd::panel_of<PanelAvx2, simd::PanelK4<true>, true>(PANEL_MIN_TOKS)),
+    /* .q6_k          = */ simd::with_panel(tile_of<Q6_K>(),
+                                             simd::panel_of<PanelAvx2, simd::PanelQ6_K, true>(PANEL_MIN_TOKS)),
 };
 
 }  // namespace

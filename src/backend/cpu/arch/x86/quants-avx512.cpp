@@ -17,6 +17,8 @@
 // Test build: with VERSUS_KERNELS_AVX512_SIMDE the file is compiled a second time, without -mavx512*, against
 // SIMDe's portable AVX-512, as namespace qavx512_simde with rungs named "*-simde" (see kernels-avx512.cpp).
 #include "backend/cpu/arch/x86/simd-avx512.hpp"
+#include "backend/cpu/arch/gemm-driver.hpp"
+#include "backend/cpu/arch/quant-panel.hpp"
 #include "backend/cpu/arch/quant-tile.hpp"
 
 #if defined(VERSUS_KERNELS_AVX512_SIMDE)
@@ -511,20 +513,131 @@ struct Q6_K {
     }
 };
 
+// ---- prefill panels (arch/quant-panel.hpp) -------------------------------------------------------
+
+// 16 rows per vector, two sub-panels by six tokens: 12 int32 and 12 f32 accumulators, two weight vectors and
+// a broadcast within the 32 registers. Without VNNI the 4-byte dot is vpmaddubsw + vpmaddwd, whose int16 pairs
+// hold u <= 63 only: Q8_0 (u up to 255) keeps its tiles there.
+template <bool VNNI>
+struct PanelAvx512 {
+    using I = __m512i;
+    using F = __m512;
+    static constexpr int L = 16, P = 2, T = 6;
+    static F fzero() { return _mm512_setzero_ps(); }
+    static I iload(const uint8_t* p) { return _mm512_load_si512(p); }
+    static F fload(const uint8_t* p) { return _mm512_load_ps(p); }
+    static void fstore(float* p, F v) { _mm512_storeu_ps(p, v); }
+    static I bcast4(const uint8_t* p) {
+        int32_t v;
+        std::memcpy(&v, p, 4);
+        return _mm512_set1_epi32(v);
+    }
+    // s[p][t] = Σ over the group's KQ steps of u (sub-panel p) times token t's quants, 4 bytes per lane a step.
+    template <int KQ, int T, int FOLD>
+    static void group(const uint8_t* w, size_t sub, const uint8_t* x, size_t xs, I (&s)[P][T]) {
+        for (auto& row : s) {
+            for (auto& a : row) a = _mm512_setzero_si512();
+        }
+        if constexpr (VNNI) {
+#pragma GCC unroll 8
+            for (int k = 0; k < KQ; ++k) {
+                I u[P];
+                for (int p = 0; p < P; ++p) u[p] = iload(w + size_t(p) * sub + 64 * k);
+                for (int t = 0; t < T; ++t) {
+                    const I q = bcast4(x + size_t(t) * xs + 4 * k);
+                    for (int p = 0; p < P; ++p) s[p][t] = _mm512_dpbusd_epi32(s[p][t], u[p], q);
+                }
+            }
+        } else {
+            const I ones = _mm512_set1_epi16(1);
+#pragma GCC unroll 8
+            for (int k = 0; k < KQ; k += FOLD) {
+                for (int t = 0; t < T; ++t) {
+                    for (int p = 0; p < P; ++p) {
+                        I h = _mm512_setzero_si512();
+                        for (int f = 0; f < FOLD; ++f) {
+                            h = _mm512_add_epi16(h, _mm512_maddubs_epi16(iload(w + size_t(p) * sub + 64 * (k + f)),
+                                                                         bcast4(x + size_t(t) * xs + 4 * (k + f))));
+                        }
+                        s[p][t] = _mm512_add_epi32(s[p][t], madd_i16(h, ones));
+                    }
+                }
+            }
+        }
+    }
+    static F cvt(I v) { return cvt_i32_ps(v); }
+    static F set1(float v) { return _mm512_set1_ps(v); }
+    static F mul(F a, F b) { return _mm512_mul_ps(a, b); }
+    static F fma(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
+    static F fnma(F a, F b, F c) { return _mm512_fnmadd_ps(a, b, c); }
+    // out (16 f32, aligned) = the halves h widened, times k.
+    static void scale_f16(const uint16_t* h, const float* k, uint8_t* out) {
+        _mm512_store_ps(out, _mm512_mul_ps(cvt_f16x16(_mm256_load_si256(reinterpret_cast<const __m256i*>(h))),
+                                           _mm512_load_ps(k)));
+    }
+
+    // 16 rows of G bytes (row-major at t) into G/4 vectors at out, lane j of vector k = dword k of row j: a
+    // transposition of 16 x G/4 dwords in two (G = 16) or three (G = 32) rounds of two-source permutes.
+    template <int G>
+    static void transpose(const uint8_t* t, uint8_t* out) {
+        // Round 1 (G = 32): rows 4m..4m+3, dwords 4h..4h+3 of each, as [row][dword] in 16 lanes.
+        alignas(64) static constexpr int32_t R1[2][16] = {{0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27},
+                                                          {4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31}};
+        // Round 2: from two such (rows 8n..8n+7), dwords 2e and 2e + 1 of the eight rows.
+        alignas(64) static constexpr int32_t R2[2][16] = {{0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29},
+                                                          {2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31}};
+        // Round 3: rows 0..7 and 8..15 of one dword.
+        alignas(64) static constexpr int32_t R3[2][16] = {{0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23},
+                                                          {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31}};
+        constexpr int H = G / 16;
+        __m512i c[H][4];
+        for (int m = 0; m < 4; ++m) {
+            if constexpr (G == 32) {
+                const __m512i a = _mm512_load_si512(t + 128 * m), b = _mm512_load_si512(t + 128 * m + 64);
+                for (int h = 0; h < 2; ++h) c[h][m] = _mm512_permutex2var_epi32(a, _mm512_load_si512(R1[h]), b);
+            } else {
+                c[0][m] = _mm512_load_si512(t + 64 * m);
+            }
+        }
+        for (int h = 0; h < H; ++h) {
+            for (int e = 0; e < 2; ++e) {
+                const __m512i i2 = _mm512_load_si512(R2[e]);
+                const __m512i d0 = _mm512_permutex2var_epi32(c[h][0], i2, c[h][1]);
+                const __m512i d1 = _mm512_permutex2var_epi32(c[h][2], i2, c[h][3]);
+                for (int f = 0; f < 2; ++f) {
+                    _mm512_store_si512(out + 64 * (4 * h + 2 * e + f),
+                                       _mm512_permutex2var_epi32(d0, _mm512_load_si512(R3[f]), d1));
+                }
+            }
+        }
+    }
+};
+
+// From this many tokens the panels' packing pass (about a decode's worth of work per weight) is repaid.
+constexpr int PANEL_MIN_TOKS = 32;
+using simd::GEMM_MIN_TOKS;
+using simd::with_gemm;
+using simd::with_panel;
+
 template <bool VNNI, bool VBMI = false>
 constexpr QuantKernelSet make_rung(std::string_view isa) {
+    using PT = PanelAvx512<VNNI>;
+    constexpr int MT = PANEL_MIN_TOKS;
     return {
         /* .isa           = */ isa,
         /* .quantize_q8_0 = */ act_q8_0,
         /* .quantize_q8_k = */ act_q8_k,
         /* .f32           = */ tile_of<simd::FloatTile<Avx512, simd::Fmt::F32>>(),
-        /* .f16           = */ tile_of<simd::FloatTile<Avx512, simd::Fmt::F16>>(),
-        /* .bf16          = */ tile_of<simd::FloatTile<Avx512, simd::Fmt::BF16>>(),
-        /* .q4_0          = */ tile_of<Q4_0<VNNI, VBMI>>(),
-        /* .q8_0          = */ tile_of<Q8_0<VNNI, VBMI>>(),
-        /* .q4_k          = */ tile_of<K4<VNNI, false>>(),
-        /* .q5_k          = */ tile_of<K4<VNNI, true>>(),
-        /* .q6_k          = */ tile_of<Q6_K<VNNI>>(),
+        /* .f16           = */ with_gemm(tile_of<simd::FloatTile<Avx512, simd::Fmt::F16>>(),
+                                         {GEMM_MIN_TOKS, simd::gemm_weights<Avx512, false>}),
+        /* .bf16          = */ with_gemm(tile_of<simd::FloatTile<Avx512, simd::Fmt::BF16>>(),
+                                         {GEMM_MIN_TOKS, simd::gemm_weights<Avx512, true>}),
+        /* .q4_0          = */ with_panel(tile_of<Q4_0<VNNI, VBMI>>(), simd::panel_of<PT, simd::PanelQ4_0, false>(MT)),
+        /* .q8_0          = */ with_panel(tile_of<Q8_0<VNNI, VBMI>>(),
+                                          VNNI ? simd::panel_of<PT, simd::PanelQ8_0, false>(MT) : QuantPanel{}),
+        /* .q4_k          = */ with_panel(tile_of<K4<VNNI, false>>(), simd::panel_of<PT, simd::PanelK4<false>, true>(MT)),
+        /* .q5_k          = */ with_panel(tile_of<K4<VNNI, true>>(), simd::panel_of<PT, simd::PanelK4<true>, true>(MT)),
+        /* .q6_k          = */ with_panel(tile_of<Q6_K<VNNI>>(), simd::panel_of<PT, simd::PanelQ6_K, true>(MT)),
     };
 }
 

@@ -149,6 +149,30 @@ struct Avx512 {
         const __m128 s = _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
         _mm_storeu_ps(out, _mm_mul_ps(s, _mm_set1_ps(scale)));
     }
+    // r[i][k] -> r[k][i]: a 16 x 16 transposition in three rounds (pairs of rows within 128-bit lanes, quads,
+    // then the lanes).
+    static void transpose(F (&r)[16]) {
+        F t[16], u[16];
+        for (int i = 0; i < 8; ++i) {
+            t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+        }
+        for (int i = 0; i < 4; ++i) {  // u[4i + c], lane L: column 4L + c of rows 4i .. 4i+3
+            u[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+            u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+            u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+            u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+        }
+        for (int c = 0; c < 4; ++c) {
+            const F x01 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44), x23 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xEE);
+            const F y01 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44);
+            const F y23 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xEE);
+            r[c] = _mm512_shuffle_f32x4(x01, y01, 0x88);
+            r[4 + c] = _mm512_shuffle_f32x4(x01, y01, 0xDD);
+            r[8 + c] = _mm512_shuffle_f32x4(x23, y23, 0x88);
+            r[12 + c] = _mm512_shuffle_f32x4(x23, y23, 0xDD);
+        }
+    }
     // 16 halves widened.
     static F load_f16(const f16_t* p) {
         return cvt_f16x16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
