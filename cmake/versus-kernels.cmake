@@ -2,8 +2,11 @@
 # formats and the LLM matmul). Kept free of other dependencies so the arm64 preset can cross-build it and run
 # its tests under qemu.
 set(VK ${PROJECT_SOURCE_DIR}/src/backend/cpu)
+# CPU feature detection lives in src/system (the system probe reads it too); it has no dependencies, so the
+# kernels library links it and still cross-builds alone.
+add_library(versus_cpu_features STATIC ${PROJECT_SOURCE_DIR}/src/system/cpu-features.cpp)
+target_include_directories(versus_cpu_features PUBLIC ${PROJECT_SOURCE_DIR}/src)
 add_library(versus_kernels STATIC
-  ${VK}/cpu-features.cpp
   ${VK}/thread-pool.cpp
   ${VK}/kernels.cpp
   ${VK}/kernels-ref.cpp
@@ -14,7 +17,7 @@ add_library(versus_kernels STATIC
 # would fuse them on Arm).
 set_source_files_properties(${VK}/quants-ref.cpp PROPERTIES COMPILE_OPTIONS "-ffp-contract=off")
 target_include_directories(versus_kernels PUBLIC ${PROJECT_SOURCE_DIR}/src)
-target_link_libraries(versus_kernels PUBLIC Threads::Threads)
+target_link_libraries(versus_kernels PUBLIC versus_cpu_features Threads::Threads)
 
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   target_sources(versus_kernels PRIVATE ${VK}/arch/x86/kernels-avx2.cpp ${VK}/arch/x86/kernels-avx512.cpp)

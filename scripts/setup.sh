@@ -25,8 +25,8 @@ pkgs=(build-essential cmake ninja-build pkg-config git
       libjs-chart.js)  # compiled into HTML reports for their charts
 if (( want_tests )); then
   # Arm NEON kernels are checked under qemu; clang builds the fuzz targets; SIMDe runs the
-  # AVX-512 kernels on CPUs without AVX-512.
-  pkgs+=(g++-aarch64-linux-gnu qemu-user-static clang libclang-rt-14-dev libsimde-dev)
+  # AVX-512 kernels on CPUs without AVX-512; python3 runs the source rules (scripts/check-source.py).
+  pkgs+=(g++-aarch64-linux-gnu qemu-user-static clang libclang-rt-14-dev libsimde-dev python3)
   # Chromium loads the HTML report headless (a Debian package; Ubuntu ships it as a snap only).
   if grep -qs '^ID=debian' /etc/os-release; then pkgs+=(chromium); fi
 fi

@@ -11,7 +11,7 @@
 #include "backend/cpu/attention.hpp"
 #include "core/context.hpp"
 #include "core/runner.hpp"
-#include "core/sysinfo.hpp"
+#include "system/sysinfo.hpp"
 #include "workloads/fill.hpp"
 #include "workloads/workload.hpp"
 
@@ -32,7 +32,7 @@ backend::Backend& cpu_backend() {
 
 std::vector<core::Record> run_attention(const std::vector<std::pair<std::string, std::string>>& values,
                                         const std::string& threads) {
-    static const core::SystemInfo sys = core::probe_system();
+    static const system::SystemInfo sys = system::probe_system();
     static const core::Context ctx = core::build_context(sys, slots());
     const auto* w = workloads::find_workload("attention");
     EXPECT_NE(w, nullptr);

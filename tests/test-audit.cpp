@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -147,6 +148,22 @@ TEST(Audit, MeasuredRecordsDecide) {
     EXPECT_NE(c17.reasoning.find("h2d zero-copy"), std::string::npos) << c17.reasoning;
 }
 
+TEST(Audit, CpuRowsNamedLikeAnAppleChipAreNotGpuMeasurements) {
+    // On a Mac the CPU backend's device is the chip's name, which the spec database knows as the GPU
+    // platform: those rows measure the CPU cores and must not decide a GPU claim.
+    std::vector<Record> records = {row("Apple M3 Max", "cpu", "llm",
+                                       {{"phase", std::string("decode")}, {"model", std::string("llama-7b")},
+                                        {"type", std::string("q4_0")}, {"tokens_per_s", 90.0}, {"power_w", 48.0}})};
+    const auto c9 = audit("C9", &records);
+    EXPECT_EQ(c9.reasoning.find("(measured)"), std::string::npos) << c9.reasoning;
+    records = {row("Apple M4 Max", "cpu", "membw", {{"op", std::string("triad")}, {"gbps", 120.0}})};
+    const auto c1 = audit("C1", &records);
+    EXPECT_EQ(c1.reasoning.find("measured 120"), std::string::npos) << c1.reasoning;
+    // The same rows from a GPU backend are measurements of the platform.
+    records = {row("Apple M4 Max", "metal", "membw", {{"op", std::string("triad")}, {"gbps", 120.0}})};
+    EXPECT_NE(audit("C1", &records).reasoning.find("measured 120"), std::string::npos);
+}
+
 TEST(Audit, CliJsonHasOneRowPerClaim) {
     const auto dir = std::filesystem::temp_directory_path() / ("versus-audit-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
@@ -166,5 +183,23 @@ TEST(Audit, CliJsonHasOneRowPerClaim) {
     const int bad = std::system((std::string(VERSUS_BINARY) + " audit -o xml >/dev/null 2>&1").c_str());
     ASSERT_TRUE(WIFEXITED(bad));
     EXPECT_EQ(WEXITSTATUS(bad), 2);
+    std::filesystem::remove_all(dir);
+}
+
+TEST(Audit, ResultsFileWithoutARecordIsBadInput) {
+    const auto dir = std::filesystem::temp_directory_path() / ("versus-audit-bad-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const auto err = dir / "err";
+    for (const std::string& results : {std::string("/etc/passwd"), dir.string()}) {
+        const int status = std::system(
+            (std::string(VERSUS_BINARY) + " audit --results " + results + " >/dev/null 2>" + err.string()).c_str());
+        ASSERT_TRUE(WIFEXITED(status)) << results;
+        EXPECT_EQ(WEXITSTATUS(status), 2) << results;
+        std::ifstream in(err);
+        const std::string text(std::istreambuf_iterator<char>(in), {});
+        EXPECT_NE(text.find("[" + results + "]"), std::string::npos) << text;
+        EXPECT_NE(text.find("HINT"), std::string::npos) << text;
+        EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+    }
     std::filesystem::remove_all(dir);
 }

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -15,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/error.hpp"
+#include "cli/guard.hpp"
 #include "core/results-file.hpp"
 #include "predict/specs.hpp"
 
@@ -65,6 +68,34 @@ TEST(Cli, UsageErrorsExitTwoWithHint) {
         EXPECT_NE(r.err.find("HINT"), std::string::npos) << args << "\n" << r.err;
         EXPECT_TRUE(r.out.empty()) << args;
     }
+}
+
+TEST(Cli, InputThatIsNotAFileExitsTwoWithOneLine) {
+    // A directory where a results file is expected used to end in std::terminate (exit 134).
+    const std::string dir = std::filesystem::path(tmpfile("x")).parent_path().string();
+    for (const std::string& args : {"compare " + dir, "audit --results " + dir, "history --db " + tmpfile("h.db") + " --import " + dir}) {
+        auto r = run_versus(args);
+        EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
+        EXPECT_NE(r.err.find("[" + dir + "]"), std::string::npos) << args << "\n" << r.err;
+        EXPECT_NE(r.err.find("HINT"), std::string::npos) << args << "\n" << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << "\n" << r.err;
+    }
+}
+
+TEST(Cli, EveryFailureIsOneLineAndADocumentedCode) {
+    // What a command throws decides the code; nothing escapes to std::terminate.
+    auto code = [](auto fail) { return versus::cli::run_guarded([&]() -> int { fail(); return 0; }); };
+    EXPECT_EQ(code([] { throw versus::UsageError("x", "bad", "fix it"); }), 2);
+    EXPECT_EQ(code([] {
+                  throw std::filesystem::filesystem_error("cannot", "/no/such",
+                                                          std::make_error_code(std::errc::permission_denied));
+              }),
+              2);
+    EXPECT_EQ(code([] { throw std::runtime_error("sqlite said no\nsecond line"); }), 1);
+    EXPECT_EQ(code([] { throw std::bad_alloc(); }), 1);
+    EXPECT_EQ(code([] { throw 42; }), 1);
+    EXPECT_EQ(versus::cli::run_guarded([] { return 130; }), 130);
+    EXPECT_EQ(versus::cli::one_line("a\nb\r\n"), "a; b");
 }
 
 TEST(Cli, SizeThatCannotFitIsRefusedBeforeAllocating) {

@@ -22,7 +22,7 @@
 #include "backend/cpu/attention.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "backend/cpu/quants.hpp"
-#include "core/error.hpp"
+#include "base/error.hpp"
 #include "llm/model.hpp"
 #include "llm/offload.hpp"
 

@@ -20,9 +20,9 @@
 #include "backend/backend.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "core/context.hpp"
-#include "core/metrics.hpp"
+#include "base/metrics.hpp"
 #include "core/runner.hpp"
-#include "core/sysinfo.hpp"
+#include "system/sysinfo.hpp"
 #include "workloads/fill.hpp"
 #include "workloads/fp8.hpp"
 #include "workloads/workload.hpp"
@@ -233,12 +233,12 @@ TEST(CudaHost, Fp8E4m3Codec) {
 }
 
 TEST(CudaHost, PcieLinkBandwidth) {
-    EXPECT_NEAR(core::pcie_gbps(3, 16), 15.75, 0.01);
-    EXPECT_NEAR(core::pcie_gbps(4, 16), 31.51, 0.01);
-    EXPECT_NEAR(core::pcie_gbps(5, 16), 63.02, 0.01);
-    EXPECT_NEAR(core::pcie_gbps(1, 1), 0.25, 1e-9);
-    EXPECT_EQ(core::pcie_gbps(0, 16), 0.0);
-    EXPECT_EQ(core::pcie_gbps(4, 0), 0.0);
+    EXPECT_NEAR(base::pcie_gbps(3, 16), 15.75, 0.01);
+    EXPECT_NEAR(base::pcie_gbps(4, 16), 31.51, 0.01);
+    EXPECT_NEAR(base::pcie_gbps(5, 16), 63.02, 0.01);
+    EXPECT_NEAR(base::pcie_gbps(1, 1), 0.25, 1e-9);
+    EXPECT_EQ(base::pcie_gbps(0, 16), 0.0);
+    EXPECT_EQ(base::pcie_gbps(4, 0), 0.0);
 }
 
 // ---- with a GPU ----
@@ -440,7 +440,7 @@ TEST(Cuda, AttentionNaiveFusedAndCpuAgree) {
 
 TEST(Cuda, RunnerRowsAreDeviceTimedWithEnergyOrAReason) {
     REQUIRE_GPU(g);
-    static const core::SystemInfo sys = core::probe_system();
+    static const system::SystemInfo sys = system::probe_system();
     static const core::Context ctx = core::build_context(sys, slots());
     std::vector<core::Record> rows;
     core::RunOptions opt;

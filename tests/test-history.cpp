@@ -16,8 +16,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "base/error.hpp"
 #include "cli/cli-history.hpp"
-#include "core/error.hpp"
 #include "core/results-file.hpp"
 #include "report/history.hpp"
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "backend/cpu/quants.hpp"
-#include "core/error.hpp"
+#include "base/error.hpp"
 #include "llm/model-io.hpp"
 #include "llm/model.hpp"
 

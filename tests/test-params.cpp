@@ -1,7 +1,8 @@
 // Sweep grammar and expansion, and its errors.
 #include <gtest/gtest.h>
 
-#include "core/error.hpp"
+#include "base/error.hpp"
+#include "base/text.hpp"
 #include "core/params.hpp"
 
 using namespace versus;
@@ -75,6 +76,6 @@ TEST(Sweep, ExpandIsCartesianFirstAxisOutermost) {
 TEST(Sizes, FormatAndHuman) {
     EXPECT_EQ(format_size(1 << 20), "1M");
     EXPECT_EQ(format_size(1536), "1536");
-    EXPECT_EQ(human_bytes(1536), "1.50 KiB");
+    EXPECT_EQ(base::human_bytes(1536), "1.50 KiB");
     EXPECT_EQ(parse_size("x", "3G"), int64_t{3} << 30);
 }

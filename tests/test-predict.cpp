@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "core/error.hpp"
+#include "base/error.hpp"
 #include "core/record.hpp"
 #include "predict/backtest.hpp"
 #include "predict/fit.hpp"

@@ -3,9 +3,9 @@
 
 #include <vector>
 
-#include "core/stats.hpp"
+#include "base/stats.hpp"
 
-using namespace versus::core;
+using namespace versus::base;
 
 TEST(Stats, MedianOddAndEven) {
     const std::vector<double> odd = {5, 1, 3};

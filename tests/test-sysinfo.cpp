@@ -10,11 +10,11 @@
 #include <fstream>
 #include <string>
 
-#include "backend/cpu/cpu-features.hpp"
-#include "core/sysinfo.hpp"
+#include "system/cpu-features.hpp"
+#include "system/sysinfo.hpp"
 
 namespace fs = std::filesystem;
-using namespace versus::core;
+using namespace versus::system;
 
 namespace {
 
@@ -95,7 +95,7 @@ TEST(Sysinfo, ContainerAndVmMarkersOnThisMachine) {
         EXPECT_TRUE(has(s.virt.container_markers, "/.dockerenv"));
         EXPECT_FALSE(s.virt.container_kind.empty());
     }
-    if (versus::cpu::cpu_features().hypervisor) {
+    if (versus::system::cpu_features().hypervisor) {
         EXPECT_TRUE(s.virt.vm);
         EXPECT_TRUE(has(s.virt.vm_markers, "CPUID hypervisor bit"));
     }

@@ -7,10 +7,12 @@
 #include <vector>
 
 #include "backend/backend.hpp"
+#include "backend/cpu/cpu-peak.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "core/context.hpp"
+#include "core/printers.hpp"
 #include "core/runner.hpp"
-#include "core/sysinfo.hpp"
+#include "system/sysinfo.hpp"
 #include "workloads/fill.hpp"
 #include "workloads/workload.hpp"
 
@@ -159,7 +161,7 @@ namespace {
 std::vector<core::Record> run_jobs(const std::string& workload, const std::vector<std::pair<std::string, std::string>>& v,
                                    const std::string& threads = "1") {
     static auto slots = backend::load_backends();
-    static const core::SystemInfo sys = core::probe_system();
+    static const system::SystemInfo sys = system::probe_system();
     static const core::Context ctx = core::build_context(sys, slots);
     const auto* w = workloads::find_workload(workload);
     EXPECT_NE(w, nullptr);
@@ -219,4 +221,63 @@ TEST(Runner, TooLargeForMemoryIsSkippedBeforeAllocating) {
     ASSERT_EQ(rows.size(), 1u);
     EXPECT_EQ(rows[0].str("status"), "skipped");
     EXPECT_NE(rows[0].str("reason").find("needs"), std::string::npos);
+}
+
+TEST(CpuPeak, EachThreadKeepsItsBestRound) {
+    // A thread descheduled for half its window in one round does not halve the peak: its best round counts.
+    cpu::FmaPeak p;
+    p.add_round(std::vector<double>{50e9, 25e9});
+    p.add_round(std::vector<double>{49e9, 50e9});
+    EXPECT_DOUBLE_EQ(p.total(), 100e9);
+    EXPECT_FALSE(p.settled());  // too few rounds to trust
+    for (int i = 0; i < cpu::FmaPeak::MIN_ROUNDS; ++i) p.add_round(std::vector<double>{40e9, 40e9});
+    EXPECT_TRUE(p.settled());
+    // A faster round later (the machine got quieter) raises the peak and asks for more rounds.
+    p.add_round(std::vector<double>{60e9, 50e9});
+    EXPECT_DOUBLE_EQ(p.total(), 110e9);
+    EXPECT_FALSE(p.settled());
+}
+
+TEST(CpuPeak, MeasuredPeakHoldsAcrossQueries) {
+    std::string method;
+    const double first = cpu_backend().peak_flops(0, VERSUS_DTYPE_F32, &method);
+    EXPECT_GT(first, 0);
+    EXPECT_NE(method.find("best of many rounds"), std::string::npos) << method;
+    EXPECT_GE(cpu_backend().peak_flops(0, VERSUS_DTYPE_F32, &method), first);  // topped up, never lowered
+}
+
+extern "C" int versus_cpu_backend_init(uint32_t abi_version, versus_backend_i* out, char* err, size_t err_len);
+
+TEST(Runner, RateAbovePeakIsMeasuredAgainThenMarkedInDoubt) {
+    // A backend whose peak is far too low, as a one-shot FMA loop on a busy machine gives: the runner asks
+    // again, then keeps the figure and says the peak is in doubt, in the record and in the table.
+    versus_backend_i t{};
+    char err[256] = {};
+    ASSERT_EQ(versus_cpu_backend_init(VERSUS_BACKEND_ABI, &t, err, sizeof err), 0) << err;
+    static int asked = 0;
+    asked = 0;
+    t.peak_flops = [](void*, int, versus_dtype, double* out, const char** method) {
+        ++asked;
+        *out = 1e6;
+        *method = "test: 1 MFLOP/s";
+        return 0;
+    };
+    backend::Backend low(t, nullptr);
+    static auto slots = backend::load_backends();
+    static const system::SystemInfo sys = system::probe_system();
+    static const core::Context ctx = core::build_context(sys, slots);
+    auto jobs = core::plan_jobs(*workloads::find_workload("gemm"), low, 0, {{"dtype", "f32"}, {"size", "64"}}, "1");
+    std::vector<core::Record> rows;
+    core::RunOptions opt;
+    opt.reps = 3;
+    core::Runner(ctx, opt, [&](const core::Record& r) { rows.push_back(r); }).run(jobs);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].str("status"), "ok") << rows[0].str("reason");
+    EXPECT_EQ(asked, 2);
+    EXPECT_GT(rows[0].num("peak_pct"), 100);
+    EXPECT_NE(rows[0].str("peak_method").find("in doubt"), std::string::npos) << rows[0].str("peak_method");
+    EXPECT_NE(rows[0].str("reason").find("peak in doubt"), std::string::npos) << rows[0].str("reason");
+    const std::string table = core::render(rows, core::Format::TABLE);
+    EXPECT_NE(table.find(" ?"), std::string::npos) << table;
+    EXPECT_NE(table.find("the peak is in doubt"), std::string::npos) << table;
 }

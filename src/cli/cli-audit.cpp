@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "core/error.hpp"
+#include "base/error.hpp"
 #include "core/results-file.hpp"
 #include "report/audit.hpp"
 
@@ -26,16 +26,19 @@ int cmd_audit(const AuditCommands& c) {
 
     // Without a results store the audit still runs on specs and predictions; only the claims that need a
     // measurement lose their verdict, and their lines say why.
+    // A store that is there but holds no record is bad input.
     core::ReadResult read;
-    bool have_store = false;
     std::error_code ec;
-    if (std::filesystem::is_regular_file(path, ec)) {
-        try {
-            read = core::read_results(path);
-            have_store = true;
-        } catch (const UsageError& e) {
-            std::fprintf(stderr, "%s (auditing on specs and predictions only)\n", e.what());
-        }
+    const bool have_store = std::filesystem::exists(path, ec);
+    if (have_store) {
+        read = core::read_results(path);
+        if (read.records.empty())
+            throw UsageError(path.string(),
+                             read.problems.empty() ? "holds no versus record (empty)"
+                                                   : fmt::format("holds no versus record ({} unreadable line{}; first: {})",
+                                                                 read.problems.size(), read.problems.size() == 1 ? "" : "s",
+                                                                 read.problems.front()),
+                             "give a results file written by versus run or versus bench --out");
     }
     for (const auto& p : read.problems) std::fprintf(stderr, "%s\n", p.c_str());
 

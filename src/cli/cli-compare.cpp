@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "core/error.hpp"
+#include "base/error.hpp"
 #include "report/audit.hpp"
 #include "report/compare.hpp"
 #include "report/html.hpp"

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "core/error.hpp"
+#include "base/error.hpp"
 #include "core/printers.hpp"
 #include "core/results-file.hpp"
 #include "report/history.hpp"

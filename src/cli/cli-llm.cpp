@@ -12,13 +12,13 @@
 
 #include "backend/backend.hpp"
 #include "backend/cpu/thread-pool.hpp"
-#include "core/error.hpp"
+#include "base/error.hpp"
 #include "core/params.hpp"
-#include "core/sysinfo.hpp"
 #include "llm/config.hpp"
 #include "llm/model-io.hpp"
 #include "llm/model.hpp"
 #include "llm/offload.hpp"
+#include "system/sysinfo.hpp"
 
 namespace versus::cli {
 
@@ -142,7 +142,7 @@ int cmd_generate(LlmCommands& o) {
     // A mapped file's pages count as weights: they must fit in memory to run at speed. The KV cache of the
     // blocks on the GPU lives there.
     llm::check_fit(label, weights, llm::kv_cache_bytes(cfg, n_ctx) - plan.kv_bytes, llm::working_bytes(cfg, n_batch, n_ctx),
-                   core::memory_available_bytes());
+                   system::memory_available_bytes());
 
     const auto t_load = std::chrono::steady_clock::now();
     model = std::make_unique<llm::Model>(o.gguf.empty()

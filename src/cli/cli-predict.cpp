@@ -8,15 +8,16 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "core/error.hpp"
+#include "base/error.hpp"
+#include "base/io.hpp"
 #include "core/printers.hpp"
 #include "core/results-file.hpp"
-#include "core/sysinfo.hpp"
 #include "llm/gguf.hpp"
 #include "predict/backtest.hpp"
 #include "predict/fit.hpp"
 #include "predict/local.hpp"
 #include "predict/throughput.hpp"
+#include "system/sysinfo.hpp"
 
 namespace versus::cli {
 
@@ -35,18 +36,10 @@ struct PredictCommands {
 
 namespace {
 
-std::string read_text(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw UsageError(path, "cannot read the file", "check the path");
-    std::ostringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
-
 predict::Calibration chosen_calibration(const std::string& arg) {
     if (arg.empty()) return predict::Calibration::builtin();
     if (arg == "none") return predict::Calibration::none();
-    return predict::Calibration::from_csv(read_text(arg), arg);
+    return predict::Calibration::from_csv(base::read_file(arg), arg);
 }
 
 // A real file's shape and bytes: its own tensors, whatever mix of types they hold.
@@ -147,7 +140,7 @@ int cmd_predict(const PredictCommands& c) {
         throw UsageError("-o", fmt::format("predict prints table, md or json, not '{}'", c.format), "use -o table, md or json");
 
     if (!c.backtest.empty()) {
-        auto rows = predict::parse_backtest(read_text(c.backtest), c.backtest, c.set);
+        auto rows = predict::parse_backtest(base::read_file(c.backtest), c.backtest, c.set);
         predict::evaluate_backtest(rows, cal, opt);
         int bad = 0;
         for (const auto& r : rows)
@@ -274,7 +267,7 @@ int cmd_predict(const PredictCommands& c) {
 
 int cmd_calibrate(const PredictCommands& c) {
     if (!c.from.empty()) {
-        auto rows = predict::parse_backtest(read_text(c.from), c.from, c.set);
+        auto rows = predict::parse_backtest(base::read_file(c.from), c.from, c.set);
         int used = 0;
         for (const auto& r : rows) {
             if (!r.error.empty())
@@ -299,7 +292,7 @@ int cmd_calibrate(const PredictCommands& c) {
     const std::filesystem::path results = c.results.empty() ? core::default_results_path() : std::filesystem::path(c.results);
     const auto read = core::read_results(results);
     for (const auto& p : read.problems) std::fprintf(stderr, "%s\n", p.c_str());
-    const auto sys = core::probe_system();
+    const auto sys = system::probe_system();
     const auto local = predict::calibrate_local(read.records, sys.hostname, static_cast<double>(sys.mem_total_bytes) / (1u << 30));
     const std::filesystem::path out = c.out.empty() ? predict::default_calibration_path() : std::filesystem::path(c.out);
     predict::save_local(local, out);

@@ -4,8 +4,8 @@
 #include "cli/cli-history.hpp"
 #include "cli/cli-llm.hpp"
 #include "cli/cli-predict.hpp"
-#include "predict/compare.hpp"
 #include "cli/cli-specs.hpp"
+#include "cli/guard.hpp"
 
 #include <unistd.h>
 
@@ -19,14 +19,16 @@
 #include <fmt/format.h>
 
 #include "backend/backend.hpp"
+#include "base/error.hpp"
+#include "base/text.hpp"
 #include "core/context.hpp"
-#include "core/error.hpp"
 #include "core/printers.hpp"
 #include "core/results-file.hpp"
 #include "core/runner.hpp"
-#include "core/sysinfo.hpp"
 #include "power/power.hpp"
 #include "report/history.hpp"
+#include "report/machine-comparison.hpp"
+#include "system/sysinfo.hpp"
 #include "workloads/workload.hpp"
 
 namespace versus::cli {
@@ -77,7 +79,7 @@ std::vector<backend::BackendSlot*> select_backends(std::vector<backend::BackendS
 
 struct Session {
     std::vector<backend::BackendSlot> backends = backend::load_backends();
-    core::SystemInfo sys = core::probe_system();
+    system::SystemInfo sys = system::probe_system();
     core::Context ctx = core::build_context(sys, backends);
 };
 
@@ -135,7 +137,7 @@ void print_results(const core::Context& ctx, const std::vector<Record>& records,
 int cmd_probe(const std::string& format) {
     const auto t0 = std::chrono::steady_clock::now();
     auto backends = backend::load_backends();
-    const core::SystemInfo sys = core::probe_system();
+    const system::SystemInfo sys = system::probe_system();
     const auto meters = power::detect_meters();
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
@@ -169,8 +171,8 @@ int cmd_probe(const std::string& format) {
                 e["devices"].push_back(dj);
                 tb += fmt::format("  {}:{:<4} {} [{}] {} memory, {} total, budget {}{}{}{}\n", slot.name, d, i.name, i.arch,
                                   backend::memory_kind_name(i.memory_kind),
-                                  core::human_bytes(static_cast<double>(i.mem_total_bytes)),
-                                  core::human_bytes(static_cast<double>(i.mem_budget_bytes)),
+                                  base::human_bytes(static_cast<double>(i.mem_total_bytes)),
+                                  base::human_bytes(static_cast<double>(i.mem_budget_bytes)),
                                   i.link[0] ? fmt::format(", link {} ({:.1f} GB/s)", i.link, i.link_gbps) : "",
                                   i.power_limit_w > 0 ? fmt::format(", power limit {:.0f} W", i.power_limit_w) : "",
                                   i.driver[0] ? fmt::format(", driver {}", i.driver) : "");
@@ -190,13 +192,13 @@ int cmd_probe(const std::string& format) {
     if (format == "json") {
         nlohmann::ordered_json j;
         j["versus_version"] = core::versus_version();
-        j["system"] = core::to_json(sys);
+        j["system"] = system::to_json(sys);
         j["backends"] = jb;
         j["power_meters"] = jm;
         j["probe_ms"] = ms;
         std::cout << j.dump(2) << "\n";
     } else if (format == "table" || format.empty()) {
-        std::cout << core::to_table(sys) << "\nbackends\n" << tb << "\npower meters\n" << tm
+        std::cout << system::to_table(sys) << "\nbackends\n" << tb << "\npower meters\n" << tm
                   << fmt::format("\nprobe took {:.1f} ms\n", ms);
     } else {
         throw UsageError("-o", fmt::format("probe prints table or json, not '{}'", format), "use -o table or -o json");
@@ -255,9 +257,9 @@ int cmd_run(const Common& c, bool full) {
     // Beside the measurements, what the platforms people weigh this machine against would give.
     std::string comparison;
     try {
-        comparison = predict::machine_comparison(records, predict::default_comparison_platforms(), true);
+        comparison = report::machine_comparison(records, report::default_comparison_platforms(), true);
         if (f == Format::TABLE || f == Format::MD)
-            std::cout << "\n" << predict::machine_comparison(records, predict::default_comparison_platforms(), f == Format::MD);
+            std::cout << "\n" << report::machine_comparison(records, report::default_comparison_platforms(), f == Format::MD);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "[versus] no comparison table: %s\n", e.what());
     }
@@ -337,7 +339,9 @@ void add_common(CLI::App* app, Common& c, bool with_out_help_run) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int parse_and_run(int argc, char** argv) {
     CLI::App app{"versus: measure, predict and compare AI workloads on CPUs, CUDA GPUs and Apple Silicon"};
     app.set_version_flag("--version", core::versus_version());
     app.require_subcommand(1);
@@ -393,23 +397,24 @@ int main(int argc, char** argv) {
         return EXIT_USAGE;
     }
 
-    try {
-        if (*probe) return cmd_probe(probe_format);
-        if (*run) return cmd_run(run_c, full);
-        if (app.got_subcommand("list")) return cmd_list();
-        if (int rc = run_llm_commands(llm_cmds); rc >= 0) return rc;
-        if (int rc = run_specs_commands(specs_cmds); rc >= 0) return rc;
-        if (int rc = run_predict_commands(predict_cmds); rc >= 0) return rc;
-        if (int rc = run_history_commands(history_cmds); rc >= 0) return rc;
-        if (int rc = run_audit_commands(audit_cmds); rc >= 0) return rc;
-        if (int rc = run_compare_commands(compare_cmds); rc >= 0) return rc;
-        for (auto* sub : bench->get_subcommands())
-            if (*sub) return cmd_bench(*workloads::find_workload(sub->get_name()), bench_c, bench_values[sub->get_name()]);
-    } catch (const UsageError& e) {
-        std::fprintf(stderr, "%s\n", e.what());
-        return EXIT_USAGE;
-    }
+    if (*probe) return cmd_probe(probe_format);
+    if (*run) return cmd_run(run_c, full);
+    if (app.got_subcommand("list")) return cmd_list();
+    if (int rc = run_llm_commands(llm_cmds); rc >= 0) return rc;
+    if (int rc = run_specs_commands(specs_cmds); rc >= 0) return rc;
+    if (int rc = run_predict_commands(predict_cmds); rc >= 0) return rc;
+    if (int rc = run_history_commands(history_cmds); rc >= 0) return rc;
+    if (int rc = run_audit_commands(audit_cmds); rc >= 0) return rc;
+    if (int rc = run_compare_commands(compare_cmds); rc >= 0) return rc;
+    for (auto* sub : bench->get_subcommands())
+        if (*sub) return cmd_bench(*workloads::find_workload(sub->get_name()), bench_c, bench_values[sub->get_name()]);
     return EXIT_USAGE;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return run_guarded([&] { return parse_and_run(argc, argv); });
 }
 
 }  // namespace versus::cli

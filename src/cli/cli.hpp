@@ -3,7 +3,7 @@
 
 namespace versus::cli {
 
-// Returns the process exit code (see ExitCode in core/error.hpp).
+// Returns the process exit code (see ExitCode in base/error.hpp).
 int main(int argc, char** argv);
 
 }  // namespace versus::cli

@@ -1,4 +1,5 @@
 #include "core/context.hpp"
+#include "base/text.hpp"
 
 #include <chrono>
 #include <cstdlib>
@@ -7,10 +8,10 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
-#include "backend/cpu/cpu-features.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "core/params.hpp"
 #include "power/power.hpp"
+#include "system/cpu-features.hpp"
 
 namespace versus::cpu {
 std::string blas_description(int* threads);  // cpu-backend.cpp
@@ -39,7 +40,7 @@ std::string build_type() {
 
 std::string versus_version() { return VERSUS_VERSION; }
 
-Context build_context(const SystemInfo& sys, std::vector<backend::BackendSlot>& backends) {
+Context build_context(const system::SystemInfo& sys, std::vector<backend::BackendSlot>& backends) {
     Context c;
     const auto now = std::chrono::system_clock::now();
     const auto secs = std::chrono::floor<std::chrono::seconds>(now);
@@ -84,7 +85,7 @@ Context build_context(const SystemInfo& sys, std::vector<backend::BackendSlot>& 
             const auto info = slot.backend->device_info(d);
             c.backends.push_back(fmt::format("{}:{} {} ({} memory, budget {})", slot.name, d, info.name,
                                              backend::memory_kind_name(info.memory_kind),
-                                             human_bytes(static_cast<double>(info.mem_budget_bytes))));
+                                             base::human_bytes(static_cast<double>(info.mem_budget_bytes))));
             if (slot.name != "cpu") c.gpu += (c.gpu.empty() ? "" : ", ") + std::string(info.name);
         }
     }

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "backend/backend.hpp"
-#include "core/sysinfo.hpp"
+#include "system/sysinfo.hpp"
 
 namespace versus::core {
 
@@ -30,7 +30,7 @@ struct Context {
     std::vector<std::string> warnings;
 };
 
-Context build_context(const SystemInfo& sys, std::vector<backend::BackendSlot>& backends);
+Context build_context(const system::SystemInfo& sys, std::vector<backend::BackendSlot>& backends);
 // Lines for humans; md=true writes a Markdown list.
 std::string context_block(const Context& c, bool md);
 

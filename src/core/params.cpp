@@ -6,7 +6,8 @@
 
 #include <fmt/format.h>
 
-#include "core/error.hpp"
+#include "base/error.hpp"
+#include "base/text.hpp"
 
 namespace versus::core {
 
@@ -50,29 +51,9 @@ std::string Params::key() const {
     return out;
 }
 
-namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-std::vector<std::string_view> split(std::string_view s, char sep) {
-    std::vector<std::string_view> out;
-    size_t start = 0;
-    for (size_t i = 0; i <= s.size(); ++i)
-        if (i == s.size() || s[i] == sep) {
-            out.push_back(trim(s.substr(start, i - start)));
-            start = i + 1;
-        }
-    return out;
-}
-
-}  // namespace
 
 int64_t parse_size(std::string_view place, std::string_view text) {
-    text = trim(text);
+    text = base::trim(text);
     int64_t value = 0;
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc() || ptr == text.data())
@@ -103,30 +84,20 @@ std::string format_size(int64_t v) {
     return std::to_string(v) + units[u];
 }
 
-std::string human_bytes(double bytes) {
-    static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int u = 0;
-    while (u < 4 && std::fabs(bytes) >= 1024) {
-        bytes /= 1024;
-        ++u;
-    }
-    return u == 0 ? fmt::format("{:.0f} B", bytes) : fmt::format("{:.2f} {}", bytes, units[u]);
-}
-
 std::vector<ParamValue> parse_sweep(const ParamSpec& spec, std::string_view text) {
     const std::string place = "--" + spec.name;
     std::vector<ParamValue> out;
-    if (trim(text).empty()) throw UsageError(place, "empty value", "give a value, a list (a,b) or a range (a-b*2)");
+    if (base::trim(text).empty()) throw UsageError(place, "empty value", "give a value, a list (a,b) or a range (a-b*2)");
 
     if (spec.kind == ParamKind::TEXT) {
-        for (auto item : split(text, ',')) {
+        for (auto item : base::split(text, ',', base::SPLIT_TRIM)) {
             if (item.empty()) throw UsageError(place, fmt::format("empty item in '{}'", text), "remove the extra comma");
             out.emplace_back(std::string(item));
         }
         return out;
     }
     if (spec.kind == ParamKind::CHOICE) {
-        for (auto item : split(text, ',')) {
+        for (auto item : base::split(text, ',', base::SPLIT_TRIM)) {
             if (item == "all") {
                 for (const auto& c : spec.choices) out.emplace_back(c);
                 continue;
@@ -150,7 +121,7 @@ std::vector<ParamValue> parse_sweep(const ParamSpec& spec, std::string_view text
                                                    : fmt::format("give a value from {} to {}", spec.min, spec.max));
         return v;
     };
-    for (auto item : split(text, ',')) {
+    for (auto item : base::split(text, ',', base::SPLIT_TRIM)) {
         if (item.empty()) throw UsageError(place, fmt::format("empty item in '{}'", text), "remove the extra comma");
         // A range is first-last[*mult|+step]; a leading '-' is a negative number, caught by check().
         const size_t dash = item.find('-', 1);

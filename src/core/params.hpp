@@ -53,8 +53,6 @@ std::vector<ParamValue> parse_sweep(const ParamSpec& spec, std::string_view text
 int64_t parse_size(std::string_view place, std::string_view text);
 // 1048576 -> "1M", 1536 -> "1536" (exact binary units only).
 std::string format_size(int64_t v);
-// 1.5e9 -> "1.40 GiB", for messages.
-std::string human_bytes(double bytes);
 
 // Cartesian product, first axis outermost.
 std::vector<Params> expand_sweep(const std::vector<std::pair<std::string, std::vector<ParamValue>>>& axes);

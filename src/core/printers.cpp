@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "core/error.hpp"
+#include "base/error.hpp"
 
 namespace versus::core {
 
@@ -97,7 +97,14 @@ struct Table {
     std::vector<bool> right;
     std::vector<std::vector<std::string>> rows;
     std::vector<std::string> constants;  // "name: value" for columns that do not vary
+    std::vector<std::string> notes;      // lines under the table
 };
+
+// A rate above 100% of its peak means the peak was measured low (a busy machine): the figure is shown,
+// marked, and the note under the table says so.
+constexpr const char* PEAK_DOUBT_MARK = " ?";
+constexpr const char* PEAK_DOUBT_NOTE = "? above 100% of the peak: the peak is in doubt (measured while the machine "
+                                        "was busy?); peak_method and the row's reason say more";
 
 Table build_table(const std::vector<const Record*>& group) {
     // Candidate identity columns, then values.
@@ -184,7 +191,10 @@ Table build_table(const std::vector<const Record*>& group) {
         }
         if (any_peak) {
             const Value* v = r->find("peak_pct");
-            row.push_back(ok && v && !is_null(*v) ? fmt::format("{:.1f}", r->num("peak_pct")) : "-");
+            const bool shown_pct = ok && v && !is_null(*v);
+            const bool doubt = shown_pct && r->num("peak_pct") > 100;
+            row.push_back(shown_pct ? fmt::format("{:.1f}{}", r->num("peak_pct"), doubt ? PEAK_DOUBT_MARK : "") : "-");
+            if (doubt && t.notes.empty()) t.notes.push_back(PEAK_DOUBT_NOTE);
         }
         if (any_not_ok) {
             const std::string st = r->str("status");
@@ -229,6 +239,7 @@ std::string render_text(const std::vector<Record>& records, bool md) {
             out += "\n";
         }
         out += render_grid(t.header, t.rows, t.right, md);
+        for (const auto& n : t.notes) out += (md ? "\n" : "") + n + "\n";
     }
     return out;
 }

@@ -7,7 +7,9 @@
 
 #include <fmt/format.h>
 
-#include "core/error.hpp"
+#include "base/error.hpp"
+#include "base/io.hpp"
+#include "base/text.hpp"
 
 namespace versus::core {
 
@@ -36,11 +38,12 @@ void ResultsFile::append(const Record& r) {
 }
 
 ReadResult read_results(const std::filesystem::path& path) {
-    std::ifstream in(path);
-    if (!in) throw UsageError(path.string(), "cannot open", "check the path");
+    const std::string text = base::read_file(path, "give a results file written by versus run or versus bench --out");
     ReadResult out;
-    std::string line;
-    for (size_t lineno = 1; std::getline(in, line); ++lineno) {
+    size_t lineno = 0;
+    for (std::string_view line : base::split(text, '\n')) {
+        ++lineno;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         if (line.empty()) continue;
         try {
             auto j = nlohmann::ordered_json::parse(line);

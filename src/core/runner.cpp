@@ -8,13 +8,23 @@
 
 #include <fmt/format.h>
 
-#include "core/error.hpp"
-#include "core/metrics.hpp"
+#include "base/error.hpp"
+#include "base/metrics.hpp"
+#include "base/stats.hpp"
+#include "base/text.hpp"
 #include "core/printers.hpp"
-#include "core/stats.hpp"
 #include "power/power.hpp"
 
 namespace versus::core {
+
+using base::average_power_w;
+using base::energy_at_power_j;
+using base::energy_per_op_j;
+using base::percent_of_peak;
+using base::rate_per_s;
+using base::summarize;
+using base::Summary;
+using base::UNSTABLE_MDAPE_PCT;
 
 using Clock = std::chrono::steady_clock;
 
@@ -65,7 +75,7 @@ private:
     std::map<std::string, GpuSlot> gpus_;
 };
 
-std::vector<Job> plan_jobs(const workloads::Workload& w, backend::Backend& b, int device,
+std::vector<Job> plan_jobs(const Workload& w, backend::Backend& b, int device,
                            const std::vector<std::pair<std::string, std::string>>& values,
                            const std::string& threads) {
     const versus_device_info info = b.device_info(device);
@@ -93,8 +103,8 @@ std::vector<std::string> jobs_over_budget(const std::vector<Job>& jobs) {
         if (need > static_cast<double>(j.info.mem_budget_bytes)) {
             const std::string parts = j.workload->memory_breakdown(j.params);
             out.push_back(fmt::format("{} {} on {} needs {}{}, {} available", j.workload->key(), j.params.key(),
-                                      j.backend->name(), human_bytes(need), parts.empty() ? "" : " (" + parts + ")",
-                                      human_bytes(static_cast<double>(j.info.mem_budget_bytes))));
+                                      j.backend->name(), base::human_bytes(need), parts.empty() ? "" : " (" + parts + ")",
+                                      base::human_bytes(static_cast<double>(j.info.mem_budget_bytes))));
         }
     }
     return out;
@@ -120,7 +130,7 @@ Record Runner::base_record(const Job& job) const {
 }
 
 Record record_head(const Context& ctx, const std::string& backend, const versus_device_info* info,
-                   const workloads::Workload& w, const Params& params) {
+                   const Workload& w, const Params& params) {
     Record r;
     r.set("schema_version", int64_t{SCHEMA_VERSION});
     r.set("run_id", ctx.run_id);
@@ -148,12 +158,35 @@ Record record_head(const Context& ctx, const std::string& backend, const versus_
     return r;
 }
 
-Record unavailable_record(const Context& ctx, const std::string& backend, const workloads::Workload& w,
+Record unavailable_record(const Context& ctx, const std::string& backend, const Workload& w,
                           const std::string& reason) {
     Record r = record_head(ctx, backend, nullptr, w, Params{});
     return close_record(r, "skipped", reason);
 }
 
+
+namespace {
+
+// % of peak. A rate above the peak asks the backend again (the CPU backend then measures more rounds, so
+// a peak taken while the machine was busy rises); a rate still above it is kept, and the row says the
+// peak is in doubt. Returns that note, or "".
+std::string set_peak(Record& r, backend::Backend& b, int device, versus_dtype dtype, double rate) {
+    std::string method;
+    double peak = b.peak_flops(device, dtype, &method);
+    if (peak > 0 && rate > peak) peak = b.peak_flops(device, dtype, &method);
+    if (peak <= 0) return {};
+    const double pct = percent_of_peak(rate, peak);
+    r.set("peak_pct", pct);
+    if (pct <= 100) {
+        r.set("peak_method", method);
+        return {};
+    }
+    r.set("peak_method", method + "; in doubt: a row ran above it");
+    return fmt::format("peak in doubt: {:.1f}% of {} GFLOP/s, measured twice (was the machine busy then?)", pct,
+                       format_value(peak / 1e9));
+}
+
+}  // namespace
 
 Record Runner::run_one(const Job& job) {
     Record r = base_record(job);
@@ -162,10 +195,10 @@ Record Runner::run_one(const Job& job) {
     try {
         const double need = w.memory_bytes(job.params);
         if (need > static_cast<double>(job.info.mem_budget_bytes))
-            return finish("skipped", fmt::format("needs {}, {} available", human_bytes(need),
-                                                 human_bytes(static_cast<double>(job.info.mem_budget_bytes))));
+            return finish("skipped", fmt::format("needs {}, {} available", base::human_bytes(need),
+                                                 base::human_bytes(static_cast<double>(job.info.mem_budget_bytes))));
         if (const ParamValue* t = job.params.find("threads")) job.backend->set_threads(static_cast<int>(std::get<int64_t>(*t)));
-        workloads::Target target{*job.backend, job.device, job.info};
+        Target target{*job.backend, job.device, job.info};
         auto inst = w.prepare(target, job.params);
 
         // Warm up for at least one op and ~10% of the budget (caches, clocks, page faults, JIT).
@@ -251,18 +284,12 @@ Record Runner::run_one(const Job& job) {
         r.set("bytes", bytes > 0 ? Value{bytes} : Value{Null{}});
         r.set("gflops", flops > 0 && median_s > 0 ? Value{rate_per_s(flops, median_s) / 1e9} : Value{Null{}});
         r.set("gbps", bytes > 0 && median_s > 0 ? Value{rate_per_s(bytes, median_s) / 1e9} : Value{Null{}});
+        std::string note;  // appended to an ok row's reason
         versus_dtype peak_dtype;
-        if (flops > 0 && w.has_peak(job.params, &peak_dtype)) {
-            std::string method;
-            const double peak = job.backend->peak_flops(job.device, peak_dtype, &method);
-            if (peak > 0) {
-                r.set("peak_pct", percent_of_peak(rate_per_s(flops, median_s), peak));
-                r.set("peak_method", method);
-            }
-        }
+        if (flops > 0 && w.has_peak(job.params, &peak_dtype))
+            note = set_peak(r, *job.backend, job.device, peak_dtype, rate_per_s(flops, median_s));
         for (const auto& [k, v] : w.metrics(job.params, median_s)) r.set(k, v);
         for (const auto& [k, v] : inst->metrics(median_s)) r.set(k, v);
-        std::string note;  // appended to an ok row's reason
         if (gpu && window.reason.empty() && ops > 0) {
             r.set("power_w", window.avg_power_w);
             // A device-timed window also holds untimed work (cache flushes, launch gaps): the op's
@@ -286,11 +313,11 @@ Record Runner::run_one(const Job& job) {
             r.set("gpu_throttle_reasons", names.empty() ? Value{Null{}} : Value{names});
             r.set("gpu_temp_max_c", or_null(window.max_temp_c));
             r.set("gpu_sm_clock_mhz", or_null(window.avg_sm_clock_mhz));
-            if (window.throttled) note = "GPU throttled (" + names + ")";
+            if (window.throttled) note = base::join({note, "GPU throttled (" + names + ")"}, "; ");
         }
         if (stopped)
             return finish("interrupted", fmt::format("interrupted after {} samples", samples.size()));
-        const workloads::Check c = inst->check();
+        const Check c = inst->check();
         r.set("checksum", c.checksum.empty() ? Value{Null{}} : Value{c.checksum});
         if (!c.ok) return finish("error", "self-check failed: " + c.message);
         std::string why = s.unstable() ? fmt::format("unstable: MdAPE {:.1f}% > {:.0f}%", s.mdape_pct, UNSTABLE_MDAPE_PCT)

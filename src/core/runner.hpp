@@ -14,7 +14,7 @@
 #include "core/context.hpp"
 #include "core/params.hpp"
 #include "core/record.hpp"
-#include "workloads/workload.hpp"
+#include "core/workload.hpp"
 
 namespace versus::core {
 
@@ -27,7 +27,7 @@ struct RunOptions {
 };
 
 struct Job {
-    const workloads::Workload* workload;
+    const Workload* workload;
     backend::Backend* backend;
     int device;
     versus_device_info info;
@@ -42,7 +42,7 @@ struct RunSummary {
 // Sweep expansion for one workload on one device: `values` maps parameter name -> sweep text
 // (from the command line or the suite). The runner's `threads` axis comes first for backends that
 // take a thread count. Throws UsageError for bad values.
-std::vector<Job> plan_jobs(const workloads::Workload& w, backend::Backend& b, int device,
+std::vector<Job> plan_jobs(const Workload& w, backend::Backend& b, int device,
                            const std::vector<std::pair<std::string, std::string>>& values,
                            const std::string& threads);
 
@@ -52,11 +52,11 @@ std::vector<std::string> jobs_over_budget(const std::vector<Job>& jobs);
 // The fields every record starts with (common fields, dtype, threads, parameters, measurement
 // fields as null), for a job on `backend` (info null when the backend has no device here).
 Record record_head(const Context& ctx, const std::string& backend, const versus_device_info* info,
-                   const workloads::Workload& w, const Params& params);
+                   const Workload& w, const Params& params);
 // Sets the closing fields (power, energy, status, reason, checksum) in their order.
 Record& close_record(Record& r, const char* status, const std::string& reason);
 // A skipped row for a workload on a backend that is not available on this machine.
-Record unavailable_record(const Context& ctx, const std::string& backend, const workloads::Workload& w,
+Record unavailable_record(const Context& ctx, const std::string& backend, const Workload& w,
                           const std::string& reason);
 
 // Set by the SIGINT handler; the runner stops at the next repetition.

@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "core/error.hpp"
+#include "base/error.hpp"
 #include "llm/gguf.hpp"
 
 namespace versus::llm {

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "backend/cpu/quants.hpp"
-#include "core/error.hpp"
+#include "base/error.hpp"
 #include "llm/synth.hpp"
 
 namespace versus::llm {

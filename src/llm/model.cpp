@@ -11,8 +11,8 @@
 #include "backend/cpu/attention.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "backend/cpu/quants.hpp"
-#include "core/error.hpp"
-#include "core/params.hpp"
+#include "base/error.hpp"
+#include "base/text.hpp"
 #include "llm/offload.hpp"
 #include "llm/synth.hpp"
 
@@ -133,7 +133,7 @@ Model Model::synthetic(const ModelConfig& c, GgmlType type, uint64_t seed) {
     }
     m.summary_ = weight_summary(c, type);
     auto* buf = static_cast<uint8_t*>(std::aligned_alloc(64, std::max<uint64_t>(64, total)));
-    if (!buf) throw UsageError("memory", fmt::format("cannot allocate {} for the weights", core::human_bytes(static_cast<double>(total))), "use a smaller model or type");
+    if (!buf) throw UsageError("memory", fmt::format("cannot allocate {} for the weights", base::human_bytes(static_cast<double>(total))), "use a smaller model or type");
     m.owned_ = std::unique_ptr<uint8_t, void (*)(uint8_t*)>(buf, free_owned);
     cpu::ThreadPool pool(cpu::ThreadPool::available_threads());
     for (const auto& s : slots) {

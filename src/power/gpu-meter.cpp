@@ -9,10 +9,13 @@
 #include <stdexcept>
 #include <thread>
 
-#include "power/nvml.hpp"
+#include "system/nvml.hpp"
 #include "power/power.hpp"
 
 namespace versus::power {
+
+using system::NvmlLib;
+using system::NvmlSession;
 
 GpuSampleSource::~GpuSampleSource() = default;
 

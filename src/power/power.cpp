@@ -1,7 +1,7 @@
 // power: meter detection (RAPL via powercap, hwmon, NVML via dlopen, macOS IOReport) and the RAPL
 // host energy meter. Contract in power.hpp: detection never throws and explains every absence.
-#include "power.hpp"
-#include "power/nvml.hpp"
+#include "power/power.hpp"
+#include "system/nvml.hpp"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -21,6 +21,9 @@
 #include <type_traits>
 
 namespace versus::power {
+
+using system::NvmlLib;
+using system::NvmlSession;
 
 namespace fs = std::filesystem;
 

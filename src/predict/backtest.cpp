@@ -7,8 +7,8 @@
 
 #include <fmt/format.h>
 
-#include "core/csv.hpp"
-#include "core/error.hpp"
+#include "base/csv.hpp"
+#include "base/error.hpp"
 #include "core/printers.hpp"
 
 namespace versus::predict {
@@ -63,7 +63,7 @@ bool parse_test(std::string_view test, Phase* phase, int64_t* n, int64_t* depth)
 double ape_pct(double predicted, double measured) { return std::fabs(predicted - measured) / measured * 100.0; }
 
 std::vector<BacktestRow> parse_backtest(std::string_view text, const std::string& place, const std::string& only_set) {
-    core::CsvTable t(text, place);
+    base::CsvTable t(text, place);
     for (const char* col : {"platform", "model", "type", "test", "measured_tokens_per_s"})
         if (t.column(col) < 0)
             throw UsageError(place + ":1", fmt::format("no column '{}'", col),

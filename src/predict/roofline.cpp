@@ -5,8 +5,8 @@
 
 #include <fmt/format.h>
 
-#include "core/csv.hpp"
-#include "core/error.hpp"
+#include "base/csv.hpp"
+#include "base/error.hpp"
 #include "predict/fit.hpp"
 
 namespace versus::predict {
@@ -176,7 +176,7 @@ std::string Calibration::to_csv() const {
 }
 
 Calibration Calibration::from_csv(std::string_view text, const std::string& place) {
-    core::CsvTable t(text, place);
+    base::CsvTable t(text, place);
     for (const char* col : {"scope", "phase", "type_class", "a", "c_layer_us", "ratio_lo", "ratio_hi", "n_rows"})
         if (t.column(col) < 0) throw UsageError(place + ":1", fmt::format("no column '{}'", col), "write it with versus calibrate");
     Calibration c;

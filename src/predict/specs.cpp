@@ -11,8 +11,8 @@
 
 #include <fmt/format.h>
 
-#include "core/csv.hpp"
-#include "core/error.hpp"
+#include "base/csv.hpp"
+#include "base/error.hpp"
 
 namespace versus::predict {
 namespace {
@@ -82,14 +82,14 @@ struct RowReader {
 };
 
 // The embedded files are ours: a row the CSV reader cannot read is a bug in the data.
-std::vector<core::CsvRow> read_csv(std::string_view text, std::string_view file) {
-    auto rows = core::parse_csv(text);
+std::vector<base::CsvRow> read_csv(std::string_view text, std::string_view file) {
+    auto rows = base::parse_csv(text);
     for (const auto& r : rows)
         if (!r.error.empty()) throw std::logic_error(fmt::format("{}:{}: {}", file, r.line, r.error));
     return rows;
 }
 
-Platform parse_row(const core::CsvRow& row, std::string_view file) {
+Platform parse_row(const base::CsvRow& row, std::string_view file) {
     const std::string where = fmt::format("{}:{}", file, row.line);
     if (row.cells.size() != kColumns.size())
         throw std::logic_error(
@@ -232,7 +232,7 @@ std::string normalize_platform_name(std::string_view s) {
 }
 
 std::vector<Platform> parse_platforms(std::string_view csv, std::string_view file) {
-    const std::vector<core::CsvRow> rows = read_csv(csv, file);
+    const std::vector<base::CsvRow> rows = read_csv(csv, file);
     if (rows.empty()) throw std::logic_error(fmt::format("{}:1: no header", file));
     const auto& header = rows.front().cells;
     if (!std::equal(header.begin(), header.end(), kColumns.begin(), kColumns.end()))

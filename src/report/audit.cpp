@@ -10,8 +10,9 @@
 
 #include <fmt/format.h>
 
-#include "core/csv.hpp"
-#include "core/error.hpp"
+#include "base/csv.hpp"
+#include "base/error.hpp"
+#include "base/text.hpp"
 #include "core/printers.hpp"
 #include "llm/config.hpp"
 #include "predict/fit.hpp"
@@ -24,6 +25,7 @@ using predict::Estimate;
 using predict::format_estimate;
 using predict::format_number;
 using predict::Platform;
+using base::join;
 
 namespace {
 
@@ -38,18 +40,6 @@ const std::vector<std::string> QUANTITIES = {"",          "mem_bw_GBps", "gpu_me
 const std::vector<std::string> COLUMNS = {"id",   "claim", "dimension", "kind",  "test",     "quantity",
                                           "platforms", "low", "high", "unit", "better", "model",
                                           "types", "datasets", "params", "note"};
-
-std::vector<std::string> split(std::string_view s, char sep) {
-    std::vector<std::string> out;
-    size_t start = 0;
-    while (start <= s.size()) {
-        size_t end = s.find(sep, start);
-        if (end == std::string_view::npos) end = s.size();
-        if (end > start) out.emplace_back(s.substr(start, end - start));
-        start = end + 1;
-    }
-    return out;
-}
 
 bool contains(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
 
@@ -110,7 +100,7 @@ std::vector<Target> parse_targets(const std::string& cell) {
     std::vector<Target> out;
     std::string list = cell;
     std::replace(list.begin(), list.end(), ',', ';');
-    for (const auto& item : split(list, ';')) {
+    for (const auto& item : base::split_copy(list, ';', base::SPLIT_SKIP_EMPTY)) {
         if (item.starts_with("vendor=")) {
             const std::string vendor = item.substr(7);
             for (const auto& p : predict::platforms())
@@ -199,13 +189,6 @@ std::pair<Verdict, std::string> combine_readings(const std::vector<Reading>& rs)
     return {Verdict::PESSIMISTIC, "pessimistic with " + list(pes)};
 }
 
-std::string join(const std::vector<std::string>& parts, const std::string& sep) {
-    std::string s;
-    for (const auto& p : parts)
-        if (!p.empty()) s += (s.empty() ? "" : sep) + p;
-    return s;
-}
-
 std::string gb(double bytes) { return fmt::format("{:.1f} GB", bytes / 1e9); }
 
 std::string layers_text(const predict::MemoryPlan& m) {
@@ -245,27 +228,32 @@ public:
 private:
     const AuditInput& in_;
     std::vector<Evidence>* ev_ = nullptr;
-    std::map<std::string, std::string> device_ids_;  // device name -> platform id ("" when none)
+    std::map<std::pair<std::string, std::string>, std::string> device_ids_;  // (backend, device) -> platform id
 
     void evidence(std::string what, const Estimate& e, std::string unit, std::string source) {
         ev_->push_back({std::move(what), e.value, e.low, e.high, std::move(unit), std::move(source)});
     }
 
-    // The platform a measured record ran on, when its device name is one the spec database knows.
+    // The platform a measured record ran on: its device name as the spec database knows it, of the kind its
+    // backend runs on. On a Mac the CPU backend's device is the chip ("Apple M3 Max"), which the database
+    // knows as a GPU platform: a CPU row must never count as a measurement of that GPU.
     std::string platform_id(const core::Record& r) {
-        const std::string device = r.str("device");
+        const std::string device = r.str("device"), backend = r.str("backend");
         if (device.empty()) return {};
-        auto it = device_ids_.find(device);
+        const auto key = std::pair{backend, device};
+        auto it = device_ids_.find(key);
         if (it != device_ids_.end()) return it->second;
+        const predict::DeviceKind kind = backend == "cpu" ? predict::DeviceKind::CPU : predict::DeviceKind::GPU;
         std::string id;
         for (std::string name : {device, device.substr(std::min(device.size(), device.find(' ') + 1))}) {
             try {
-                id = predict::resolve_platform(name).id;
+                const auto& p = predict::resolve_platform(name);
+                if (p.device_kind == kind) id = p.id;
                 break;
             } catch (const std::exception&) {
             }
         }
-        return device_ids_[device] = id;
+        return device_ids_[key] = id;
     }
 
     // Completed rows of `workload` measured on platform `id`.
@@ -771,7 +759,7 @@ std::string Claim::param(std::string_view key, std::string fallback) const {
 }
 
 std::vector<Claim> parse_claims(std::string_view csv, const std::string& place) {
-    core::CsvTable table(csv, place);
+    base::CsvTable table(csv, place);
     for (const auto& col : COLUMNS)
         if (table.column(col) < 0) throw std::logic_error(fmt::format("{}:1: no column '{}'", place, col));
     std::vector<Claim> out;
@@ -794,8 +782,8 @@ std::vector<Claim> parse_claims(std::string_view csv, const std::string& place) 
         c.platforms = cell("platforms");
         c.unit = cell("unit");
         c.model = cell("model");
-        c.types = split(cell("types"), ';');
-        c.datasets = split(cell("datasets"), ';');
+        c.types = base::split_copy(cell("types"), ';', base::SPLIT_SKIP_EMPTY);
+        c.datasets = base::split_copy(cell("datasets"), ';', base::SPLIT_SKIP_EMPTY);
         c.note = cell("note");
         if (!std::regex_match(c.id, ID)) throw fail(fmt::format("id '{}' is not C<number>", c.id));
         if (!ids.insert(c.id).second) throw fail(fmt::format("{} appears twice", c.id));
@@ -809,7 +797,7 @@ std::vector<Claim> parse_claims(std::string_view csv, const std::string& place) 
         try {
             c.low = parse_number(cell("low"));
             c.high = parse_number(cell("high"));
-            for (const auto& item : split(cell("params"), ';')) {
+            for (const auto& item : base::split_copy(cell("params"), ';', base::SPLIT_SKIP_EMPTY)) {
                 const size_t eq = item.find('=');
                 if (eq == std::string::npos) throw std::invalid_argument(fmt::format("param '{}' is not key=value", item));
                 c.params.emplace_back(item.substr(0, eq), item.substr(eq + 1));

@@ -11,9 +11,9 @@
 #include <optional>
 #include <tuple>
 
-#include "core/error.hpp"
+#include "base/error.hpp"
+#include "base/stats.hpp"
 #include "core/results-file.hpp"
-#include "core/stats.hpp"
 
 namespace versus::report {
 
@@ -321,13 +321,13 @@ Judgement judge(const std::vector<TestPoint>& points, const RegressionRule& rule
         medians.push_back(points[i].median_ns);
         noise.push_back(points[i].mdape_pct);
     }
-    j.earlier_median_ns = core::median(medians);
+    j.earlier_median_ns = base::median(medians);
     if (j.earlier_median_ns <= 0) return j;
     j.change_pct = (j.latest_ns / j.earlier_median_ns - 1.0) * 100.0;
     if (j.n_earlier < rule.min_earlier) return j;
     // Run-to-run drift (the spread of earlier medians) is usually the larger noise; the within-run
     // MdAPE covers histories too short or too lucky to show it.
-    const double spread = std::max(core::mdape_pct(medians), core::median(noise));
+    const double spread = std::max(base::mdape_pct(medians), base::median(noise));
     j.band_pct = std::max(rule.floor_pct, rule.k * spread);
     j.verdict = j.change_pct > j.band_pct    ? RegressionVerdict::REGRESSION
                 : j.change_pct < -j.band_pct ? RegressionVerdict::IMPROVEMENT

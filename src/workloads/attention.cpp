@@ -26,7 +26,7 @@
 
 #include "backend/cpu/attention.hpp"
 #include "backend/cpu/kernels.hpp"
-#include "core/error.hpp"
+#include "base/error.hpp"
 #include "workloads/fill.hpp"
 #include "workloads/workload.hpp"
 

@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "backend/cpu/kernels.hpp"
-#include "core/error.hpp"
+#include "base/error.hpp"
 #include "workloads/fill.hpp"
 #include "workloads/fp8.hpp"
 #include "workloads/workload.hpp"

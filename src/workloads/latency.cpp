@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "core/error.hpp"
+#include "base/error.hpp"
 #include "workloads/workload.hpp"
 
 namespace versus::workloads {

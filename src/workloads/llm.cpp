@@ -17,13 +17,13 @@
 
 #include <fmt/format.h>
 
-#include "core/error.hpp"
-#include "core/metrics.hpp"
+#include "base/error.hpp"
+#include "base/metrics.hpp"
 #include "core/params.hpp"
-#include "core/sysinfo.hpp"
 #include "llm/config.hpp"
 #include "llm/model.hpp"
 #include "llm/offload.hpp"
+#include "system/sysinfo.hpp"
 #include "workloads/fill.hpp"
 #include "workloads/workload.hpp"
 
@@ -126,7 +126,7 @@ double measured_bandwidth(const Target& t, int threads) {
         t.backend.stream(t.device, VERSUS_STREAM_TRIAD, a.get(), b.get(), c.get(), 3.0, n);
         t.backend.synchronize(t.device);
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        if (i > 0) best = std::max(best, core::rate_per_s(24.0 * static_cast<double>(n), s));
+        if (i > 0) best = std::max(best, base::rate_per_s(24.0 * static_cast<double>(n), s));
     }
     return cache[key] = best;
 }
@@ -203,18 +203,18 @@ public:
         const auto& c = model_.config();
         const auto& w = model_.weights_summary();
         Metrics m;
-        const double tps = core::rate_per_s(static_cast<double>(n_), median_s);
+        const double tps = base::rate_per_s(static_cast<double>(n_), median_s);
         m.emplace_back("tokens_per_s", tps);
         m.emplace_back("ms_per_token", median_s * 1e3 / static_cast<double>(n_));
         if (prefill_) {
             m.emplace_back("ttft_ms", median_s * 1e3);
             double flops = 0;
             for (int64_t i = 0; i < n_; ++i) flops += llm::flops_per_token(c, depth_ + i);
-            m.emplace_back("mfu_pct", core::percent_of_peak(core::rate_per_s(flops, median_s), peak_));
+            m.emplace_back("mfu_pct", base::percent_of_peak(base::rate_per_s(flops, median_s), peak_));
         } else {
             double bytes = 0;
             for (int64_t i = 0; i < n_; ++i) bytes += llm::bytes_per_decode_token(c, w, depth_ + i);
-            m.emplace_back("mbu_pct", core::percent_of_peak(core::rate_per_s(bytes, median_s), bandwidth_));
+            m.emplace_back("mbu_pct", base::percent_of_peak(base::rate_per_s(bytes, median_s), bandwidth_));
         }
         m.emplace_back("weight_bytes", static_cast<double>(w.total_bytes));
         m.emplace_back("kv_bytes", static_cast<double>(llm::kv_cache_bytes(c, session_.n_ctx())));
@@ -359,7 +359,7 @@ public:
         const auto plan = plan_of(s, p);
         const uint64_t host_kv = llm::kv_cache_bytes(s.config, ctx_of(p)) - plan.kv_bytes;
         llm::check_fit(s.label, s.weights, host_kv, llm::working_bytes(s.config, batch_of(p), ctx_of(p)),
-                       core::memory_available_bytes());
+                       system::memory_available_bytes());
         return std::make_unique<LlmInstance>(t, p, cpu::ThreadPool::available_threads());
     }
 

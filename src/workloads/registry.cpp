@@ -30,10 +30,4 @@ const Workload* find_workload(std::string_view key) {
     return nullptr;
 }
 
-std::vector<std::pair<std::string, std::string>> Workload::suite(const versus_device_info&, bool full) const {
-    std::vector<std::pair<std::string, std::string>> out;
-    for (const auto& s : params()) out.emplace_back(s.name, full ? s.full : s.quick);
-    return out;
-}
-
 }  // namespace versus::workloads

@@ -4,16 +4,16 @@
 #include <cstdint>
 #include <string_view>
 
-#include "core/csv.hpp"
-#include "core/error.hpp"
+#include "base/csv.hpp"
+#include "base/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     try {
-        versus::core::CsvTable t(text, "fuzz.csv");
+        versus::base::CsvTable t(text, "fuzz.csv");
         for (const auto& row : t.rows())
             for (const auto& h : t.header()) (void)t.cell(row, h);
-        (void)t.cell(versus::core::CsvRow{}, "platform");
+        (void)t.cell(versus::base::CsvRow{}, "platform");
     } catch (const versus::UsageError&) {
     }
     return 0;

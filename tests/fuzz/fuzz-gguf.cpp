@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <string>
 
-#include "core/error.hpp"
+#include "base/error.hpp"
 #include "llm/gguf.hpp"
 
 using versus::llm::GgufFile;

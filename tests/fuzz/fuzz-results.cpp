@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <string>
 
-#include "core/error.hpp"
+#include "base/error.hpp"
 #include "core/results-file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -13,7 +13,7 @@
 #include <tuple>
 #include <vector>
 
-#include "backend/cpu/cpu-features.hpp"
+#include "system/cpu-features.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "backend/cpu/rungs.hpp"
 
@@ -32,6 +32,8 @@ const KernelSet& rung_vnni_bf16();
 namespace {
 
 using namespace versus::cpu;
+using versus::system::cpu_features;
+using versus::system::CpuFeatures;
 
 std::vector<const KernelSet*> rungs_under_test() {
     std::vector<const KernelSet*> out(kernels_available().begin(), kernels_available().end());

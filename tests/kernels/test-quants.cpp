@@ -18,7 +18,7 @@
 #include <tuple>
 #include <vector>
 
-#include "backend/cpu/cpu-features.hpp"
+#include "system/cpu-features.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "backend/cpu/quants.hpp"
 #include "backend/cpu/rungs.hpp"
@@ -34,6 +34,8 @@ const QuantKernelSet& rung_vbmi();
 namespace {
 
 using namespace versus::cpu;
+using versus::system::cpu_features;
+using versus::system::CpuFeatures;
 
 std::vector<const QuantKernelSet*> rungs_under_test() {
     std::vector<const QuantKernelSet*> out(quant_kernels_available().begin(), quant_kernels_available().end());

@@ -13,10 +13,12 @@
 
 #include "backend/backend-abi.h"
 #include "backend/cpu/attention.hpp"
-#include "backend/cpu/cpu-features.hpp"
+#include "backend/cpu/cpu-peak.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "backend/cpu/thread-pool.hpp"
-#include "core/sysinfo.hpp"
+#include "system/cpu-features.hpp"
+#include "system/cpu.hpp"
+#include "system/memory.hpp"
 
 #if defined(VERSUS_BLAS_ACCELERATE)
 #include <Accelerate/Accelerate.h>
@@ -31,7 +33,7 @@ struct CpuContext {
     std::string error;
     int threads = ThreadPool::available_threads();
     std::unique_ptr<ThreadPool> pool = std::make_unique<ThreadPool>(threads);
-    double peak_f32_cache = 0;  // measured at `peak_threads`
+    FmaPeak peak;  // of `peak_threads` threads; topped up at every query
     int peak_threads = 0;
 };
 
@@ -73,17 +75,21 @@ void copy_name(char* dst, size_t cap, const std::string& s) {
 int device_info(void* ctx, int device, versus_device_info* out) {
     if (device != 0) return fail(ctx, fmt::format("no CPU device {}", device));
     auto* c = ctx_of(ctx);
-    static const core::SystemInfo sys = core::probe_system();  // device_info is called rarely
+    // Called rarely; only the CPU and memory concerns of the probe are needed to name the device.
+    static const auto [cpu, mem] = [] {
+        std::vector<std::string> unknown;
+        return std::pair{system::probe_cpu(unknown), system::read_memory(unknown)};
+    }();
     *out = versus_device_info{};
-    copy_name(out->name, sizeof(out->name), sys.cpu_model.empty() ? "CPU" : sys.cpu_model);
-    copy_name(out->arch, sizeof(out->arch), fmt::format("{} {}", cpu_features().arch, kernels_best().isa));
+    copy_name(out->name, sizeof(out->name), cpu.cpu_model.empty() ? "CPU" : cpu.cpu_model);
+    copy_name(out->arch, sizeof(out->arch), fmt::format("{} {}", system::cpu_features().arch, kernels_best().isa));
     out->memory_kind = VERSUS_MEMORY_HOST;
     out->host_visible = 1;
     out->compute_units = c->threads;
-    out->mem_total_bytes = sys.mem_total_bytes;
-    out->mem_free_bytes = core::memory_available_bytes();
+    out->mem_total_bytes = mem.mem_total_bytes;
+    out->mem_free_bytes = system::memory_available_bytes();
     out->mem_budget_bytes = out->mem_free_bytes;
-    out->clock_mhz = sys.clock_mhz;
+    out->clock_mhz = cpu.clock_mhz;
     return 0;
 }
 
@@ -221,37 +227,20 @@ int empty_task(void* ctx, int) {
     return 0;
 }
 
-// Every pool thread runs the FMA loop at once; the slowest thread bounds the aggregate rate,
-// as it would for a parallel kernel.
-double measure_fma_peak(ThreadPool& pool) {
-    const auto& k = kernels_best();
-    std::vector<double> rate(pool.size());
-    for (int round = 0; round < 3; ++round) {  // first rounds warm up clocks and the pool
-        pool.run([&](int t, int) {
-            const auto t0 = std::chrono::steady_clock::now();
-            const double flops = k.fma_loop(2'000'000);
-            const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            rate[t] = std::max(round ? rate[t] : 0.0, flops / s);
-        });
-    }
-    double total = 0;
-    for (double r : rate) total += r;
-    return total;
-}
-
 int peak_flops(void* ctx, int, versus_dtype dtype, double* out, const char** method) {
     auto* c = ctx_of(ctx);
     if (c->peak_threads != c->threads) {
-        c->peak_f32_cache = measure_fma_peak(*c->pool);
+        c->peak = FmaPeak{};
         c->peak_threads = c->threads;
     }
-    const auto& f = cpu_features();
-    const double p = c->peak_f32_cache;
+    measure_fma_peak(*c->pool, c->peak);
+    const auto& f = system::cpu_features();
+    const double p = c->peak.total();
     switch (dtype) {
         case VERSUS_DTYPE_F32:
         case VERSUS_DTYPE_F16:  // f16 is converted and multiplied in f32
             *out = p;
-            *method = "measured: f32 FMA loop on every thread";
+            *method = "measured: f32 FMA loop on every thread, best of many rounds";
             return 0;
         case VERSUS_DTYPE_F64:
             *out = p / 2;

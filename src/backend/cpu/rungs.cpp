@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "backend/cpu/attention.hpp"
-#include "backend/cpu/cpu-features.hpp"
+#include "system/cpu-features.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "backend/cpu/quants.hpp"
 
@@ -59,7 +59,7 @@ const QuantKernelSet& rung_dotprod();
 namespace {
 
 uint32_t detect() {
-    [[maybe_unused]] const CpuFeatures& f = cpu_features();
+    [[maybe_unused]] const system::CpuFeatures& f = system::cpu_features();
     uint32_t bits = 0;
 #if defined(VERSUS_KERNELS_X86)
     if (f.avx2 && f.fma && f.f16c) bits |= ISA_AVX2;

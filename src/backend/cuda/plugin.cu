@@ -11,8 +11,8 @@
 #include <string>
 
 #include "backend/cuda/cuda-common.cuh"
-#include "core/metrics.hpp"
-#include "power/nvml.hpp"
+#include "base/metrics.hpp"
+#include "system/nvml.hpp"
 
 namespace versus::cuda {
 
@@ -115,9 +115,9 @@ void read_link(Device& d) {
     d.link_done = true;
     if (d.prop.integrated) return;  // shares the host's memory: no link to cross
     std::string why;
-    const power::NvmlSession nvml(&why);
-    const power::NvmlLib* lib = nvml.lib();
-    power::NvmlLib::Device h = lib ? nvml.device(pci_id_of(d), static_cast<unsigned>(d.ordinal), &why) : nullptr;
+    const system::NvmlSession nvml(&why);
+    const system::NvmlLib* lib = nvml.lib();
+    system::NvmlLib::Device h = lib ? nvml.device(pci_id_of(d), static_cast<unsigned>(d.ordinal), &why) : nullptr;
     if (!h) {
         d.link = "PCIe (no NVML: generation and width unknown)";
         return;
@@ -127,7 +127,7 @@ void read_link(Device& d) {
     if (lib->device_get_max_pcie_link_generation && lib->device_get_max_pcie_link_width &&
         lib->device_get_max_pcie_link_generation(h, &gen) == 0 && lib->device_get_max_pcie_link_width(h, &width) == 0) {
         d.link = "PCIe " + std::to_string(gen) + ".0 x" + std::to_string(width);
-        d.link_gbps = core::pcie_gbps(static_cast<int>(gen), static_cast<int>(width));
+        d.link_gbps = base::pcie_gbps(static_cast<int>(gen), static_cast<int>(width));
     } else {
         d.link = "PCIe (NVML gives no link generation)";
     }
@@ -481,7 +481,7 @@ extern "C" __attribute__((visibility("default"))) int versus_cuda_impl_init(uint
     }
     {
         std::string why;
-        const versus::power::NvmlSession nvml(&why);
+        const versus::system::NvmlSession nvml(&why);
         char ver[96] = {0};
         if (nvml.lib() && nvml.lib()->system_get_driver_version &&
             nvml.lib()->system_get_driver_version(ver, sizeof ver) == 0)

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-namespace versus::core {
+namespace versus::base {
 
 struct CsvRow {
     int line = 0;  // 1-based line where the row starts
@@ -34,4 +34,4 @@ private:
     std::vector<CsvRow> rows_;
 };
 
-}  // namespace versus::core
+}  // namespace versus::base

@@ -3,7 +3,7 @@
 // never recompute a figure inline.
 #pragma once
 
-namespace versus::core {
+namespace versus::base {
 
 // Work per second: FLOP/s from flops, B/s from bytes (STREAM counting for membw), over the
 // median time of one op.
@@ -31,4 +31,4 @@ inline double pcie_gbps(int gen, int lanes) {
     return lanes * GT_S[gen] * efficiency / 8;
 }
 
-}  // namespace versus::core
+}  // namespace versus::base

@@ -1,6 +1,6 @@
 // Contract: fill CpuFeatures from the hardware, never from compile-time macros, so one binary
 // picks the right kernels on every CPU it runs on.
-#include "cpu-features.hpp"
+#include "system/cpu-features.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -13,7 +13,7 @@
 #include <sys/sysctl.h>
 #endif
 
-namespace versus::cpu {
+namespace versus::system {
 
 namespace {
 
@@ -155,4 +155,4 @@ const CpuFeatures& cpu_features() {
     return f;
 }
 
-}  // namespace versus::cpu
+}  // namespace versus::system

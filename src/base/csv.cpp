@@ -1,8 +1,8 @@
-#include "core/csv.hpp"
+#include "base/csv.hpp"
 
-#include "core/error.hpp"
+#include "base/error.hpp"
 
-namespace versus::core {
+namespace versus::base {
 
 std::vector<CsvRow> parse_csv(std::string_view text) {
     std::vector<CsvRow> rows;
@@ -80,4 +80,4 @@ std::string_view CsvTable::cell(const CsvRow& row, std::string_view name) const 
     return row.cells[static_cast<size_t>(c)];
 }
 
-}  // namespace versus::core
+}  // namespace versus::base

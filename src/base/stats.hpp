@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <span>
 
-namespace versus::core {
+namespace versus::base {
 
 inline constexpr double UNSTABLE_MDAPE_PCT = 5.0;
 
@@ -24,4 +24,4 @@ double mdape_pct(std::span<const double> xs);
 Summary summarize(std::span<const double> xs);
 Summary summarize_ns(std::span<const int64_t> ns);
 
-}  // namespace versus::core
+}  // namespace versus::base

@@ -11,7 +11,7 @@
 #include <string>
 #include <type_traits>
 
-namespace versus::power {
+namespace versus::system {
 
 struct NvmlLib {
     using Ret = int;
@@ -128,4 +128,4 @@ private:
     std::unique_ptr<NvmlLib> lib_;
 };
 
-}  // namespace versus::power
+}  // namespace versus::system

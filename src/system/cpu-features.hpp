@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace versus::cpu {
+namespace versus::system {
 
 struct CpuFeatures {
     std::string arch;  // "x86_64", "aarch64", ...
@@ -27,4 +27,4 @@ struct CpuFeatures {
 // Read once and cached; cheap to call.
 const CpuFeatures& cpu_features();
 
-}  // namespace versus::cpu
+}  // namespace versus::system

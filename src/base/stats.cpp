@@ -1,11 +1,11 @@
-#include "core/stats.hpp"
+#include "base/stats.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <vector>
 
-namespace versus::core {
+namespace versus::base {
 
 double median(std::span<const double> xs) {
     if (xs.empty()) return 0;
@@ -45,4 +45,4 @@ Summary summarize_ns(std::span<const int64_t> ns) {
     return summarize(v);
 }
 
-}  // namespace versus::core
+}  // namespace versus::base
