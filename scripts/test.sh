@@ -9,14 +9,23 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-declare -a stage_names=() stage_secs=()
-timed() {  # timed NAME COMMAND...: runs the command, records its wall time under NAME
-    local name=$1 t0=$SECONDS rc
+declare -a stage_names=() stage_secs=() stage_cpu=()
+# CPU seconds used by the finished children of this shell (user + system, /proc/PID/stat fields 16-17):
+# on a shared machine wall time swings, CPU time much less.
+child_cpu() {
+    local f
+    read -ra f </proc/$$/stat 2>/dev/null || { echo 0; return; }
+    echo $(( (f[15] + f[16]) / $(getconf CLK_TCK) ))
+}
+timed() {  # timed NAME COMMAND...: runs the command, records its wall and CPU time under NAME
+    local name=$1 t0=$SECONDS c0 rc
+    c0=$(child_cpu)
     shift
     "$@"
     rc=$?
     stage_names+=("$name")
     stage_secs+=($((SECONDS - t0)))
+    stage_cpu+=($(( $(child_cpu) - c0 )))
     return $rc
 }
 
@@ -89,9 +98,11 @@ timed "references" install_references
 for preset in ${VERSUS_TEST_PRESETS:-test asan arm64 fuzz}; do run_preset "$preset"; done
 
 echo
-echo "stage times (wall):"
-for i in "${!stage_names[@]}"; do printf '  %-14s %5d s\n' "${stage_names[$i]}" "${stage_secs[$i]}"; done
-printf '  %-14s %5d s\n' "total" $((SECONDS - total_t0))
+echo "stage times (wall, and CPU time of all processes):"
+for i in "${!stage_names[@]}"; do
+    printf '  %-14s %5d s  %6d CPU s\n' "${stage_names[$i]}" "${stage_secs[$i]}" "${stage_cpu[$i]}"
+done
+printf '  %-14s %5d s  %6d CPU s\n' "total" $((SECONDS - total_t0)) "$(child_cpu)"
 echo "slowest tests:"
 sort -rn "$timings" | head -n 15 | awk '{printf "  %8.2f s  %-6s %s\n", $1, $2, $3}'
 echo

@@ -2,6 +2,7 @@
 // length against the bytes left before it reserves or allocates anything, so a hostile header costs at
 // most memory proportional to the file's size. Strings and arrays are views into the mapping.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,8 +13,6 @@
 #include <cstring>
 #include <limits>
 #include <numeric>
-
-#include <fmt/format.h>
 
 #include "base/error.hpp"
 #include "llm/gguf.hpp"
@@ -151,7 +150,7 @@ struct Label {
     bool numbered = false;       // "metadata entry 3" rather than "... element 3"
     std::string str() const {
         std::string s(what);
-        if (elem >= 0) s += numbered ? " " + std::to_string(elem) : "[" + std::to_string(elem) + "]";
+        if (elem >= 0) s += numbered ? fmt::format(" {}", elem) : fmt::format("[{}]", elem);
         if (part) s += fmt::format(" ({})", part);
         return s;
     }
@@ -214,51 +213,52 @@ using Access = GgufValue::Access;
 // One value of type `t` at the cursor; `l` names it ("key 'x'") for messages.
 GgufValue read_value(Cursor& c, GgufValueType t, const Label& l, int depth) {
     switch (t) {
-    case GgufValueType::STRING: return Access::string(c.read_string(l), nullptr);
-    case GgufValueType::ARRAY: {
-        if (depth >= GGUF_MAX_ARRAY_DEPTH)
-            c.fail(fmt::format("{} nests arrays more than {} deep", l.str(), GGUF_MAX_ARRAY_DEPTH), HINT_DAMAGED);
-        const uint64_t at = c.pos();
-        const uint32_t et = c.read<uint32_t>(Label{l.what, "array element type", l.elem});
-        if (!is_valid_value_type(et))
-            c.fail(fmt::format("{} is an array of unknown value type {} (byte {})", l.str(), et, at), HINT_DAMAGED);
-        const auto elem = static_cast<GgufValueType>(et);
-        const uint64_t count = c.read<uint64_t>(Label{l.what, "array length", l.elem});
-        const uint64_t min_elem = elem == GgufValueType::STRING  ? 8
-                                  : elem == GgufValueType::ARRAY ? MIN_ARRAY_BYTES
-                                                                 : gguf_value_type_size(elem);
-        if (count > c.left() / min_elem)
-            c.fail(fmt::format("{} claims {} elements of type {}, which cannot fit in the {} left in the file", l.str(),
-                               count, gguf_value_type_name(elem), human(c.left())),
-                   count > UINT32_MAX ? HINT_DAMAGED : HINT_TRUNCATED);
-        if (elem == GgufValueType::STRING) {
-            std::vector<std::string_view> items;
-            items.reserve(static_cast<size_t>(count));
-            for (uint64_t i = 0; i < count; ++i)
-                items.push_back(c.read_string(Label{l.what, nullptr, static_cast<int64_t>(i)}));
-            return Access::array_strings(std::move(items), nullptr);
-        }
-        if (elem == GgufValueType::ARRAY) {
-            std::vector<GgufValue> items;
-            items.reserve(static_cast<size_t>(count));
-            for (uint64_t i = 0; i < count; ++i) {
-                const std::string inner = Label{l.what, nullptr, l.elem}.str() + fmt::format("[{}]", i);
-                items.push_back(read_value(c, elem, Label{inner}, depth + 1));
+        case GgufValueType::STRING:
+            return Access::string(c.read_string(l), nullptr);
+        case GgufValueType::ARRAY: {
+            if (depth >= GGUF_MAX_ARRAY_DEPTH)
+                c.fail(fmt::format("{} nests arrays more than {} deep", l.str(), GGUF_MAX_ARRAY_DEPTH), HINT_DAMAGED);
+            const uint64_t at = c.pos();
+            const uint32_t et = c.read<uint32_t>(Label{l.what, "array element type", l.elem});
+            if (!is_valid_value_type(et))
+                c.fail(fmt::format("{} is an array of unknown value type {} (byte {})", l.str(), et, at), HINT_DAMAGED);
+            const auto elem = static_cast<GgufValueType>(et);
+            const uint64_t count = c.read<uint64_t>(Label{l.what, "array length", l.elem});
+            const uint64_t min_elem = elem == GgufValueType::STRING  ? 8
+                                      : elem == GgufValueType::ARRAY ? MIN_ARRAY_BYTES
+                                                                     : gguf_value_type_size(elem);
+            if (count > c.left() / min_elem)
+                c.fail(fmt::format("{} claims {} elements of type {}, which cannot fit in the {} left in the file",
+                                   l.str(), count, gguf_value_type_name(elem), human(c.left())),
+                       count > UINT32_MAX ? HINT_DAMAGED : HINT_TRUNCATED);
+            if (elem == GgufValueType::STRING) {
+                std::vector<std::string_view> items;
+                items.reserve(static_cast<size_t>(count));
+                for (uint64_t i = 0; i < count; ++i)
+                    items.push_back(c.read_string(Label{l.what, nullptr, static_cast<int64_t>(i)}));
+                return Access::array_strings(std::move(items), nullptr);
             }
-            return Access::array_values(elem, std::move(items));
+            if (elem == GgufValueType::ARRAY) {
+                std::vector<GgufValue> items;
+                items.reserve(static_cast<size_t>(count));
+                for (uint64_t i = 0; i < count; ++i) {
+                    const std::string inner = Label{l.what, nullptr, l.elem}.str() + fmt::format("[{}]", i);
+                    items.push_back(read_value(c, elem, Label{inner}, depth + 1));
+                }
+                return Access::array_values(elem, std::move(items));
+            }
+            const uint8_t* raw = c.here();
+            c.skip(count * min_elem, l);
+            return Access::array_raw(elem, count, raw, nullptr);
         }
-        const uint8_t* raw = c.here();
-        c.skip(count * min_elem, l);
-        return Access::array_raw(elem, count, raw, nullptr);
-    }
-    default: {
-        const size_t w = gguf_value_type_size(t);
-        c.need(w, l);
-        uint64_t bits = 0;
-        std::memcpy(&bits, c.here(), w);
-        c.skip(w, l);
-        return Access::scalar(t, bits);
-    }
+        default: {
+            const size_t w = gguf_value_type_size(t);
+            c.need(w, l);
+            uint64_t bits = 0;
+            std::memcpy(&bits, c.here(), w);
+            c.skip(w, l);
+            return Access::scalar(t, bits);
+        }
     }
 }
 
@@ -279,6 +279,53 @@ void check_magic(const uint8_t* p, uint64_t size, Cursor& c) {
                "convert it to GGUF with llama.cpp's convert_hf_to_gguf.py, or download the .gguf version");
     c.fail(fmt::format("not a GGUF file: it starts with \"{}\", not \"GGUF\"", head),
            "give the path of a .gguf model file");
+}
+
+// One tensor's name, shape, type and offset, each checked; `i` counts the tensors for messages.
+GgufTensorInfo read_tensor_info(Cursor& c, uint64_t i, uint32_t alignment) {
+    GgufTensorInfo t;
+    t.name = c.read_string(Label{"tensor", "name", int64_t(i), true}, 64);  // the spec's limit
+    if (t.name.empty()) c.fail(fmt::format("tensor {} has an empty name", i), HINT_DAMAGED);
+    const std::string what = fmt::format("tensor '{}'", printable(t.name));
+    const uint32_t n_dims = c.read<uint32_t>(Label{what, "dimension count"});
+    if (n_dims > GGUF_MAX_DIMS)
+        c.fail(fmt::format("{} has {} dimensions; GGUF allows at most {}", what, n_dims, GGUF_MAX_DIMS), HINT_DAMAGED);
+    t.n_dims = static_cast<int>(n_dims);
+    int64_t n = 1;
+    for (uint32_t d = 0; d < n_dims; ++d) {
+        const uint64_t raw = c.read<uint64_t>(Label{what, "dimensions"});
+        if (raw == 0) c.fail(fmt::format("{} has a dimension of 0 (ne[{}])", what, d), HINT_DAMAGED);
+        if (raw > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+            c.fail(fmt::format("{} has a negative dimension ne[{}] = {}", what, d, static_cast<int64_t>(raw)),
+                   HINT_DAMAGED);
+        const auto ne = static_cast<int64_t>(raw);
+        if (n > std::numeric_limits<int64_t>::max() / ne)
+            c.fail(fmt::format("{} has more elements than int64 can count (ne[{}] = {})", what, d, ne), HINT_DAMAGED);
+        n *= ne;
+        t.ne[d] = ne;
+    }
+    t.n_elements = n;
+    const uint32_t type_id = c.read<uint32_t>(Label{what, "type"});
+    const GgmlTypeInfo* info = ggml_type_info(type_id);
+    if (!info)
+        c.fail(fmt::format("{} has unknown ggml type id {}", what, type_id),
+               "the file is damaged, or uses a type newer than this versus knows; update versus");
+    if (info->removed)
+        c.fail(fmt::format("{} has type {} (id {}), which ggml removed from GGUF files", what, info->name, type_id),
+               "download or convert the model again with a current llama.cpp");
+    t.type = info->type;
+    if (t.ne[0] % info->block_elements != 0)
+        c.fail(fmt::format("{} has rows of {} values, not a whole number of {} blocks of {}", what, t.ne[0], info->name,
+                           info->block_elements),
+               HINT_DAMAGED);
+    const std::optional<uint64_t> bytes = ggml_tensor_bytes(t.type, t.ne);
+    if (!bytes) c.fail(fmt::format("{} is too large: its byte size overflows int64", what), HINT_DAMAGED);
+    t.n_bytes = *bytes;
+    t.offset = c.read<uint64_t>(Label{what, "data offset"});
+    if (t.offset % alignment != 0)
+        c.fail(fmt::format("{} has data offset {}, not a multiple of the alignment {}", what, t.offset, alignment),
+               HINT_DAMAGED);
+    return t;
 }
 
 }  // namespace
@@ -340,49 +387,8 @@ void GgufFile::parse() {
     tensors_.reserve(static_cast<size_t>(n_tensors));
     tensor_index_.reserve(static_cast<size_t>(n_tensors));
     for (uint64_t i = 0; i < n_tensors; ++i) {
-        GgufTensorInfo t;
-        t.name = c.read_string(Label{"tensor", "name", int64_t(i), true}, 64);  // the spec's limit
-        if (t.name.empty()) fail(fmt::format("tensor {} has an empty name", i), HINT_DAMAGED);
+        GgufTensorInfo t = read_tensor_info(c, i, alignment_);
         const std::string what = fmt::format("tensor '{}'", printable(t.name));
-        const uint32_t n_dims = c.read<uint32_t>(Label{what, "dimension count"});
-        if (n_dims > GGUF_MAX_DIMS)
-            fail(fmt::format("{} has {} dimensions; GGUF allows at most {}", what, n_dims, GGUF_MAX_DIMS),
-                 HINT_DAMAGED);
-        t.n_dims = static_cast<int>(n_dims);
-        int64_t n = 1;
-        for (uint32_t d = 0; d < n_dims; ++d) {
-            const uint64_t raw = c.read<uint64_t>(Label{what, "dimensions"});
-            if (raw == 0) fail(fmt::format("{} has a dimension of 0 (ne[{}])", what, d), HINT_DAMAGED);
-            if (raw > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-                fail(fmt::format("{} has a negative dimension ne[{}] = {}", what, d, static_cast<int64_t>(raw)),
-                     HINT_DAMAGED);
-            const auto ne = static_cast<int64_t>(raw);
-            if (n > std::numeric_limits<int64_t>::max() / ne)
-                fail(fmt::format("{} has more elements than int64 can count (ne[{}] = {})", what, d, ne), HINT_DAMAGED);
-            n *= ne;
-            t.ne[d] = ne;
-        }
-        t.n_elements = n;
-        const uint32_t type_id = c.read<uint32_t>(Label{what, "type"});
-        const GgmlTypeInfo* info = ggml_type_info(type_id);
-        if (!info)
-            fail(fmt::format("{} has unknown ggml type id {}", what, type_id),
-                 "the file is damaged, or uses a type newer than this versus knows; update versus");
-        if (info->removed)
-            fail(fmt::format("{} has type {} (id {}), which ggml removed from GGUF files", what, info->name, type_id),
-                 "download or convert the model again with a current llama.cpp");
-        t.type = info->type;
-        if (t.ne[0] % info->block_elements != 0)
-            fail(fmt::format("{} has rows of {} values, not a whole number of {} blocks of {}", what, t.ne[0],
-                             info->name, info->block_elements),
-                 HINT_DAMAGED);
-        const std::optional<uint64_t> bytes = ggml_tensor_bytes(t.type, t.ne);
-        if (!bytes) fail(fmt::format("{} is too large: its byte size overflows int64", what), HINT_DAMAGED);
-        t.n_bytes = *bytes;
-        t.offset = c.read<uint64_t>(Label{what, "data offset"});
-        if (t.offset % alignment_ != 0)
-            fail(fmt::format("{} has data offset {}, not a multiple of the alignment {}", what, t.offset, alignment_),
-                 HINT_DAMAGED);
         if (!tensor_index_.emplace(t.name, tensors_.size()).second)
             fail(fmt::format("{} appears twice", what), HINT_DAMAGED);
         tensors_.push_back(t);
