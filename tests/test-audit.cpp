@@ -1,6 +1,8 @@
 // The claims audit: the compiled-in claims table holds every claim once, the verdicts for fixed inputs
 // (the built-in specs and predictor, a few records built here) are the expected ones, and the command
-// prints one JSON row per claim.
+// prints one JSON row per claim. Each verdict names the kind of evidence it used, and the claims about
+// containers (C19), fused attention (C20), offload (C18), quantization quality (C22) and training (C7,
+// C13) read the rows versus measures when the records hold them, and say what is missing when not.
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -15,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/record.hpp"
+#include "record-rows.hpp"
 #include "report/audit.hpp"
 
 namespace {
@@ -22,6 +25,10 @@ namespace {
 using versus::core::Record;
 using versus::report::AuditInput;
 using versus::report::Claim;
+using versus::core::Value;
+using versus::report::AuditRow;
+using versus::report::EvidenceKind;
+using versus::report::HostFindings;
 using versus::report::Verdict;
 
 const Claim& claim(const std::string& id) {
@@ -30,24 +37,23 @@ const Claim& claim(const std::string& id) {
     throw std::runtime_error("no claim " + id);
 }
 
-versus::report::AuditRow audit(const std::string& id, const std::vector<Record>* records) {
+versus::report::AuditRow audit(const std::string& id, const std::vector<Record>* records,
+                               const versus::report::HostFindings* here = nullptr) {
     AuditInput in;
     in.records = records;
     in.store = "results.jsonl";
+    in.here = here;
     return versus::report::audit_claim(claim(id), in);
 }
 
-// A completed row as the runner writes it, reduced to the fields the audit reads.
+Record host_row(const std::string& host, const std::string& backend, const std::string& device, const std::string& workload,
+                const std::vector<std::pair<std::string, versus::core::Value>>& fields) {
+    return versus::testing::ok_row(host, backend, device, workload, fields);
+}
+
 Record row(const std::string& device, const std::string& backend, const std::string& workload,
            const std::vector<std::pair<std::string, versus::core::Value>>& fields) {
-    Record r;
-    r.set("host", std::string("test-host"));
-    r.set("backend", backend);
-    r.set("device", device);
-    r.set("workload", workload);
-    for (const auto& [k, v] : fields) r.set(k, v);
-    r.set("status", std::string("ok"));
-    return r;
+    return host_row("test-host", backend, device, workload, fields);
 }
 
 Record decode_row(const std::string& device, const std::string& type, double tokens_per_s, double watts) {
@@ -55,6 +61,8 @@ Record decode_row(const std::string& device, const std::string& type, double tok
                {{"phase", std::string("decode")}, {"model", std::string("llama-7b")}, {"type", type},
                 {"tokens_per_s", tokens_per_s}, {"power_w", watts > 0 ? versus::core::Value{watts} : versus::core::Value{}}});
 }
+
+bool has(const AuditRow& r, const std::string& text) { return r.reasoning.find(text) != std::string::npos; }
 
 }  // namespace
 
@@ -202,4 +210,131 @@ TEST(Audit, ResultsFileWithoutARecordIsBadInput) {
         EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
     }
     std::filesystem::remove_all(dir);
+}
+
+TEST(AuditEvidence, EachVerdictNamesItsKindOfEvidence) {
+    // Specs and the predictor only; a claim with no figure at all says none.
+    EXPECT_EQ(versus::report::evidence_kinds_text(audit("C8", nullptr)), "spec");
+    EXPECT_EQ(versus::report::evidence_kinds_text(audit("C9", nullptr)), "predicted (with range)");
+    EXPECT_EQ(versus::report::evidence_kinds_text(audit("C15", nullptr)), "none");
+
+    // The same bandwidth row is measured here on its own machine and measured in the given results elsewhere.
+    const std::vector<Record> records = {host_row("mac", "metal", "Apple M4 Max", "membw", {{"op", std::string("triad")}, {"gbps", 460.0}})};
+    HostFindings mac;
+    mac.host = "mac";
+    HostFindings other;
+    other.host = "elsewhere";
+    EXPECT_EQ(audit("C1", &records, &mac).kinds().front(), EvidenceKind::MEASURED_HERE);
+    EXPECT_EQ(audit("C1", &records, &other).kinds().front(), EvidenceKind::MEASURED_GIVEN);
+    EXPECT_EQ(versus::report::evidence_kinds_text(audit("C1", &records)),
+              "measured in the given results + predicted (with range) + spec");
+    const auto j = versus::report::audit_json({audit("C1", &records, &mac)});
+    EXPECT_EQ(j[0]["evidence_kind"], "measured here + predicted (with range) + spec");
+    EXPECT_EQ(j[0]["evidence"][0]["kind"], "measured here");
+    // The text table has the column.
+    EXPECT_NE(versus::report::audit_table({audit("C1", &records, &mac)}, true).find("| evidence"), std::string::npos);
+}
+
+TEST(AuditEvidence, ContainersUseTheProbeAndTheRecords) {
+    HostFindings here;
+    here.host = "box";
+    here.os = "Debian GNU/Linux 12";
+    here.container = true;
+    here.container_kind = "docker";
+    here.container_markers = {"/.dockerenv"};
+    here.gpu_statement = "none visible";
+    auto c19 = audit("C19", nullptr, &here);
+    EXPECT_EQ(c19.verdict, Verdict::QUALITATIVE);
+    EXPECT_TRUE(has(c19, "docker container (/.dockerenv)")) << c19.reasoning;
+    EXPECT_EQ(c19.kinds(), std::vector<EvidenceKind>{EvidenceKind::MEASURED_HERE});
+
+    // A Linux container that ran rows on an NVIDIA GPU shows the claim's second half.
+    std::vector<Record> records = {host_row("gpu-box", "cuda", "NVIDIA H100 80GB HBM3", "gemm", {{"container", std::string("docker")}})};
+    c19 = audit("C19", &records);
+    EXPECT_EQ(c19.verdict, Verdict::CONSISTENT) << c19.reasoning;
+    EXPECT_TRUE(has(c19, "gpu-box")) << c19.reasoning;
+    // A macOS container that reached the Apple GPU contradicts the first.
+    records = {host_row("mac", "metal", "Apple M3 Max", "gemm", {{"container", true}, {"os", std::string("macOS 14.5")}})};
+    EXPECT_EQ(audit("C19", &records).verdict, Verdict::PESSIMISTIC);
+    // Without rows from containers, the line says so.
+    records = {host_row("gpu-box", "cuda", "NVIDIA H100 80GB HBM3", "gemm", {})};
+    c19 = audit("C19", &records);
+    EXPECT_EQ(c19.verdict, Verdict::QUALITATIVE);
+    EXPECT_TRUE(has(c19, "no row of results.jsonl says it ran in a container")) << c19.reasoning;
+}
+
+TEST(AuditEvidence, AttentionFusedAgainstNaive) {
+    auto attention = [](const std::string& impl, int64_t seq, double ns, double scratch) {
+        return host_row("box", "cpu", "Intel Xeon", "attention",
+                   {{"impl", impl}, {"phase", std::string("prefill")}, {"seq", seq}, {"heads", int64_t{32}},
+                    {"kv_heads", int64_t{8}}, {"head_dim", int64_t{128}}, {"median_ns", ns}, {"peak_scratch_bytes", scratch}});
+    };
+    const std::vector<Record> records = {attention("naive", 512, 4e6, 32e6), attention("fused", 512, 2e6, 1e6),
+                                         attention("naive", 2048, 80e6, 512e6), attention("fused", 2048, 20e6, 1e6)};
+    const auto c20 = audit("C20", &records);
+    EXPECT_EQ(c20.verdict, Verdict::QUALITATIVE);
+    EXPECT_TRUE(has(c20, "fused 4x the naive speed")) << c20.reasoning;  // the longest sequence measured both ways
+    EXPECT_TRUE(has(c20, "512x less")) << c20.reasoning;
+    EXPECT_EQ(c20.kinds(), std::vector<EvidenceKind>{EvidenceKind::MEASURED_GIVEN});
+    EXPECT_TRUE(has(audit("C20", nullptr), "no attention rows")) << audit("C20", nullptr).reasoning;
+}
+
+TEST(AuditEvidence, OffloadSweepBesideThePrediction) {
+    auto decode = [](int64_t layers, double tps) {
+        return host_row("gpu-box", "cuda", "NVIDIA GeForce RTX 4090", "llm",
+                   {{"phase", std::string("decode")}, {"model", std::string("llama-7b")}, {"type", std::string("q4_0")},
+                    {"gpu_layers", layers}, {"tokens_per_s", tps}});
+    };
+    std::vector<Record> records = {decode(32, 150), decode(16, 40)};
+    auto c18 = audit("C18", &records);
+    EXPECT_EQ(c18.verdict, Verdict::CONSISTENT) << c18.reasoning;
+    EXPECT_TRUE(has(c18, "16 layers 40 t/s (3.75x slower)")) << c18.reasoning;
+    EXPECT_TRUE(has(c18, "(predicted)")) << c18.reasoning;
+    // Offloading that costs nothing measured: the claim overstates the loss.
+    records = {decode(32, 150), decode(16, 149)};
+    EXPECT_EQ(audit("C18", &records).verdict, Verdict::PESSIMISTIC);
+    EXPECT_TRUE(has(audit("C18", nullptr), "no measured --gpu-layers sweep"));
+}
+
+TEST(AuditEvidence, QuantizationQualityFromQualityRows) {
+    auto quality = [](const std::string& type, double ppl_ratio, double top1) {
+        return host_row("box", "cpu", "Intel Xeon", "quality",
+                   {{"type", type}, {"gguf", "llama-7b-" + type + ".gguf"}, {"ppl", 6.0 * ppl_ratio}, {"ppl_ratio", ppl_ratio},
+                    {"kld_mean", 0.02}, {"kld_p99", 0.3}, {"top1_agree_pct", top1}, {"tokens_scored", int64_t{1000}}});
+    };
+    std::vector<Record> records = {quality("q8_0", 1.002, 98.5), quality("q4_0", 1.04, 91)};
+    auto c22 = audit("C22", &records);
+    EXPECT_EQ(c22.verdict, Verdict::CONSISTENT) << c22.reasoning;
+    EXPECT_TRUE(has(c22, "top-1 agreement 91.0%")) << c22.reasoning;
+    EXPECT_TRUE(has(c22, "q4_0 3.56 GiB")) << c22.reasoning;  // what it saves stays in the line
+    records = {quality("q8_0", 1.002, 98.5), quality("q4_0", 1.4, 70)};
+    EXPECT_EQ(audit("C22", &records).verdict, Verdict::OPTIMISTIC);
+    // One format measured, the other missing: judged on what is there, and the line names the gap.
+    records = {quality("q8_0", 1.002, 98.5)};
+    c22 = audit("C22", &records);
+    EXPECT_EQ(c22.verdict, Verdict::CONSISTENT);
+    EXPECT_TRUE(has(c22, "no quality row against a base for q4_0")) << c22.reasoning;
+    c22 = audit("C22", nullptr);
+    EXPECT_EQ(c22.verdict, Verdict::NOT_TESTABLE);
+    EXPECT_TRUE(has(c22, "no quality row against a base for q8_0, q4_0")) << c22.reasoning;
+}
+
+TEST(AuditEvidence, TrainingRowsReplaceThePrediction) {
+    auto train = [](const std::string& backend, const std::string& device, const std::string& dataset, double ips) {
+        return host_row("box", backend, device, "train-resnet50",
+                   {{"dataset", dataset}, {"images_per_s", ips}, {"mfu_pct", 40.0}, {"batch", int64_t{32}}});
+    };
+    std::vector<Record> records = {train("cuda", "NVIDIA GeForce RTX 4090", "imagenet-1k", 1500),
+                                   train("metal", "Apple M3 Max", "imagenet-1k", 500)};
+    const auto c13 = audit("C13", &records);
+    EXPECT_TRUE(has(c13, "measured 500 img/s (MFU 40%)")) << c13.reasoning;
+    EXPECT_TRUE(has(c13, ": 3x slower")) << c13.reasoning;
+    EXPECT_FALSE(has(c13, "no measured train-resnet50 row")) << c13.reasoning;
+    EXPECT_EQ(c13.kinds().front(), EvidenceKind::MEASURED_GIVEN);
+
+    records = {train("cuda", "NVIDIA GeForce RTX 4090", "cifar-10", 3333)};
+    const auto c7 = audit("C7", &records);
+    EXPECT_TRUE(has(c7, "rtx-4090 15 s implies 3333 img/s, measured 3333 img/s")) << c7.reasoning;
+    EXPECT_TRUE(has(c7, "no measured train-resnet50 row for rtx-4090 imagenet-1k")) << c7.reasoning;
+    EXPECT_TRUE(has(audit("C13", nullptr), "no measured train-resnet50 row"));
 }

@@ -401,7 +401,14 @@ TEST(Compare, HeadlineTablesComeFromTheData) {
     const auto c = report::compare(fixture_inputs(), opt);
     std::map<std::string, report::Table> t;
     for (auto& x : report::headline_tables(c)) t[x.id] = x;
-    ASSERT_EQ(t.size(), 5u);
+    ASSERT_EQ(t.size(), 7u);
+    // The framework and product-need tables come with the headline tables, each need backed by the records.
+    ASSERT_TRUE(t.count("frameworks") && t.count("needs-evidence"));
+    bool bandwidth_from_dram = false;
+    for (const auto& row : t["needs-evidence"].rows)
+        for (const auto& cell : row)
+            if (cell.find("measured: 350 GB/s") != std::string::npos) bandwidth_from_dram = cell.find("16384") == std::string::npos;
+    EXPECT_TRUE(bandwidth_from_dram) << "the bandwidth need is judged at each machine's largest working set";
     // Architecture: bandwidth at the largest working set, the budget from a refusal, transfer modes.
     const auto& arch = t["architecture"];
     ASSERT_GE(arch.rows.size(), 4u);

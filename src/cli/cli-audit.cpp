@@ -9,6 +9,7 @@
 #include "base/error.hpp"
 #include "core/results-file.hpp"
 #include "report/audit.hpp"
+#include "system/sysinfo.hpp"
 
 namespace versus::cli {
 
@@ -45,6 +46,8 @@ int cmd_audit(const AuditCommands& c) {
     report::AuditInput in;
     in.records = have_store ? &read.records : nullptr;
     in.store = path.string();
+    const report::HostFindings here = report::host_findings(system::probe_system());
+    in.here = &here;
     const auto rows = report::audit_claims(report::builtin_claims(), in);
 
     const std::string source = have_store ? fmt::format("measured rows from {} ({} records)", path.string(), read.records.size())

@@ -51,28 +51,6 @@ std::string chosen_format(const CompareCommands& c, std::string* out) {
     return format;
 }
 
-// The claims audit over the compared records, for the HTML report's Audit section. The report stands
-// without it: a failure is said on stderr and leaves the section empty.
-std::vector<report::Table> audit_tables(const report::Comparison& cmp) {
-    try {
-        report::AuditInput in;
-        in.records = &cmp.inputs.records;
-        in.store = "the compared files";
-        report::Table t;
-        t.id = "audit-claims";
-        t.title = "Claims against these results";
-        t.header = {"claim", "dimension", "verdict", "reasoning"};
-        t.right = {false, false, false, false};
-        for (const auto& r : report::audit_claims(report::builtin_claims(), in))
-            t.rows.push_back({r.id + ": " + r.claim, r.dimension, report::verdict_name(r.verdict), r.reasoning});
-        t.notes.push_back("How claims are encoded and verdicts decided: docs/audit.md (versus audit).");
-        return {t};
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "[compare] no audit in the report: %s\n", e.what());
-        return {};
-    }
-}
-
 int cmd_compare(const CompareCommands& c) {
     std::string out;
     const std::string format = chosen_format(c, &out);
@@ -89,7 +67,12 @@ int cmd_compare(const CompareCommands& c) {
     std::string text;
     if (format == "html") {
         report::HtmlOptions html;
-        html.audit_tables = audit_tables(cmp);
+        // The report stands without its Audit section: a failure is said and leaves the section empty.
+        try {
+            html.audit_tables = {report::audit_report_table(cmp.inputs.records, "the compared files")};
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "[compare] no audit in the report: %s\n", e.what());
+        }
         text = report::render_html(cmp, html);
     } else if (format == "json") {
         text = report::to_json(cmp).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";

@@ -13,6 +13,7 @@
 #include "predict/fit.hpp"
 #include "predict/throughput.hpp"
 #include "report/compare-detail.hpp"
+#include "report/summary-tables.hpp"
 
 namespace versus::report {
 
@@ -336,6 +337,11 @@ Table detail::support_table(const Comparison& c) {
 std::vector<Table> headline_tables(const Comparison& c) {
     if (!main_generation(c)) return {};
     std::vector<Table> out = {architecture_table(c), performance_table(c), energy_table(c), support_table(c), needs_table(c)};
+    // The framework and product-need tables, each cell backed by these records or the predicted platforms.
+    std::vector<std::string> ids;
+    for (const auto& p : c.platforms) ids.push_back(p.id);
+    for (auto& t : summary_tables(c.inputs.records, ids.empty() ? PredictedFigures() : predictor_figures(ids)))
+        out.push_back(std::move(t));
     if (c.generations.size() > 1)
         for (auto& t : out)
             t.notes.push_back(fmt::format("From the versus {} records (schema {}); other versions are listed separately.",

@@ -146,7 +146,8 @@ Comparison compare(Inputs in, const Options& opt);
 
 // The tables, in the order the reports print them.
 Table machines_table(const Comparison& c);
-std::vector<Table> headline_tables(const Comparison& c);  // architecture, performance, energy, support, needs
+// architecture, performance, energy, support, needs; frameworks and needs-evidence (summary-tables.hpp)
+std::vector<Table> headline_tables(const Comparison& c);
 std::vector<Table> comparison_tables(const Comparison& c);  // side by side, per generation and workload
 std::vector<Table> parity_tables(const Comparison& c);     // checksums of matched rows, generate runs
 std::vector<Table> all_tables(const Comparison& c);
