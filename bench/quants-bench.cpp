@@ -9,7 +9,15 @@
 // quantized Gaussian rows. Best of --reps runs after a warm-up.
 //
 //   versus_quants_bench [--threads 1,2] [--types q4_0,q8_0,q4_K,q5_K,q6_K,f16] [--isa NAME] [--reps 5]
-//                       [--tokens 512] [read] [decode] [prefill]
+//                       [--tokens 512] [--shape 4096x4096] [--wset KiB] [--cpu-time] [--tiles]
+//                       [read] [decode] [prefill]
+//   versus_quants_bench --rungs     (the best rung of each family on this CPU, under VERSUS_ISA)
+// --tiles: the rung without its prefill panels and GEMM (QuantPanel, QuantGemm), to time what they replace.
+// --wset: decode cycles through this many KiB of weight copies (default 256 MiB: DRAM; below the L2 size the
+// kernels' own cost shows). --cpu-time: process CPU time instead of wall time (single-threaded runs on a
+// shared machine).
+#include <time.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -23,8 +31,10 @@
 #include <string>
 #include <vector>
 
+#include "backend/cpu/attention.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "backend/cpu/quants.hpp"
+#include "backend/cpu/rungs.hpp"
 
 using namespace versus::cpu;
 
@@ -56,15 +66,24 @@ std::vector<std::string> parse_names(const char* s) {
 }
 
 double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+// Process CPU time: on a machine shared with other work a single-threaded run's CPU time is what the kernel
+// cost, where its wall time also counts the time slices other processes took (--cpu-time).
+double cpu_s() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+bool g_cpu_time = false;
+double clock_s() { return g_cpu_time ? cpu_s() : now_s(); }
 
 // Best time per call of fn over reps runs of `calls` calls each, after one warm-up run.
 double best_per_call(int reps, int calls, const std::function<void(int)>& fn) {
     for (int c = 0; c < calls; ++c) fn(c);
     double best = 1e30;
     for (int r = 0; r < reps; ++r) {
-        const double t0 = now_s();
+        const double t0 = clock_s();
         for (int c = 0; c < calls; ++c) fn(c);
-        best = std::min(best, (now_s() - t0) / calls);
+        best = std::min(best, (clock_s() - t0) / calls);
     }
     return best;
 }
@@ -130,7 +149,9 @@ int main(int argc, char** argv) {
     std::string isa;
     int reps = 5;
     int64_t tokens = 512;
-    bool do_read = false, do_decode = false, do_prefill = false;
+    int wset_kib = 256 << 10;  // decode: weight bytes cycled through (small: cache-resident, compute-bound)
+    std::vector<Shape> shapes(std::begin(LLAMA7B), std::end(LLAMA7B));
+    bool do_read = false, do_decode = false, do_prefill = false, tiles_only = false;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--threads" && i + 1 < argc) {
@@ -139,6 +160,21 @@ int main(int argc, char** argv) {
             types = parse_names(argv[++i]);
         } else if (a == "--isa" && i + 1 < argc) {
             isa = argv[++i];
+        } else if (a == "--wset" && i + 1 < argc) {
+            wset_kib = std::max(1, std::atoi(argv[++i]));
+        } else if (a == "--shape" && i + 1 < argc) {
+            long long n_in = 0, n_out = 0;
+            if (std::sscanf(argv[++i], "%lldx%lld", &n_in, &n_out) == 2) shapes.assign(1, {n_in, n_out});
+        } else if (a == "--rungs") {
+            // The rungs a run uses, for a report's ISA line.
+            std::printf("kernels %s, quants %s, attention %s (VERSUS_ISA=%s)\n", std::string(kernels_best().isa).c_str(),
+                        std::string(quant_kernels_best().isa).c_str(),
+                        std::string(attention_kernels_for(128).isa).c_str(), isa_cap().c_str());
+            return 0;
+        } else if (a == "--tiles") {
+            tiles_only = true;
+        } else if (a == "--cpu-time") {
+            g_cpu_time = true;
         } else if (a == "--reps" && i + 1 < argc) {
             reps = std::max(1, std::atoi(argv[++i]));
         } else if (a == "--tokens" && i + 1 < argc) {
@@ -152,7 +188,7 @@ int main(int argc, char** argv) {
         } else {
             std::fprintf(stderr,
                          "usage: %s [--threads 1,2] [--types q4_0,q8_0,q4_K,q5_K,q6_K,f16] [--isa NAME] [--reps N] "
-                         "[--tokens N] [read] [decode] [prefill]\n",
+                         "[--tokens N] [--shape NxM] [--wset KiB] [--cpu-time] [--tiles] [read] [decode] [prefill]\n",
                          argv[0]);
             return 2;
         }
@@ -170,6 +206,16 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "[quants-bench] no rung '%s' on this CPU\n", isa.c_str());
             return 2;
         }
+    }
+    QuantKernelSet tiles;
+    if (tiles_only) {
+        tiles = *rung;
+        for (QuantTile* t : {&tiles.f32, &tiles.f16, &tiles.bf16, &tiles.q4_0, &tiles.q8_0, &tiles.q4_k, &tiles.q5_k,
+                             &tiles.q6_k}) {
+            t->panel = {};
+            t->gemm = {};
+        }
+        rung = &tiles;
     }
     std::vector<QType> qtypes;
     for (const std::string& name : types) {
@@ -205,12 +251,12 @@ int main(int argc, char** argv) {
     }
 
     for (QType t : qtypes) {
-        for (const Shape& s : LLAMA7B) {
+        for (const Shape& s : shapes) {
             const size_t wbytes = qtype_row_bytes(t, s.n_in) * size_t(s.n_out);
             char shape[32];
             std::snprintf(shape, sizeof(shape), "%lldx%lld", (long long)s.n_in, (long long)s.n_out);
             if (do_decode) {
-                const int copies = int(std::max<size_t>(2, (size_t{256} << 20) / wbytes));
+                const int copies = int(std::max<size_t>(2, (size_t(wset_kib) << 10) / wbytes));
                 std::vector<std::vector<uint8_t>> W;
                 for (int c = 0; c < copies; ++c) W.push_back(random_weights(t, s.n_in, s.n_out, 1 + uint32_t(c)));
                 const auto x = activations(t, s.n_in, 1);

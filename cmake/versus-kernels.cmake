@@ -11,7 +11,8 @@ add_library(versus_kernels STATIC
   ${VK}/kernels.cpp
   ${VK}/kernels-ref.cpp
   ${VK}/quants.cpp
-  ${VK}/quants-ref.cpp)
+  ${VK}/quants-ref.cpp
+  ${VK}/rungs.cpp)
 # The reference decoders round d * sc * q - dmin * m as two products and a difference on every target (GCC
 # would fuse them on Arm).
 set_source_files_properties(${VK}/quants-ref.cpp PROPERTIES COMPILE_OPTIONS "-ffp-contract=off")
@@ -26,7 +27,7 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
   target_sources(versus_kernels PRIVATE ${VK}/arch/x86/quants-avx2.cpp ${VK}/arch/x86/quants-avx512.cpp)
   set_source_files_properties(${VK}/arch/x86/quants-avx2.cpp PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
   set_source_files_properties(${VK}/arch/x86/quants-avx512.cpp PROPERTIES
-    COMPILE_OPTIONS "-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512vnni;-mfma;-mf16c")
+    COMPILE_OPTIONS "-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512vnni;-mavx512vbmi;-mfma;-mf16c")
   target_compile_definitions(versus_kernels PUBLIC VERSUS_KERNELS_X86=1)
 elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64")
   target_sources(versus_kernels PRIVATE ${VK}/arch/arm/kernels-neon.cpp ${VK}/arch/arm/quants-neon.cpp)

@@ -15,6 +15,7 @@
 
 #include "system/cpu-features.hpp"
 #include "backend/cpu/kernels.hpp"
+#include "backend/cpu/rungs.hpp"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -23,6 +24,7 @@
 #if defined(VERSUS_KERNELS_AVX512_SIMDE)
 namespace versus::cpu::avx512_simde {
 const KernelSet& rung();
+const KernelSet& rung_vnni();
 const KernelSet& rung_vnni_bf16();
 }  // namespace versus::cpu::avx512_simde
 #endif
@@ -37,6 +39,7 @@ std::vector<const KernelSet*> rungs_under_test() {
     std::vector<const KernelSet*> out(kernels_available().begin(), kernels_available().end());
 #if defined(VERSUS_KERNELS_AVX512_SIMDE)
     out.push_back(&avx512_simde::rung());
+    out.push_back(&avx512_simde::rung_vnni());
     out.push_back(&avx512_simde::rung_vnni_bf16());
 #endif
     return out;
@@ -318,8 +321,8 @@ TEST(KernelLadder, ScalarFirstBestLast) {
     }
 }
 
-TEST(KernelLadder, MatchesCpuFeatures) {
-    const CpuFeatures& f = cpu_features();
+TEST(KernelLadder, MatchesIsaBits) {
+    const uint32_t bits = isa_bits();
     auto has = [](std::string_view isa) {
         for (const KernelSet* k : kernels_available()) {
             if (k->isa == isa) return true;
@@ -327,15 +330,45 @@ TEST(KernelLadder, MatchesCpuFeatures) {
         return false;
     };
 #if defined(__x86_64__)
-    EXPECT_EQ(has("avx2"), f.avx2 && f.fma && f.f16c);
-    EXPECT_EQ(has("avx512"), f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq);
-    EXPECT_EQ(has("avx512-vnni-bf16"), has("avx512") && f.avx512_vnni && f.avx512_bf16);
+    EXPECT_EQ(has("avx2"), (bits & ISA_AVX2) != 0);
+    EXPECT_EQ(has("avx512"), (bits & ISA_AVX512) != 0);
+    // VNNI without BF16 (Cascade Lake, Ice Lake) still gets vpdpbusd for int8.
+    EXPECT_EQ(has("avx512-vnni"), (bits & ISA_AVX512) && (bits & ISA_AVX512_VNNI));
+    EXPECT_EQ(has("avx512-vnni-bf16"), (bits & ISA_AVX512) && (bits & ISA_AVX512_VNNI) && (bits & ISA_AVX512_BF16));
 #elif defined(__aarch64__)
     EXPECT_TRUE(has("neon"));
-    EXPECT_EQ(has("neon-dotprod"), f.asimd_dotprod);
-    EXPECT_EQ(has("neon-dotprod-bf16"), f.asimd_dotprod && f.bf16);
+    EXPECT_EQ(has("neon-dotprod"), (bits & ISA_NEON_DOTPROD) != 0);
+    EXPECT_EQ(has("neon-dotprod-bf16"), (bits & ISA_NEON_DOTPROD) && (bits & ISA_NEON_BF16));
+#endif
+    (void)bits;
+}
+
+TEST(IsaBits, MatchCpuFeaturesUnderTheCap) {
+    const CpuFeatures& f = cpu_features();
+    const uint32_t cap = isa_cap_bits(isa_cap()), bits = isa_bits();
+    EXPECT_EQ(bits & ~cap, 0u);
+#if defined(__x86_64__)
+    const bool avx512 = f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.fma && f.f16c;
+    EXPECT_EQ((bits & ISA_AVX2) != 0, f.avx2 && f.fma && f.f16c && (cap & ISA_AVX2));
+    EXPECT_EQ((bits & ISA_AVX512) != 0, avx512 && (cap & ISA_AVX512));
+    EXPECT_EQ((bits & ISA_AVX512_VNNI) != 0, avx512 && f.avx512_vnni && (cap & ISA_AVX512_VNNI));
+    EXPECT_EQ((bits & ISA_AVX512_BF16) != 0, avx512 && f.avx512_bf16 && (cap & ISA_AVX512_BF16));
+#elif defined(__aarch64__)
+    EXPECT_EQ((bits & ISA_NEON) != 0, (cap & ISA_NEON) != 0);
+    EXPECT_EQ((bits & ISA_NEON_DOTPROD) != 0, f.asimd_dotprod && (cap & ISA_NEON_DOTPROD));
 #endif
     (void)f;
+}
+
+TEST(IsaBits, CapNames) {
+    EXPECT_EQ(isa_cap_bits("native"), ~0u);
+    EXPECT_EQ(isa_cap_bits(""), ~0u);
+    EXPECT_EQ(isa_cap_bits("scalar"), 0u);
+    EXPECT_EQ(isa_cap_bits("avx2"), uint32_t(ISA_AVX2));
+    EXPECT_EQ(isa_cap_bits("avx512") & (ISA_AVX512_VNNI | ISA_AVX512_VBMI | ISA_AVX512_BF16), 0u);
+    EXPECT_NE(isa_cap_bits("avx512-vnni") & ISA_AVX512_VNNI, 0u);
+    EXPECT_EQ(isa_cap_bits("neon-dotprod"), uint32_t(ISA_NEON | ISA_NEON_DOTPROD));
+    EXPECT_THROW(isa_cap_bits("avx3"), std::invalid_argument);
 }
 
 // ---- conversions -------------------------------------------------------------------------------

@@ -21,11 +21,13 @@
 #include "system/cpu-features.hpp"
 #include "backend/cpu/kernels.hpp"
 #include "backend/cpu/quants.hpp"
+#include "backend/cpu/rungs.hpp"
 
 #if defined(VERSUS_KERNELS_AVX512_SIMDE)
 namespace versus::cpu::qavx512_simde {
 const QuantKernelSet& rung();
 const QuantKernelSet& rung_vnni();
+const QuantKernelSet& rung_vbmi();
 }  // namespace versus::cpu::qavx512_simde
 #endif
 
@@ -40,6 +42,7 @@ std::vector<const QuantKernelSet*> rungs_under_test() {
 #if defined(VERSUS_KERNELS_AVX512_SIMDE)
     out.push_back(&qavx512_simde::rung());
     out.push_back(&qavx512_simde::rung_vnni());
+    out.push_back(&qavx512_simde::rung_vbmi());
 #endif
     return out;
 }
@@ -570,6 +573,35 @@ TEST_P(QuantRungTest, MatmulAgainstFp64) {
     }
 }
 
+// The prefill paths (QuantPanel, QuantGemm) from their first token count on, whatever that is: panels cut off
+// the rows (n_out not a multiple of the panel) and token counts off the kernel's group.
+TEST_P(QuantRungTest, PrefillPathsAgainstFp64) {
+    ThreadPool pool(threads());
+    uint32_t seed = 500;
+    for (QType wt : WEIGHT_TYPES) {
+        const QuantKernelSet& rung = k();
+        const QuantTile* tile = wt == QType::F32    ? &rung.f32
+                                : wt == QType::F16  ? &rung.f16
+                                : wt == QType::BF16 ? &rung.bf16
+                                : wt == QType::Q4_0 ? &rung.q4_0
+                                : wt == QType::Q8_0 ? &rung.q8_0
+                                : wt == QType::Q4_K ? &rung.q4_k
+                                : wt == QType::Q5_K ? &rung.q5_k
+                                                    : &rung.q6_k;
+        int64_t first = 0, rows = 1;
+        if (tile->panel.pack) first = tile->panel.min_toks, rows = tile->panel.rows;
+        if (tile->gemm.fn) first = tile->gemm.min_toks, rows = 32;
+        if (first == 0) continue;
+        const int64_t n_in = block_of(wt) == 1 ? 300 : 2 * std::max(block_of(wt), 256);
+        for (const MatmulCase& c : {MatmulCase{n_in, 2 * rows + 5, first}, MatmulCase{n_in, rows - 3, first + 7}}) {
+            const Problem p = make_problem(wt, c, seed += 7);
+            std::vector<float> y(size_t(c.n_out * c.n_tok), std::numeric_limits<float>::quiet_NaN());
+            matmul(rung, wt, p.W.data(), c.n_in, c.n_out, p.X.data(), c.n_tok, y.data(), pool);
+            check_result(p, y, std::string(rung.isa) + " prefill");
+        }
+    }
+}
+
 TEST_P(QuantRung, VecDotAgainstFp64) {
     uint32_t seed = 900;
     for (QType wt : WEIGHT_TYPES) {
@@ -678,21 +710,23 @@ TEST(QuantLadder, ScalarFirstBestLast) {
     }
 }
 
-TEST(QuantLadder, MatchesCpuFeatures) {
-    const CpuFeatures& f = cpu_features();
+TEST(QuantLadder, MatchesIsaBits) {
+    const uint32_t bits = isa_bits();
     std::vector<std::string> want = {"scalar"};
 #if defined(__x86_64__)
-    if (f.avx2 && f.fma && f.f16c) want.push_back("avx2");
-    const bool avx512 = f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.fma && f.f16c;
+    if (bits & ISA_AVX2) want.push_back("avx2");
+    const bool avx512 = bits & ISA_AVX512;
     if (avx512) want.push_back("avx512");
-    if (avx512 && f.avx512_vnni) want.push_back("avx512-vnni");
+    if (avx512 && (bits & ISA_AVX512_VNNI)) want.push_back("avx512-vnni");
+    if (avx512 && (bits & ISA_AVX512_VNNI) && (bits & ISA_AVX512_VBMI)) want.push_back("avx512-vnni-vbmi");
 #elif defined(__aarch64__)
     want.push_back("neon");
-    if (f.asimd_dotprod) want.push_back("neon-dotprod");
+    if (bits & ISA_NEON_DOTPROD) want.push_back("neon-dotprod");
 #endif
     std::vector<std::string> got;
     for (const QuantKernelSet* k : quant_kernels_available()) got.emplace_back(k->isa);
     EXPECT_EQ(got, want);
+    (void)bits;
 }
 
 }  // namespace

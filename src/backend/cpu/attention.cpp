@@ -1,9 +1,9 @@
-// Contract: the ISA-independent half of attention (attention.hpp). Owns the shape checks, the registry of
-// attention rungs, the work split of the fused kernel (blocks of query rows per kv head, ordered heaviest
-// first and handed out dynamically; a key split with a log-sum-exp merge when blocks are too few for the
-// threads), the finalisation out = acc / l, the naive kernel's three passes, and the scratch accounting.
-// The rungs (attention-ref.cpp, arch/*/attention-*.cpp) only compute: `attend` on one block, and the row
-// primitives of the naive kernel.
+// Contract: the ISA-independent half of attention (attention.hpp). Owns the shape checks, the work split of
+// the fused kernel (blocks of query rows per kv head, ordered heaviest first and handed out dynamically; a
+// key split with a log-sum-exp merge when blocks are too few for the threads), the finalisation
+// out = acc / l, the naive kernel's three passes, and the scratch accounting. The rungs (attention-ref.cpp,
+// arch/attention-rung.hpp over each ISA's traits) only compute: `attend` on one block, and the row
+// primitives of the naive kernel. Which rungs exist and which this CPU may run: rungs.cpp.
 //
 // Compiled for the baseline ISA; the arch files call back into it (attention_tiles), never the reverse.
 #include "backend/cpu/attention.hpp"
@@ -17,31 +17,11 @@
 #include <string>
 #include <vector>
 
-#include "system/cpu-features.hpp"
-
 namespace versus::cpu {
 
 namespace detail {
 void* thread_scratch(int slot, size_t bytes);  // kernels.cpp
 }
-
-// Rungs defined in the other files of the ladder.
-namespace ref {
-const AttentionKernels& attention_rung();
-}
-#if defined(VERSUS_KERNELS_X86)
-namespace avx2 {
-const AttentionKernels& attention_rung();
-}
-namespace avx512 {
-const AttentionKernels& attention_rung();
-}
-#endif
-#if defined(VERSUS_KERNELS_ARM)
-namespace neon {
-const AttentionKernels& attention_rung();
-}
-#endif
 
 namespace {
 
@@ -54,26 +34,6 @@ constexpr int SLOT_TILES = 3;  // the rung's tile buffers (attention_tiles)
 constexpr int BLOCK_ROWS = 32;
 // A key split makes ranges of at least this many keys: below it the merge costs more than it saves.
 constexpr int SPLIT_MIN_KEYS = 128;
-
-// ---- registry ----------------------------------------------------------------------------------------
-
-std::vector<const AttentionKernels*> build_ladder() {
-    std::vector<const AttentionKernels*> out{&ref::attention_rung()};
-    [[maybe_unused]] const system::CpuFeatures& f = system::cpu_features();
-#if defined(VERSUS_KERNELS_X86)
-    if (f.avx2 && f.fma && f.f16c) out.push_back(&avx2::attention_rung());
-    if (f.avx512f && f.fma && f.f16c) out.push_back(&avx512::attention_rung());
-#endif
-#if defined(VERSUS_KERNELS_ARM)
-    out.push_back(&neon::attention_rung());
-#endif
-    return out;
-}
-
-const std::vector<const AttentionKernels*>& ladder() {
-    static const std::vector<const AttentionKernels*> rungs = build_ladder();
-    return rungs;
-}
 
 // ---- checks ------------------------------------------------------------------------------------------
 
@@ -253,18 +213,6 @@ struct Fused {
 }  // namespace
 
 // ---- public API ----------------------------------------------------------------------------------------
-
-const AttentionKernels& attention_kernels_ref() { return ref::attention_rung(); }
-
-std::span<const AttentionKernels* const> attention_kernels_available() { return ladder(); }
-
-const AttentionKernels& attention_kernels_for(int head_dim) {
-    const auto& rungs = ladder();
-    for (auto it = rungs.rbegin(); it != rungs.rend(); ++it) {
-        if (head_dim > 0 && head_dim % (*it)->width == 0) return **it;
-    }
-    return *rungs.front();
-}
 
 void attention_fused(const AttentionKernels& k, const AttentionShape& s, const float* Q, const f16_t* K,
                      size_t k_row_stride, const f16_t* V, size_t v_row_stride, float* out, ThreadPool& pool) {

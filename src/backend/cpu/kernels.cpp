@@ -1,12 +1,11 @@
-// Contract: the ISA-independent half of the kernel ladder. Owns the bf16/f16 scalar conversions,
-// the registry (which rungs exist, in which order, and which this CPU may run), and the small
-// helpers every rung shares: the thread grid of a GEMM, per-thread scratch, the pool trampoline and
-// the non-temporal-store threshold of STREAM.
+// Contract: the ISA-independent half of the kernel ladder. Owns the bf16/f16 scalar conversions and the
+// small helpers every rung shares: the thread grid of a GEMM, per-thread scratch, the pool trampoline and
+// the non-temporal-store threshold of STREAM. Which rungs exist and which this CPU may run: rungs.cpp.
 //
 // Ladder (x86): scalar → avx2 (AVX2+FMA+F16C) → avx512 (F/BW/VL/DQ; bf16 and f16 widened to f32,
-// int8 through vpmaddwd) → avx512-vnni-bf16 (adds vdpbf16ps for bf16 and vpdpbusd for int8).
+// int8 through vpmaddwd) → avx512-vnni (vpdpbusd for int8) → avx512-vnni-bf16 (adds vdpbf16ps for bf16).
 // Ladder (Arm): scalar → neon (base AdvSIMD) → neon-dotprod (sdot for int8) → neon-dotprod-bf16
-// (adds bfdot for bf16). A rung is listed only when every feature it uses is present.
+// (adds bfdot for bf16).
 //
 // This file is compiled for the baseline ISA: the arch files are built with -mavx2/-mavx512* and
 // call back into it (never the other way) so that no code compiled for a wider ISA can be picked
@@ -24,30 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "system/cpu-features.hpp"
 
 namespace versus::cpu {
-
-// Rungs defined in the other files of the ladder.
-namespace ref {
-const KernelSet& rung();
-}
-#if defined(VERSUS_KERNELS_X86)
-namespace avx2 {
-const KernelSet& rung();
-}
-namespace avx512 {
-const KernelSet& rung();
-const KernelSet& rung_vnni_bf16();
-}  // namespace avx512
-#endif
-#if defined(VERSUS_KERNELS_ARM)
-namespace neon {
-const KernelSet& rung();
-const KernelSet& rung_dotprod();
-const KernelSet& rung_dotprod_bf16();
-}  // namespace neon
-#endif
 
 // ---- conversions -------------------------------------------------------------------------------
 
@@ -97,40 +74,6 @@ float f16_to_f32(f16_t x) {
     }
     return std::bit_cast<float>(sign | ((exp + 112) << 23) | (mant << 13));
 }
-
-// ---- registry ----------------------------------------------------------------------------------
-
-namespace {
-
-std::vector<const KernelSet*> build_ladder() {
-    std::vector<const KernelSet*> out{&ref::rung()};
-    [[maybe_unused]] const system::CpuFeatures& f = system::cpu_features();
-#if defined(VERSUS_KERNELS_X86)
-    if (f.avx2 && f.fma && f.f16c) out.push_back(&avx2::rung());
-    const bool avx512 = f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.fma && f.f16c;
-    if (avx512) out.push_back(&avx512::rung());
-    if (avx512 && f.avx512_vnni && f.avx512_bf16) out.push_back(&avx512::rung_vnni_bf16());
-#endif
-#if defined(VERSUS_KERNELS_ARM)
-    out.push_back(&neon::rung());
-    if (f.asimd_dotprod) out.push_back(&neon::rung_dotprod());
-    if (f.asimd_dotprod && f.bf16) out.push_back(&neon::rung_dotprod_bf16());
-#endif
-    return out;
-}
-
-const std::vector<const KernelSet*>& ladder() {
-    static const std::vector<const KernelSet*> rungs = build_ladder();
-    return rungs;
-}
-
-}  // namespace
-
-const KernelSet& kernels_ref() { return ref::rung(); }
-
-std::span<const KernelSet* const> kernels_available() { return ladder(); }
-
-const KernelSet& kernels_best() { return *ladder().back(); }
 
 // ---- helpers shared by the rungs ---------------------------------------------------------------
 

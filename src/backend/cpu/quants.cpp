@@ -1,10 +1,10 @@
-// Contract: the ISA-independent half of quants: the type table, the registry of quant rungs (which exist,
-// in which order, which this CPU may run), and the matmul driver every rung shares: it splits the output
-// rows over the pool and walks each chunk in tiles that the rung computes.
+// Contract: the ISA-independent half of quants: the type table and the matmul driver every rung shares: it
+// splits the output rows over the pool and walks each chunk in tiles that the rung computes. Which rungs
+// exist and which this CPU may run: rungs.cpp.
 //
 // Ladder (x86): scalar → avx2 (AVX2+FMA+F16C: vpmaddubsw/vpmaddwd) → avx512 (F/BW/VL/DQ, the same at 512
-// bits) → avx512-vnni (vpdpbusd/vpdpwssd). Ladder (Arm): scalar → neon (smull/sadalp) → neon-dotprod (sdot).
-// A rung is listed only when every feature it uses is present.
+// bits) → avx512-vnni (vpdpbusd/vpdpwssd) → avx512-vnni-vbmi (blocks gathered by byte permutes).
+// Ladder (Arm): scalar → neon (smull/sadalp) → neon-dotprod (sdot).
 //
 // Work split. Decode (one token) reads every weight once and is bound by memory bandwidth: rows go out in
 // chunks of ~32 KiB of weights, handed out dynamically so that a thread slowed by its neighbours takes
@@ -25,29 +25,8 @@
 #include <string>
 #include <vector>
 
-#include "system/cpu-features.hpp"
 
 namespace versus::cpu {
-
-// Rungs defined in the other files of the ladder.
-namespace qref {
-const QuantKernelSet& rung();
-}
-#if defined(VERSUS_KERNELS_X86)
-namespace qavx2 {
-const QuantKernelSet& rung();
-}
-namespace qavx512 {
-const QuantKernelSet& rung();
-const QuantKernelSet& rung_vnni();
-}  // namespace qavx512
-#endif
-#if defined(VERSUS_KERNELS_ARM)
-namespace qneon {
-const QuantKernelSet& rung();
-const QuantKernelSet& rung_dotprod();
-}  // namespace qneon
-#endif
 
 namespace {
 
@@ -66,27 +45,6 @@ constexpr QTypeInfo TYPES[] = {
 std::string type_name(QType type) {
     const QTypeInfo* info = qtype_info(type);
     return info ? info->name : "type id " + std::to_string(uint32_t(type));
-}
-
-std::vector<const QuantKernelSet*> build_ladder() {
-    std::vector<const QuantKernelSet*> out{&qref::rung()};
-    [[maybe_unused]] const system::CpuFeatures& f = system::cpu_features();
-#if defined(VERSUS_KERNELS_X86)
-    if (f.avx2 && f.fma && f.f16c) out.push_back(&qavx2::rung());
-    const bool avx512 = f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.fma && f.f16c;
-    if (avx512) out.push_back(&qavx512::rung());
-    if (avx512 && f.avx512_vnni) out.push_back(&qavx512::rung_vnni());
-#endif
-#if defined(VERSUS_KERNELS_ARM)
-    out.push_back(&qneon::rung());
-    if (f.asimd_dotprod) out.push_back(&qneon::rung_dotprod());
-#endif
-    return out;
-}
-
-const std::vector<const QuantKernelSet*>& ladder() {
-    static const std::vector<const QuantKernelSet*> rungs = build_ladder();
-    return rungs;
 }
 
 const QuantTile& tile_for(const QuantKernelSet& k, QType w) {
@@ -114,16 +72,72 @@ struct FreeDeleter {
 
 // Prepared activations: 64-byte aligned, owned by the calling thread and kept between calls (a decode step
 // runs hundreds of matmuls); the pool's workers only read it while the call lasts.
-uint8_t* prep_scratch(size_t bytes) {
-    thread_local std::unique_ptr<void, FreeDeleter> buf;
-    thread_local size_t size = 0;
-    if (size < bytes) {
+// Slot 0: prepared activations; slot 1: the panel a thread is working on (its own).
+uint8_t* scratch(int slot, size_t bytes) {
+    thread_local std::unique_ptr<void, FreeDeleter> buf[2];
+    thread_local size_t size[2] = {0, 0};
+    if (size[slot] < bytes) {
         const size_t want = (bytes + 4095) & ~size_t{4095};
-        buf.reset(std::aligned_alloc(64, want));
-        if (!buf) throw std::bad_alloc();
-        size = want;
+        buf[slot].reset(std::aligned_alloc(64, want));
+        if (!buf[slot]) throw std::bad_alloc();
+        size[slot] = want;
     }
-    return static_cast<uint8_t*>(buf.get());
+    return static_cast<uint8_t*>(buf[slot].get());
+}
+
+// Every token's activations rewritten by prep (xs bytes apart) into the calling thread's scratch.
+const uint8_t* prepare(void (*prep)(int64_t, const void*, void*), int64_t n_in, const uint8_t* x, size_t x_rb,
+                       int64_t n_tok, size_t xs, ThreadPool& pool) {
+    uint8_t* buf = scratch(0, xs * size_t(n_tok));
+    auto prep_rows = [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) prep(n_in, x + size_t(t) * x_rb, buf + size_t(t) * xs);
+    };
+    if (pool.size() > 1 && n_tok >= 16) {
+        pool.parallel_for(n_tok, 8, prep_rows);
+    } else {
+        prep_rows(0, n_tok);
+    }
+    return buf;
+}
+
+// Prefill through panels (QuantPanel): each thread packs a few panels of rows (about PANEL_CHUNK_BYTES) into its
+// scratch, then runs every token over them, toks at a time, all panels per group of tokens: the packed rows stay
+// in its L2 while the activations stream past, each group of tokens loaded once for all of them.
+constexpr size_t PANEL_CHUNK_BYTES = size_t{512} << 10;
+
+void panel_matmul(const QuantPanel& pn, const uint8_t* W, size_t w_rb, int64_t n_in, int64_t n_out,
+                  const uint8_t* x, size_t x_rb, int64_t n_tok, float* y, ThreadPool& pool) {
+    const size_t xs = pn.prep_bytes(n_in);
+    const uint8_t* xp = prepare(pn.prep, n_in, x, x_rb, n_tok, xs, pool);
+    const size_t pb = pn.pack_bytes(n_in);
+    const int64_t n_panels = (n_out + pn.rows - 1) / pn.rows;
+    int64_t per_chunk = std::max<int64_t>(1, int64_t(PANEL_CHUNK_BYTES / pb));
+    per_chunk = std::min(per_chunk, std::max<int64_t>(1, n_panels / (4 * int64_t(pool.size()))));
+    const int64_t n_chunks = (n_panels + per_chunk - 1) / per_chunk;
+    auto run_chunks = [&](int64_t c0, int64_t c1) {
+        uint8_t* panels = scratch(1, pb * size_t(per_chunk));
+        for (int64_t c = c0; c < c1; ++c) {
+            const int64_t q0 = c * per_chunk, q1 = std::min(n_panels, q0 + per_chunk);
+            for (int64_t q = q0; q < q1; ++q) {
+                const int64_t r0 = q * pn.rows;
+                pn.pack(n_in, W + size_t(r0) * w_rb, w_rb, int(std::min<int64_t>(pn.rows, n_out - r0)),
+                        panels + size_t(q - q0) * pb);
+            }
+            for (int64_t t0 = 0; t0 < n_tok; t0 += pn.toks) {
+                const int nt = int(std::min<int64_t>(pn.toks, n_tok - t0));
+                for (int64_t q = q0; q < q1; ++q) {
+                    const int64_t r0 = q * pn.rows;
+                    pn.run(n_in, panels + size_t(q - q0) * pb, int(std::min<int64_t>(pn.rows, n_out - r0)),
+                           xp + size_t(t0) * xs, xs, nt, y + size_t(t0) * size_t(n_out) + size_t(r0), size_t(n_out));
+                }
+            }
+        }
+    };
+    if (pool.size() == 1 || n_chunks == 1) {
+        run_chunks(0, n_chunks);
+    } else {
+        pool.parallel_for(n_chunks, 1, run_chunks);
+    }
 }
 
 }  // namespace
@@ -166,12 +180,6 @@ QType vec_dot_type(QType w) {
                                 "q5_K or q6_K");
 }
 
-const QuantKernelSet& quant_kernels_ref() { return qref::rung(); }
-
-std::span<const QuantKernelSet* const> quant_kernels_available() { return ladder(); }
-
-const QuantKernelSet& quant_kernels_best() { return *ladder().back(); }
-
 void quantize_rows(QType type, const float* src, void* dst, int64_t n_rows, int64_t n_per_row, ThreadPool& pool) {
     const size_t row_bytes = qtype_row_bytes(type, n_per_row);
     // Rows of ~64 Ki elements per grab: the K-quant searches cost ~1 us per 32 elements.
@@ -210,6 +218,16 @@ void matmul(const QuantKernelSet& k, QType w_type, const void* W, int64_t n_in, 
         std::fill(y, y + size_t(n_out) * size_t(n_tok), 0.0f);
         return;
     }
+    const uint8_t* wp = static_cast<const uint8_t*>(W);
+    const uint8_t* xp = static_cast<const uint8_t*>(x_act);
+    if (tile.gemm.fn && n_tok >= tile.gemm.min_toks) {
+        tile.gemm.fn(n_in, n_out, W, static_cast<const float*>(x_act), n_tok, y, pool);
+        return;
+    }
+    if (tile.panel.pack && n_tok >= tile.panel.min_toks) {
+        panel_matmul(tile.panel, wp, w_rb, n_in, n_out, xp, x_rb, n_tok, y, pool);
+        return;
+    }
     const int R = tile.rows, T = tile.toks;
     const int64_t n_threads = pool.size();
 
@@ -220,21 +238,10 @@ void matmul(const QuantKernelSet& k, QType w_type, const void* W, int64_t n_in, 
     chunk = std::max<int64_t>(R, (chunk + R - 1) / R * R);
     const int64_t n_chunks = (n_out + chunk - 1) / chunk;
 
-    const uint8_t* wp = static_cast<const uint8_t*>(W);
-    const uint8_t* xp = static_cast<const uint8_t*>(x_act);
     size_t xs = x_rb;
     if (tile.prep) {
         xs = tile.prep_bytes(n_in);
-        uint8_t* buf = prep_scratch(xs * size_t(n_tok));
-        auto prep_rows = [&](int64_t t0, int64_t t1) {
-            for (int64_t t = t0; t < t1; ++t) tile.prep(n_in, xp + size_t(t) * x_rb, buf + size_t(t) * xs);
-        };
-        if (n_threads > 1 && n_tok >= 16) {
-            pool.parallel_for(n_tok, 8, prep_rows);
-        } else {
-            prep_rows(0, n_tok);
-        }
-        xp = buf;
+        xp = prepare(tile.prep, n_in, xp, x_rb, n_tok, xs, pool);
     }
     auto run_chunks = [&](int64_t c0, int64_t c1) {
         for (int64_t c = c0; c < c1; ++c) {

@@ -64,6 +64,32 @@ QType vec_dot_type(QType w);
 using QuantTileFn = void (*)(int64_t n, const void* w, size_t w_stride, int nr, const void* x, size_t x_stride,
                              int nt, float* y, size_t y_stride);
 
+// (optional) The prefill path of a rung: weights re-laid once per matmul, a panel of `rows` rows at a time, into
+// the layout its kernel reads best (for the integer types: quants widened to bytes, rows interleaved so that one
+// vector lane holds one row, scales and mins as f32 vectors), then every token of the batch runs over the panel.
+// Unlike a tile's blocks, a panel's layout costs a pass over the weights, paid back from min_toks tokens on.
+struct QuantPanel {
+    int rows;      // rows per panel
+    int toks;      // tokens per run() call, at most
+    int min_toks;  // matmul takes this path from this many tokens on
+    // Bytes of one panel of rows of n elements; pack writes rows [0, nr) of w (row r at w + r * ws), nr <= rows,
+    // and fills the rest of the panel as rows of zeros.
+    size_t (*pack_bytes)(int64_t n);
+    void (*pack)(int64_t n, const void* w, size_t ws, int nr, void* out);
+    // Activations: one row of n elements in vec_dot_type rewritten into prep_bytes(n) bytes.
+    size_t (*prep_bytes)(int64_t n);
+    void (*prep)(int64_t n, const void* x, void* out);
+    // y[t * ys + r] = dot(panel row r, token t) for r < nr, t < nt <= toks; token t's prepared row at x + t * xs.
+    void (*run)(int64_t n, const void* panel, int nr, const void* x, size_t xs, int nt, float* y, size_t ys);
+};
+
+// (optional) A whole matmul for float weights from min_toks tokens on: a blocked GEMM (arch/gemm-driver.hpp)
+// with the weights widened to f32 as it packs them. x (n_tok, n_in) f32, y (n_tok, n_out).
+struct QuantGemm {
+    int min_toks;
+    void (*fn)(int64_t n_in, int64_t n_out, const void* w, const float* x, int64_t n_tok, float* y, ThreadPool& pool);
+};
+
 // A tile function and the largest tile it takes (any 1 <= nr <= rows, 1 <= nt <= toks works). Decode runs
 // (rows x 1) tiles, prefill (rows x toks): each weight block loaded is used for `toks` tokens.
 struct QuantTile {
@@ -76,6 +102,9 @@ struct QuantTile {
     // for every tile of rows. Null: fn reads the activation rows as given.
     size_t (*prep_bytes)(int64_t n);
     void (*prep)(int64_t n, const void* x, void* out);
+    // (optional) The prefill paths, tried in this order when n_tok is large enough; pack / fn null: none.
+    QuantPanel panel;
+    QuantGemm gemm;
 };
 
 // One rung of the ladder. Every member is set.

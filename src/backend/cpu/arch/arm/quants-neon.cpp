@@ -12,21 +12,23 @@
 //   Q6_K  quants - 32 as signed bytes, one int32 dot per 16-element scale group.
 //   F32/F16/BF16  widened to f32 (fcvtl, shll #16), fma against f32 activations.
 // Activations are quantized with fcvtns (round to nearest even), matching the scalar rung byte for byte.
-#include <arm_neon.h>
-
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-
-#include "backend/cpu/quants.hpp"
+#include "backend/cpu/arch/arm/simd-neon.hpp"
+#include "backend/cpu/arch/gemm-driver.hpp"
+#include "backend/cpu/arch/quant-tile.hpp"
 
 #define VERSUS_DOTPROD_ENTRY __attribute__((flatten, target("arch=armv8.2-a+dotprod")))
 
-namespace versus::cpu {
-
-namespace qneon {
+namespace versus::cpu::qneon {
 
 namespace {
+
+using neon::Neon;
+using simd::block_q4_0;
+using simd::block_q8_0;
+using simd::dispatch;
+using simd::load_f32;
+using simd::load_u16;
+using simd::tile_of;
 
 // ---- the dot-product step --------------------------------------------------------------------------
 
@@ -47,46 +49,14 @@ struct DotProd {
 
 // ---- helpers -------------------------------------------------------------------------------------
 
-inline uint16_t load_u16(const uint8_t* p) {
-    uint16_t v;
-    std::memcpy(&v, p, 2);
-    return v;
-}
 inline float load_f16(const uint8_t* p) {
     return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(load_u16(p)))), 0);
-}
-inline float load_f32(const uint8_t* p) {
-    float v;
-    std::memcpy(&v, p, 4);
-    return v;
 }
 inline int8x16_t ld_s8(const uint8_t* p) { return vreinterpretq_s8_u8(vld1q_u8(p)); }
 
 template <int R, int T>
 inline void store_tile(const float32x4_t (&acc)[R][T], const float (&tail)[R][T], float* y, size_t ys) {
-    for (int t = 0; t < T; ++t) {
-        for (int r = 0; r < R; ++r) y[size_t(t) * ys + r] = vaddvq_f32(acc[r][t]) + tail[r][t];
-    }
-}
-
-// run<R, T> for (nr, nt), through a chain of compile-time comparisons that flatten turns into one switch.
-template <class K, int I>
-inline void dispatch_from(int idx, int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y,
-                          size_t ys) {
-    if constexpr (I < K::ROWS * K::TOKS) {
-        if (idx == I) {
-            K::template run<I / K::TOKS + 1, I % K::TOKS + 1>(n, w, ws, x, xs, y, ys);
-            return;
-        }
-        dispatch_from<K, I + 1>(idx, n, w, ws, x, xs, y, ys);
-    }
-}
-
-template <class K>
-inline void dispatch(int64_t n, const void* w, size_t ws, int nr, const void* x, size_t xs, int nt, float* y,
-                     size_t ys) {
-    dispatch_from<K, 0>((nr - 1) * K::TOKS + (nt - 1), n, static_cast<const uint8_t*>(w), ws,
-                        static_cast<const uint8_t*>(x), xs, y, ys);
+    simd::store_tile<Neon, R, T>(acc, tail, y, ys);
 }
 
 // ---- activations ---------------------------------------------------------------------------------
@@ -339,67 +309,10 @@ struct Q6_K {
     }
 };
 
-// ---- float weights x f32 activations -------------------------------------------------------------
-
-enum class Fmt { F32, F16, BF16 };
-
-template <Fmt F>
-inline float32x4_t widen4(const uint8_t* p) {
-    if constexpr (F == Fmt::F32) return vreinterpretq_f32_u8(vld1q_u8(p));
-    if constexpr (F == Fmt::F16) return vcvt_f32_f16(vreinterpret_f16_u8(vld1_u8(p)));
-    if constexpr (F == Fmt::BF16) return vreinterpretq_f32_u32(vshll_n_u16(vreinterpret_u16_u8(vld1_u8(p)), 16));
-}
-
-template <Fmt F>
-inline float widen1(const uint8_t* p) {
-    if constexpr (F == Fmt::F32) return load_f32(p);
-    if constexpr (F == Fmt::F16) return load_f16(p);
-    if constexpr (F == Fmt::BF16) {
-        const uint32_t u = uint32_t(load_u16(p)) << 16;
-        float f;
-        std::memcpy(&f, &u, 4);
-        return f;
-    }
-}
-
-template <Fmt F>
-struct Float {
-    static constexpr int ROWS = 4, TOKS = 4;
-    static constexpr size_t ES = F == Fmt::F32 ? 4 : 2;
-    template <int R, int T>
-    static inline void run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y, size_t ys) {
-        float32x4_t acc[R][T];
-        for (auto& row : acc) {
-            for (auto& a : row) a = vdupq_n_f32(0.0f);
-        }
-        int64_t i = 0;
-        for (; i + 4 <= n; i += 4) {
-            float32x4_t xv[T];
-            for (int t = 0; t < T; ++t) xv[t] = vreinterpretq_f32_u8(vld1q_u8(x + size_t(t) * xs + size_t(i) * 4));
-            for (int r = 0; r < R; ++r) {
-                const float32x4_t wv = widen4<F>(w + size_t(r) * ws + size_t(i) * ES);
-                for (int t = 0; t < T; ++t) acc[r][t] = vfmaq_f32(acc[r][t], wv, xv[t]);
-            }
-        }
-        float tail[R][T] = {};
-        for (; i < n; ++i) {
-            for (int r = 0; r < R; ++r) {
-                const float wv = widen1<F>(w + size_t(r) * ws + size_t(i) * ES);
-                for (int t = 0; t < T; ++t) tail[r][t] += wv * load_f32(x + size_t(t) * xs + size_t(i) * 4);
-            }
-        }
-        store_tile<R, T>(acc, tail, y, ys);
-    }
-};
-
 // ---- entry points --------------------------------------------------------------------------------
 
 #define VERSUS_TILE_ARGS int64_t n, const void *w, size_t ws, int nr, const void *x, size_t xs, int nt, float *y, size_t ys
 #define VERSUS_TILE_PASS n, w, ws, nr, x, xs, nt, y, ys
-
-__attribute__((flatten)) void f32_tile(VERSUS_TILE_ARGS) { dispatch<Float<Fmt::F32>>(VERSUS_TILE_PASS); }
-__attribute__((flatten)) void f16_tile(VERSUS_TILE_ARGS) { dispatch<Float<Fmt::F16>>(VERSUS_TILE_PASS); }
-__attribute__((flatten)) void bf16_tile(VERSUS_TILE_ARGS) { dispatch<Float<Fmt::BF16>>(VERSUS_TILE_PASS); }
 
 __attribute__((flatten)) void q4_0_base(VERSUS_TILE_ARGS) { dispatch<Q4_0<Base>>(VERSUS_TILE_PASS); }
 __attribute__((flatten)) void q8_0_base(VERSUS_TILE_ARGS) { dispatch<Q8_0<Base>>(VERSUS_TILE_PASS); }
@@ -420,28 +333,32 @@ constexpr QuantKernelSet NEON = {
     /* .isa           = */ "neon",
     /* .quantize_q8_0 = */ act_q8_0,
     /* .quantize_q8_k = */ act_q8_k,
-    /* .f32           = */ {f32_tile, Float<Fmt::F32>::ROWS, Float<Fmt::F32>::TOKS, nullptr, nullptr},
-    /* .f16           = */ {f16_tile, Float<Fmt::F16>::ROWS, Float<Fmt::F16>::TOKS, nullptr, nullptr},
-    /* .bf16          = */ {bf16_tile, Float<Fmt::BF16>::ROWS, Float<Fmt::BF16>::TOKS, nullptr, nullptr},
-    /* .q4_0          = */ {q4_0_base, Q4_0<Base>::ROWS, Q4_0<Base>::TOKS, nullptr, nullptr},
-    /* .q8_0          = */ {q8_0_base, Q8_0<Base>::ROWS, Q8_0<Base>::TOKS, nullptr, nullptr},
-    /* .q4_k          = */ {q4_k_base, K4<Base, false>::ROWS, K4<Base, false>::TOKS, nullptr, nullptr},
-    /* .q5_k          = */ {q5_k_base, K4<Base, true>::ROWS, K4<Base, true>::TOKS, nullptr, nullptr},
-    /* .q6_k          = */ {q6_k_base, Q6_K<Base>::ROWS, Q6_K<Base>::TOKS, nullptr, nullptr},
+    /* .f32           = */ tile_of<simd::FloatTile<Neon, simd::Fmt::F32>>(),
+    /* .f16           = */ simd::with_gemm(tile_of<simd::FloatTile<Neon, simd::Fmt::F16>>(),
+                                           {simd::GEMM_MIN_TOKS, simd::gemm_weights<Neon, false>}),
+    /* .bf16          = */ simd::with_gemm(tile_of<simd::FloatTile<Neon, simd::Fmt::BF16>>(),
+                                           {simd::GEMM_MIN_TOKS, simd::gemm_weights<Neon, true>}),
+    /* .q4_0          = */ tile_of<Q4_0<Base>>(q4_0_base),
+    /* .q8_0          = */ tile_of<Q8_0<Base>>(q8_0_base),
+    /* .q4_k          = */ tile_of<K4<Base, false>>(q4_k_base),
+    /* .q5_k          = */ tile_of<K4<Base, true>>(q5_k_base),
+    /* .q6_k          = */ tile_of<Q6_K<Base>>(q6_k_base),
 };
 
 constexpr QuantKernelSet NEON_DOTPROD = {
     /* .isa           = */ "neon-dotprod",
     /* .quantize_q8_0 = */ act_q8_0,
     /* .quantize_q8_k = */ act_q8_k,
-    /* .f32           = */ {f32_tile, Float<Fmt::F32>::ROWS, Float<Fmt::F32>::TOKS, nullptr, nullptr},
-    /* .f16           = */ {f16_tile, Float<Fmt::F16>::ROWS, Float<Fmt::F16>::TOKS, nullptr, nullptr},
-    /* .bf16          = */ {bf16_tile, Float<Fmt::BF16>::ROWS, Float<Fmt::BF16>::TOKS, nullptr, nullptr},
-    /* .q4_0          = */ {q4_0_dot, Q4_0<DotProd>::ROWS, Q4_0<DotProd>::TOKS, nullptr, nullptr},
-    /* .q8_0          = */ {q8_0_dot, Q8_0<DotProd>::ROWS, Q8_0<DotProd>::TOKS, nullptr, nullptr},
-    /* .q4_k          = */ {q4_k_dot, K4<DotProd, false>::ROWS, K4<DotProd, false>::TOKS, nullptr, nullptr},
-    /* .q5_k          = */ {q5_k_dot, K4<DotProd, true>::ROWS, K4<DotProd, true>::TOKS, nullptr, nullptr},
-    /* .q6_k          = */ {q6_k_dot, Q6_K<DotProd>::ROWS, Q6_K<DotProd>::TOKS, nullptr, nullptr},
+    /* .f32           = */ tile_of<simd::FloatTile<Neon, simd::Fmt::F32>>(),
+    /* .f16           = */ simd::with_gemm(tile_of<simd::FloatTile<Neon, simd::Fmt::F16>>(),
+                                           {simd::GEMM_MIN_TOKS, simd::gemm_weights<Neon, false>}),
+    /* .bf16          = */ simd::with_gemm(tile_of<simd::FloatTile<Neon, simd::Fmt::BF16>>(),
+                                           {simd::GEMM_MIN_TOKS, simd::gemm_weights<Neon, true>}),
+    /* .q4_0          = */ tile_of<Q4_0<DotProd>>(q4_0_dot),
+    /* .q8_0          = */ tile_of<Q8_0<DotProd>>(q8_0_dot),
+    /* .q4_k          = */ tile_of<K4<DotProd, false>>(q4_k_dot),
+    /* .q5_k          = */ tile_of<K4<DotProd, true>>(q5_k_dot),
+    /* .q6_k          = */ tile_of<Q6_K<DotProd>>(q6_k_dot),
 };
 
 }  // namespace
@@ -449,6 +366,4 @@ constexpr QuantKernelSet NEON_DOTPROD = {
 const QuantKernelSet& rung() { return NEON; }
 const QuantKernelSet& rung_dotprod() { return NEON_DOTPROD; }
 
-}  // namespace qneon
-
-}  // namespace versus::cpu
+}  // namespace versus::cpu::qneon

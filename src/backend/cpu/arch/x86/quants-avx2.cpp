@@ -24,45 +24,21 @@
 // as R short streams that start cold, which the hardware prefetchers pick up too late.
 // Tiles are rows x tokens (decode runs rows x 1); each (row, token) pair keeps a vector of partial sums,
 // reduced once at the end of the tile.
-#include <immintrin.h>
+#include "backend/cpu/arch/x86/simd-avx2.hpp"
+#include "backend/cpu/arch/gemm-driver.hpp"
+#include "backend/cpu/arch/quant-panel.hpp"
+#include "backend/cpu/arch/quant-tile.hpp"
 
-#include <array>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <utility>
-
-#include "backend/cpu/quants.hpp"
-
-namespace versus::cpu {
-
-namespace qavx2 {
+namespace versus::cpu::qavx2 {
 
 namespace {
 
-using RunFn = void (*)(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y, size_t ys);
-
-// The tile entry point of a kernel K (K::run<R, T> for every R <= K::ROWS, T <= K::TOKS).
-template <class K, int... I>
-constexpr std::array<RunFn, sizeof...(I)> make_table(std::integer_sequence<int, I...>) {
-    return {&K::template run<I / K::TOKS + 1, I % K::TOKS + 1>...};
-}
-
-template <class K>
-void tile(int64_t n, const void* w, size_t ws, int nr, const void* x, size_t xs, int nt, float* y, size_t ys) {
-    static constexpr auto table = make_table<K>(std::make_integer_sequence<int, K::ROWS * K::TOKS>{});
-    table[size_t((nr - 1) * K::TOKS + (nt - 1))](n, static_cast<const uint8_t*>(w), ws,
-                                                  static_cast<const uint8_t*>(x), xs, y, ys);
-}
-
-template <class K>
-constexpr QuantTile tile_of() {
-    if constexpr (requires { K::prep; }) {
-        return {tile<K>, K::ROWS, K::TOKS, K::prep_bytes, K::prep};
-    } else {
-        return {tile<K>, K::ROWS, K::TOKS, nullptr, nullptr};
-    }
-}
+using avx2::Avx2;
+using simd::block_q4_0;
+using simd::block_q8_0;
+using simd::load_f32;
+using simd::load_u16;
+using simd::tile_of;
 
 // ---- helpers -------------------------------------------------------------------------------------
 
@@ -72,18 +48,7 @@ inline __m128i loadu128(const uint8_t* p) { return _mm_loadu_si128(reinterpret_c
 inline __m256i loadu_pair(const uint8_t* lo, const uint8_t* hi) {
     return _mm256_inserti128_si256(_mm256_castsi128_si256(loadu128(lo)), loadu128(hi), 1);
 }
-inline uint16_t load_u16(const uint8_t* p) {
-    uint16_t v;
-    std::memcpy(&v, p, 2);
-    return v;
-}
 inline float load_f16(const uint8_t* p) { return _cvtsh_ss(load_u16(p)); }
-inline float load_f32(const uint8_t* p) {
-    float v;
-    std::memcpy(&v, p, 4);
-    return v;
-}
-
 // [f16 at a x4 | f16 at b x4] as f32.
 inline __m256 scale_pair(const uint8_t* a, const uint8_t* b) {
     const __m128i dup = _mm_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3);
@@ -91,32 +56,9 @@ inline __m256 scale_pair(const uint8_t* a, const uint8_t* b) {
     return _mm256_cvtph_ps(_mm_shuffle_epi8(_mm_cvtsi32_si128(int(v)), dup));
 }
 
-inline float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-inline int hsum_i32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
-    return _mm_cvtsi128_si32(s);
-}
-
-inline float hmax(__m256 v) {
-    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_max_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 template <int R, int T>
 inline void store_tile(const __m256 (&acc)[R][T], const float (&tail)[R][T], float* y, size_t ys) {
-    for (int t = 0; t < T; ++t) {
-        for (int r = 0; r < R; ++r) y[size_t(t) * ys + r] = hsum(acc[r][t]) + tail[r][t];
-    }
+    simd::store_tile<Avx2, R, T>(acc, tail, y, ys);
 }
 
 // ---- activations ---------------------------------------------------------------------------------
@@ -125,8 +67,8 @@ inline void store_tile(const __m256 (&acc)[R][T], const float (&tail)[R][T], flo
 inline __m256i quantize32(const float* x, __m256 vid, int* sum_lo, int* sum_hi) {
     __m256i q[4];
     for (int i = 0; i < 4; ++i) q[i] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * i), vid));
-    *sum_lo = hsum_i32(_mm256_add_epi32(q[0], q[1]));
-    *sum_hi = hsum_i32(_mm256_add_epi32(q[2], q[3]));
+    *sum_lo = avx2::hsum_i32(_mm256_add_epi32(q[0], q[1]));
+    *sum_hi = avx2::hsum_i32(_mm256_add_epi32(q[2], q[3]));
     const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
     // The packs work per 128-bit lane; this puts the 4-byte groups back in element order.
     return _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
@@ -136,7 +78,7 @@ inline float amax_of(const float* x, int n) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     __m256 m = _mm256_setzero_ps();
     for (int i = 0; i < n; i += 8) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)));
-    return hmax(m);
+    return avx2::hmax_ps(m);
 }
 
 void act_q8_0(const float* x, void* dst, int64_t n) {
@@ -169,15 +111,6 @@ void act_q8_k(const float* x, void* dst, int64_t n) {
 }
 
 // ---- Q4_0 x Q8_0 ---------------------------------------------------------------------------------
-
-// Scalar dot of one Q4_0 block with one Q8_0 block (the odd last block of a row).
-inline float block_q4_0(const uint8_t* w, const uint8_t* x) {
-    int isum = 0;
-    for (int j = 0; j < 16; ++j) {
-        isum += ((w[2 + j] & 15) - 8) * int8_t(x[2 + j]) + ((w[2 + j] >> 4) - 8) * int8_t(x[18 + j]);
-    }
-    return float(isum) * (load_f16(w) * load_f16(x));
-}
 
 // The four f16 scales at p + k * stride (k = 0..3) as f32.
 inline __m128 scale_quad(const uint8_t* p, size_t stride) {
@@ -283,11 +216,6 @@ struct Q4_0 {
 
 // ---- Q8_0 x Q8_0 ---------------------------------------------------------------------------------
 
-inline float block_q8_0(const uint8_t* w, const uint8_t* x) {
-    int isum = 0;
-    for (int j = 0; j < 32; ++j) isum += int8_t(w[2 + j]) * int8_t(x[2 + j]);
-    return float(isum) * (load_f16(w) * load_f16(x));
-}
 
 // Prepared activations, per pair of blocks a, b, 96 bytes: [a0..15 | b0..15], [a16..31 | b16..31], then the
 // scales spread as [da x4 | db x4] (f32); an odd last block follows as it was.
@@ -541,77 +469,90 @@ struct Q6_K {
     }
 };
 
-// ---- float weights x f32 activations -------------------------------------------------------------
+// ---- prefill panels (arch/quant-panel.hpp) -------------------------------------------------------
 
-enum class Fmt { F32, F16, BF16 };
-
-template <Fmt F>
-inline __m256 widen8(const uint8_t* p) {
-    if constexpr (F == Fmt::F32) return _mm256_loadu_ps(reinterpret_cast<const float*>(p));
-    if constexpr (F == Fmt::F16) return _mm256_cvtph_ps(loadu128(p));
-    if constexpr (F == Fmt::BF16) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(loadu128(p)), 16));
-}
-
-template <Fmt F>
-inline float widen1(const uint8_t* p) {
-    if constexpr (F == Fmt::F32) return load_f32(p);
-    if constexpr (F == Fmt::F16) return load_f16(p);
-    if constexpr (F == Fmt::BF16) {
-        const uint32_t u = uint32_t(load_u16(p)) << 16;
-        float f;
-        std::memcpy(&f, &u, 4);
-        return f;
+// 8 rows per vector, one sub-panel by four tokens (16 registers): vpmaddubsw steps added in int16 (FOLD of
+// them) and widened by vpmaddwd. Q8_0 (u up to 255 overflows the int16 pairs) keeps its tiles.
+struct PanelAvx2 {
+    using I = __m256i;
+    using F = __m256;
+    static constexpr int L = 8, P = 1, T = 4;
+    static F fzero() { return _mm256_setzero_ps(); }
+    static I iload(const uint8_t* p) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(p)); }
+    static F fload(const uint8_t* p) { return _mm256_load_ps(reinterpret_cast<const float*>(p)); }
+    static void fstore(float* p, F v) { _mm256_storeu_ps(p, v); }
+    static I bcast4(const uint8_t* p) {
+        int32_t v;
+        std::memcpy(&v, p, 4);
+        return _mm256_set1_epi32(v);
     }
-}
+    static F cvt(I v) { return _mm256_cvtepi32_ps(v); }
+    static F set1(float v) { return _mm256_set1_ps(v); }
+    static F mul(F a, F b) { return _mm256_mul_ps(a, b); }
+    static F fma(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
+    static F fnma(F a, F b, F c) { return _mm256_fnmadd_ps(a, b, c); }
+    static void scale_f16(const uint16_t* h, const float* k, uint8_t* out) {
+        _mm256_store_ps(reinterpret_cast<float*>(out),
+                        _mm256_mul_ps(_mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(h))),
+                                      _mm256_load_ps(k)));
+    }
 
-template <Fmt F>
-struct Float {
-    static constexpr int ROWS = 4, TOKS = 2;
-    static constexpr size_t ES = F == Fmt::F32 ? 4 : 2;
-    template <int R, int T>
-    static void run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* x, size_t xs, float* y, size_t ys) {
-        __m256 acc[R][T];
-        for (auto& row : acc) {
-            for (auto& a : row) a = _mm256_setzero_ps();
-        }
-        int64_t i = 0;
-        for (; i + 8 <= n; i += 8) {
-            __m256 xv[T];
-            for (int t = 0; t < T; ++t) xv[t] = _mm256_loadu_ps(reinterpret_cast<const float*>(x + size_t(t) * xs) + i);
-            for (int r = 0; r < R; ++r) {
-                const __m256 wv = widen8<F>(w + size_t(r) * ws + size_t(i) * ES);
-                for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(wv, xv[t], acc[r][t]);
+    template <int KQ, int T_, int FOLD>
+    static void group(const uint8_t* w, size_t, const uint8_t* x, size_t xs, I (&s)[P][T_]) {
+        const I ones = _mm256_set1_epi16(1);
+        for (auto& a : s[0]) a = _mm256_setzero_si256();
+#pragma GCC unroll 8
+        for (int k = 0; k < KQ; k += FOLD) {
+            I u[FOLD];
+            for (int f = 0; f < FOLD; ++f) u[f] = iload(w + 32 * (k + f));
+            for (int t = 0; t < T_; ++t) {
+                I h = _mm256_maddubs_epi16(u[0], bcast4(x + size_t(t) * xs + 4 * k));
+                for (int f = 1; f < FOLD; ++f) {
+                    h = _mm256_add_epi16(h, _mm256_maddubs_epi16(u[f], bcast4(x + size_t(t) * xs + 4 * (k + f))));
+                }
+                s[0][t] = _mm256_add_epi32(s[0][t], _mm256_madd_epi16(h, ones));
             }
         }
-        float tail[R][T] = {};
-        for (; i < n; ++i) {
-            for (int r = 0; r < R; ++r) {
-                const float wv = widen1<F>(w + size_t(r) * ws + size_t(i) * ES);
-                for (int t = 0; t < T; ++t) tail[r][t] += wv * load_f32(x + size_t(t) * xs + size_t(i) * 4);
-            }
+    }
+
+    // 8 rows of G bytes (row-major at t) into G/4 vectors at out, lane j of vector k = dword k of row j: the
+    // 8 x 8 float transposition moves dwords as they are (G = 16: four of its columns are padding).
+    template <int G>
+    static void transpose(const uint8_t* t, uint8_t* out) {
+        __m256 r[8];
+        for (int i = 0; i < 8; ++i) {
+            r[i] = G == 32 ? _mm256_load_ps(reinterpret_cast<const float*>(t + 32 * i))
+                           : _mm256_castps128_ps256(_mm_load_ps(reinterpret_cast<const float*>(t + 16 * i)));
         }
-        store_tile<R, T>(acc, tail, y, ys);
+        Avx2::transpose(r);
+        for (int k = 0; k < G / 4; ++k) _mm256_store_ps(reinterpret_cast<float*>(out + 32 * k), r[k]);
     }
 };
+
+constexpr int PANEL_MIN_TOKS = 32;
 
 constexpr QuantKernelSet AVX2 = {
     /* .isa           = */ "avx2",
     /* .quantize_q8_0 = */ act_q8_0,
     /* .quantize_q8_k = */ act_q8_k,
-    /* .f32           = */ tile_of<Float<Fmt::F32>>(),
-    /* .f16           = */ tile_of<Float<Fmt::F16>>(),
-    /* .bf16          = */ tile_of<Float<Fmt::BF16>>(),
-    /* .q4_0          = */ tile_of<Q4_0>(),
+    /* .f32           = */ tile_of<simd::FloatTile<Avx2, simd::Fmt::F32>>(),
+    /* .f16           = */ simd::with_gemm(tile_of<simd::FloatTile<Avx2, simd::Fmt::F16>>(),
+                                           {simd::GEMM_MIN_TOKS, simd::gemm_weights<Avx2, false>}),
+    /* .bf16          = */ simd::with_gemm(tile_of<simd::FloatTile<Avx2, simd::Fmt::BF16>>(),
+                                           {simd::GEMM_MIN_TOKS, simd::gemm_weights<Avx2, true>}),
+    /* .q4_0          = */ simd::with_panel(tile_of<Q4_0>(),
+                                             simd::panel_of<PanelAvx2, simd::PanelQ4_0, false>(PANEL_MIN_TOKS)),
     /* .q8_0          = */ tile_of<Q8_0>(),
-    /* .q4_k          = */ tile_of<K4<false>>(),
-    /* .q5_k          = */ tile_of<K4<true>>(),
-    /* .q6_k          = */ tile_of<Q6_K>(),
+    /* .q4_k          = */ simd::with_panel(tile_of<K4<false>>(),
+                                             simd::panel_of<PanelAvx2, simd::PanelK4<false>, true>(PANEL_MIN_TOKS)),
+    /* .q5_k          = */ simd::with_panel(tile_of<K4<true>>(),
+                                             simd::panel_of<PanelAvx2, simd::PanelK4<true>, true>(PANEL_MIN_TOKS)),
+    /* .q6_k          = */ simd::with_panel(tile_of<Q6_K>(),
+                                             simd::panel_of<PanelAvx2, simd::PanelQ6_K, true>(PANEL_MIN_TOKS)),
 };
 
 }  // namespace
 
 const QuantKernelSet& rung() { return AVX2; }
 
-}  // namespace qavx2
-
-}  // namespace versus::cpu
+}  // namespace versus::cpu::qavx2
