@@ -16,6 +16,7 @@
 #include "base/error.hpp"
 #include "core/params.hpp"
 #include "llm/config.hpp"
+#include "llm/generate.hpp"
 #include "llm/model-io.hpp"
 #include "llm/model.hpp"
 #include "llm/offload.hpp"
@@ -69,22 +70,56 @@ std::vector<int32_t> parse_tokens(const std::string& text) {
     return ids;
 }
 
-// A vocabulary piece as text: SentencePiece's "▁" is a space, "<0x0A>" the byte it names.
-std::string piece_text(const std::string& piece) {
-    if (piece.size() == 6 && piece.rfind("<0x", 0) == 0 && piece.back() == '>') {
-        const int b = std::stoi(piece.substr(3, 2), nullptr, 16);
-        return std::string(1, static_cast<char>(b));
+// What `generate` prints when it does not stream: JSON with every step's top-5, or a table of the steps.
+struct GenerateHeader {
+    std::string label, arch, types;
+    int threads = 0;
+    int64_t gpu_layers = 0, n_layer = 0;
+    bool gpu_output = false;
+    std::string gpu_where;  // empty: the CPU only
+    std::vector<int32_t> prompt;
+    double load_s = 0;
+};
+
+void print_generated(const LlmCommands& o, const llm::GenerateOutput& g, const GenerateHeader& h) {
+    using J = nlohmann::ordered_json;
+    auto dump = [](const std::string& text) {
+        return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    };
+    J steps = J::array();
+    for (const auto& s : g.steps) {
+        J t5 = J::array();
+        for (const auto& [id, logit] : s.top5) t5.push_back({id, logit});
+        steps.push_back({{"id", s.id}, {"piece", s.piece}, {"top5", t5}});
     }
-    std::string out;
-    for (size_t i = 0; i < piece.size();) {
-        if (piece.compare(i, 3, "\xe2\x96\x81") == 0) {
-            out += ' ';
-            i += 3;
-        } else {
-            out += piece[i++];
-        }
+    if (o.format == "json") {
+        J j;
+        j["model"] = h.label;
+        j["arch"] = h.arch;
+        j["types"] = h.types;
+        j["threads"] = h.threads;
+        j["gpu_layers"] = h.gpu_layers;
+        if (!h.gpu_where.empty()) j["gpu"] = h.gpu_where;
+        j["prompt"] = h.prompt;
+        j["tokens"] = g.tokens;
+        j["text"] = g.text;
+        j["steps"] = steps;
+        j["load_s"] = h.load_s;
+        j["prefill_ms"] = g.prefill_s * 1e3;
+        j["decode_tokens_per_s"] = g.decode_tokens_per_s();
+        std::cout << j.dump(2, ' ', false, J::error_handler_t::replace) << "\n";
+        return;
     }
-    return out;
+    std::cout << fmt::format("model   {} ({}, {})\nprompt  {} tokens, {} threads{}\n", h.label, h.arch, h.types,
+                             h.prompt.size(), h.threads,
+                             h.gpu_where.empty() ? ""
+                                                 : fmt::format(", {} of {} blocks{} on {}", h.gpu_layers, h.n_layer,
+                                                               h.gpu_output ? " + output" : "", h.gpu_where));
+    for (size_t i = 0; i < g.steps.size(); ++i)
+        std::cout << fmt::format("{:>4}  {:>7}  {:<16}  top5 {}\n", i, g.tokens[i], dump(g.steps[i].piece),
+                                 steps[i]["top5"].dump());
+    std::cout << fmt::format("text    {}\nload {:.2f} s, prefill {:.1f} ms, decode {:.2f} tokens/s\n", dump(g.text),
+                             h.load_s, g.prefill_s * 1e3, g.decode_tokens_per_s());
 }
 
 int cmd_generate(LlmCommands& o) {
@@ -181,85 +216,28 @@ int cmd_generate(LlmCommands& o) {
         dump.reset(std::fopen(o.dump_logits.c_str(), "wb"));
         if (!dump) throw UsageError(o.dump_logits, "cannot open for writing", "choose a writable --dump-logits path");
     }
-    const auto& vocab = model->vocab();
-    nlohmann::ordered_json steps = nlohmann::ordered_json::array();
-    std::vector<int32_t> generated;
-    std::string text;
-    const auto t0 = std::chrono::steady_clock::now();
-    std::span<const float> logits = session.eval(prompt);
-    const double prefill_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const auto t1 = std::chrono::steady_clock::now();
     // A text prompt streams the text as it is generated (table output) and stops at the end of the turn.
     const bool stream = text_prompt && o.format == "table";
-    const bool stop_at_end = text_prompt;
+    llm::GenerateOptions gen;
+    gen.n_gen = o.n_gen;
+    gen.stop_at_end = text_prompt;
+    gen.dump_logits = dump.get();
     if (stream) {
         std::fputs(tok->decode(prompt, false).c_str(), stdout);
         std::fflush(stdout);
-    }
-    for (int i = 0; i < o.n_gen; ++i) {
-        if (dump) std::fwrite(logits.data(), sizeof(float), logits.size(), dump.get());
-        // top-5 fingerprint of this step's distribution
-        std::vector<int32_t> idx(logits.size());
-        for (size_t k = 0; k < idx.size(); ++k) idx[k] = static_cast<int32_t>(k);
-        const size_t top = std::min<size_t>(5, idx.size());
-        std::partial_sort(idx.begin(), idx.begin() + static_cast<long>(top), idx.end(),
-                          [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
-        const int32_t next = idx[0];
-        nlohmann::ordered_json s;
-        s["id"] = next;
-        const std::string piece = next < static_cast<int32_t>(vocab.size()) ? vocab[next] : "";
-        s["piece"] = piece;
-        nlohmann::ordered_json t5 = nlohmann::ordered_json::array();
-        for (size_t k = 0; k < top; ++k) t5.push_back({idx[k], logits[idx[k]]});
-        s["top5"] = t5;
-        steps.push_back(s);
-        generated.push_back(next);
-        const std::string piece_bytes = tok ? tok->piece(next, false) : piece_text(piece);
-        text += piece_bytes;
-        if (stream) {
-            std::fputs(piece_bytes.c_str(), stdout);
+        gen.on_text = [](const std::string& bytes) {
+            std::fputs(bytes.c_str(), stdout);
             std::fflush(stdout);
-        }
-        if (tok && stop_at_end && tok->is_end_of_generation(next)) break;
-        if (i + 1 < o.n_gen) logits = session.eval(std::span<const int32_t>(&next, 1));
+        };
     }
-    const double decode_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
-    const auto n_out = static_cast<double>(generated.size());
-    const double decode_tps = n_out > 1 ? (n_out - 1) / decode_s : 0.0;
+    const llm::GenerateOutput g = llm::greedy_generate(session, *model, prompt, tok.get(), gen);
     if (stream) {
         std::fprintf(stderr, "\n[generate] %zu prompt tokens, %zu generated, load %.2f s, prefill %.1f ms, decode %.2f tokens/s\n",
-                     prompt.size(), generated.size(), load_s, prefill_s * 1e3, decode_tps);
+                     prompt.size(), g.tokens.size(), load_s, g.prefill_s * 1e3, g.decode_tokens_per_s());
         return 0;
     }
-    if (o.format == "json") {
-        nlohmann::ordered_json j;
-        j["model"] = label;
-        j["arch"] = cfg.arch;
-        j["types"] = model->type_label();
-        j["threads"] = threads;
-        j["gpu_layers"] = plan.n_layers;
-        if (gpu) j["gpu"] = session.front_where();
-        j["prompt"] = prompt;
-        j["tokens"] = generated;
-        j["text"] = text;
-        j["steps"] = steps;
-        j["load_s"] = load_s;
-        j["prefill_ms"] = prefill_s * 1e3;
-        j["decode_tokens_per_s"] = decode_tps;
-        std::cout << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
-    } else {
-        std::cout << fmt::format("model   {} ({}, {})\nprompt  {} tokens, {} threads{}\n", label, cfg.arch,
-                                 model->type_label(), prompt.size(), threads,
-                                 gpu ? fmt::format(", {} of {} blocks{} on {}", plan.n_layers, cfg.n_layer,
-                                                   plan.output ? " + output" : "", session.front_where())
-                                     : "");
-        for (size_t i = 0; i < generated.size(); ++i)
-            std::cout << fmt::format("{:>4}  {:>7}  {:<16}  top5 {}\n", i, generated[i],
-                                     nlohmann::json(steps[i]["piece"].get<std::string>()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), steps[i]["top5"].dump());
-        std::cout << fmt::format("text    {}\nload {:.2f} s, prefill {:.1f} ms, decode {:.2f} tokens/s\n",
-                                 nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), load_s, prefill_s * 1e3,
-                                 decode_tps);
-    }
+    print_generated(o, g, GenerateHeader{label, cfg.arch, model->type_label(), threads, plan.n_layers, cfg.n_layer,
+                                         plan.output, gpu ? session.front_where() : "", prompt, load_s});
     return 0;
 }
 
