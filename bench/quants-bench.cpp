@@ -143,28 +143,32 @@ const Shape LLAMA7B[] = {{4096, 4096}, {4096, 11008}, {11008, 4096}};
 
 }  // namespace
 
-int main(int argc, char** argv) {
+struct Options {
     std::vector<int> threads = {1, 2};
     std::vector<std::string> types = {"q4_0", "q8_0", "q4_K", "q5_K", "q6_K"};
     std::string isa;
     int reps = 5;
     int64_t tokens = 512;
     int wset_kib = 256 << 10;  // decode: weight bytes cycled through (small: cache-resident, compute-bound)
-    std::vector<Shape> shapes(std::begin(LLAMA7B), std::end(LLAMA7B));
+    std::vector<Shape> shapes{std::begin(LLAMA7B), std::end(LLAMA7B)};
     bool do_read = false, do_decode = false, do_prefill = false, tiles_only = false;
+};
+
+// The command line into o; returns -1 to go on, or the exit code (--rungs prints and ends, bad usage is 2).
+int parse_args(int argc, char** argv, Options& o) {
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--threads" && i + 1 < argc) {
-            threads = parse_ints(argv[++i]);
+            o.threads = parse_ints(argv[++i]);
         } else if (a == "--types" && i + 1 < argc) {
-            types = parse_names(argv[++i]);
+            o.types = parse_names(argv[++i]);
         } else if (a == "--isa" && i + 1 < argc) {
-            isa = argv[++i];
+            o.isa = argv[++i];
         } else if (a == "--wset" && i + 1 < argc) {
-            wset_kib = std::max(1, std::atoi(argv[++i]));
+            o.wset_kib = std::max(1, std::atoi(argv[++i]));
         } else if (a == "--shape" && i + 1 < argc) {
             long long n_in = 0, n_out = 0;
-            if (std::sscanf(argv[++i], "%lldx%lld", &n_in, &n_out) == 2) shapes.assign(1, {n_in, n_out});
+            if (std::sscanf(argv[++i], "%lldx%lld", &n_in, &n_out) == 2) o.shapes.assign(1, {n_in, n_out});
         } else if (a == "--rungs") {
             // The rungs a run uses, for a report's ISA line.
             std::printf("kernels %s, quants %s, attention %s (VERSUS_ISA=%s)\n", std::string(kernels_best().isa).c_str(),
@@ -172,19 +176,19 @@ int main(int argc, char** argv) {
                         std::string(attention_kernels_for(128).isa).c_str(), isa_cap().c_str());
             return 0;
         } else if (a == "--tiles") {
-            tiles_only = true;
+            o.tiles_only = true;
         } else if (a == "--cpu-time") {
             g_cpu_time = true;
         } else if (a == "--reps" && i + 1 < argc) {
-            reps = std::max(1, std::atoi(argv[++i]));
+            o.reps = std::max(1, std::atoi(argv[++i]));
         } else if (a == "--tokens" && i + 1 < argc) {
-            tokens = std::max(2, std::atoi(argv[++i]));
+            o.tokens = std::max(2, std::atoi(argv[++i]));
         } else if (a == "read") {
-            do_read = true;
+            o.do_read = true;
         } else if (a == "decode") {
-            do_decode = true;
+            o.do_decode = true;
         } else if (a == "prefill") {
-            do_prefill = true;
+            o.do_prefill = true;
         } else {
             std::fprintf(stderr,
                          "usage: %s [--threads 1,2] [--types q4_0,q8_0,q4_K,q5_K,q6_K,f16] [--isa NAME] [--reps N] "
@@ -193,6 +197,17 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    return -1;
+}
+
+int main(int argc, char** argv) {
+    Options o;
+    if (const int rc = parse_args(argc, argv, o); rc >= 0) return rc;
+    const auto& threads = o.threads;
+    const auto& isa = o.isa;
+    const int reps = o.reps;
+    const int64_t tokens = o.tokens;
+    bool &do_read = o.do_read, &do_decode = o.do_decode, &do_prefill = o.do_prefill;
     if (!do_read && !do_decode && !do_prefill) do_read = do_decode = do_prefill = true;
     if (do_decode) do_read = true;  // the decode percentages need it
 
@@ -208,7 +223,7 @@ int main(int argc, char** argv) {
         }
     }
     QuantKernelSet tiles;
-    if (tiles_only) {
+    if (o.tiles_only) {
         tiles = *rung;
         for (QuantTile* t : {&tiles.f32, &tiles.f16, &tiles.bf16, &tiles.q4_0, &tiles.q8_0, &tiles.q4_k, &tiles.q5_k,
                              &tiles.q6_k}) {
@@ -218,7 +233,7 @@ int main(int argc, char** argv) {
         rung = &tiles;
     }
     std::vector<QType> qtypes;
-    for (const std::string& name : types) {
+    for (const std::string& name : o.types) {
         bool found = false;
         for (QType t : {QType::F32, QType::F16, QType::BF16, QType::Q4_0, QType::Q8_0, QType::Q4_K, QType::Q5_K,
                         QType::Q6_K}) {
@@ -251,12 +266,12 @@ int main(int argc, char** argv) {
     }
 
     for (QType t : qtypes) {
-        for (const Shape& s : shapes) {
+        for (const Shape& s : o.shapes) {
             const size_t wbytes = qtype_row_bytes(t, s.n_in) * size_t(s.n_out);
             char shape[32];
             std::snprintf(shape, sizeof(shape), "%lldx%lld", (long long)s.n_in, (long long)s.n_out);
             if (do_decode) {
-                const int copies = int(std::max<size_t>(2, (size_t(wset_kib) << 10) / wbytes));
+                const int copies = int(std::max<size_t>(2, (size_t(o.wset_kib) << 10) / wbytes));
                 std::vector<std::vector<uint8_t>> W;
                 for (int c = 0; c < copies; ++c) W.push_back(random_weights(t, s.n_in, s.n_out, 1 + uint32_t(c)));
                 const auto x = activations(t, s.n_in, 1);
