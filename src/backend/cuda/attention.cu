@@ -57,10 +57,8 @@ __global__ void __launch_bounds__(WARPS * 32) fused_kernel(AttentionArgs a, Bloc
     __half* ks = reinterpret_cast<__half*>(qs + ROWS * hd);     // (KEY_TILE, hd + 2)
     __half* vs = ks + KEY_TILE * kstride;                       // (KEY_TILE, hd)
 
-    const int g = blockIdx.x / bl.n_jchunks, jc = blockIdx.x % bl.n_jchunks;
-    const int p0 = blockIdx.y * bl.tq;
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    const int n_rows = bl.tq * bl.jr;
+    const int g = blockIdx.x / bl.n_jchunks, jc = blockIdx.x % bl.n_jchunks, p0 = blockIdx.y * bl.tq;
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, n_rows = bl.tq * bl.jr;
 
     // Row r: position p0 + r / jr, query head g * n_rep + jc * jr + r % jr.
     auto row_head = [&](int r) { return jc * bl.jr + r % bl.jr < bl.n_rep ? g * bl.n_rep + jc * bl.jr + r % bl.jr : -1; };
@@ -76,8 +74,7 @@ __global__ void __launch_bounds__(WARPS * 32) fused_kernel(AttentionArgs a, Bloc
     const int last_q = min(p0 + bl.tq, a.n_q) - 1;
     const int k_end_block = min(a.q_pos0 + last_q + 1, a.n_kv);
     const int per_split = ((k_end_block + n_split - 1) / n_split + KEY_TILE - 1) / KEY_TILE * KEY_TILE;
-    const int k_begin = blockIdx.z * per_split;
-    const int k_end = min(k_end_block, k_begin + per_split);
+    const int k_begin = blockIdx.z * per_split, k_end = min(k_end_block, k_begin + per_split);
 
     float m[ROWS_PER_WARP], l[ROWS_PER_WARP], acc[ROWS_PER_WARP][DPL];
     int pos[ROWS_PER_WARP];

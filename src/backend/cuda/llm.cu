@@ -290,12 +290,9 @@ int check_weight(void* ctx, const versus_llm_weight& w, const char* name, int64_
     return 0;
 }
 
-int llm_load(void* ctx, int device, const versus_llm_hparams* hp, int32_t n_layers, const versus_llm_layer* layers,
-             const versus_llm_weight* out_norm, const versus_llm_weight* output, int32_t n_ctx, int32_t n_batch,
-             void** handle) {
-    Device* dev = cuda::device(ctx, device);
-    if (!dev) return 1;
-    *handle = nullptr;
+// The shapes and counts llm_load supports; non-zero (and the reason in ctx) otherwise.
+static int check_load_args(void* ctx, const versus_llm_hparams* hp, int32_t n_layers, const versus_llm_weight* out_norm,
+                    const versus_llm_weight* output, int32_t n_ctx, int32_t n_batch) {
     if (hp->n_head < 1 || hp->n_head_kv < 1 || hp->n_head % hp->n_head_kv != 0 || hp->head_dim < 2 ||
         hp->head_dim % 2 != 0 || hp->head_dim > llm::ATTENTION_MAX_HEAD_DIM || hp->n_embd % 8 != 0 || hp->n_ff % 8 != 0)
         return fail(ctx, "llm_load: unsupported shape (n_head a multiple of n_head_kv, even head_dim <= " +
@@ -303,6 +300,16 @@ int llm_load(void* ctx, int device, const versus_llm_hparams* hp, int32_t n_laye
     if (n_layers < 0 || n_ctx < 1 || n_batch < 1) return fail(ctx, "llm_load: n_layers >= 0, n_ctx and n_batch >= 1");
     if ((out_norm != nullptr) != (output != nullptr))
         return fail(ctx, "llm_load: give both the output norm and the output matrix, or neither");
+    return 0;
+}
+
+int llm_load(void* ctx, int device, const versus_llm_hparams* hp, int32_t n_layers, const versus_llm_layer* layers,
+             const versus_llm_weight* out_norm, const versus_llm_weight* output, int32_t n_ctx, int32_t n_batch,
+             void** handle) {
+    Device* dev = cuda::device(ctx, device);
+    if (!dev) return 1;
+    *handle = nullptr;
+    VLLM_TRY(check_load_args(ctx, hp, n_layers, out_norm, output, n_ctx, n_batch));
 
     ResidentPtr r(new Resident{}, release);
     r->hp = *hp;
