@@ -98,13 +98,10 @@ std::string format_money(double v) {
     return fmt::format("{:.3g}", v);
 }
 
-// Load power while the work runs: the prediction's own estimate, else the spec's typical power (3/4 of the
-// maximum where only that is given) with a range from 70% of it to the maximum, as the energy model does.
-Estimate load_power(const Platform& p, const std::optional<Estimate>& watts) {
+// Load power while the work runs: the prediction's own estimate, else the spec's (zero: unknown).
+Estimate power_under_load(const Platform& p, const std::optional<Estimate>& watts) {
     if (watts) return *watts;
-    const double pmax = p.power_max_W.value_or(0), ptyp = p.power_typical_W.value_or(pmax * 0.75);
-    if (ptyp <= 0) return {};
-    return {ptyp, ptyp * 0.7, std::max(ptyp, pmax)};
+    return load_power(p).value_or(Estimate{});
 }
 
 // The cost of one busy hour at a given power, in the inputs' currency.
@@ -253,7 +250,7 @@ std::optional<CostInputs> cost_inputs(const Platform& p, const CostOptions& opt,
     in.utilisation = opt.utilisation;
     if (basis == CostBasis::PURCHASE) {
         in.years = opt.years;
-        in.power_W = load_power(p, watts);
+        in.power_W = power_under_load(p, watts);
         in.energy_price_per_kWh = opt.energy_price_per_kWh;
         in.capital_per_hour = amortised_cost_per_hour(in.price_in_currency, opt.years);
     } else {
