@@ -28,12 +28,12 @@ int main() {
     bool ok = err < dptest::TOLERANCE_LR;
     for (size_t s = 0; s < losses.size(); ++s) ok = ok && std::fabs(losses[s] - ref_losses[s]) <= 1e-5 * ref_losses[s];
     int differs = -1;
-    const bool same =
-        workloads::same_on_every_rank(*c, workloads::weights_fingerprint(w.data(), static_cast<int64_t>(w.size())), 60,
-                                      &differs);
-    std::printf("rank %d of %d: %s; weights %s every rank's; %.3g lr from one process on the whole batch (limit %.0e); "
-                "loss %.6f -> %.6f (one process %.6f -> %.6f)\n",
-                c->rank(), c->size(), ok && same ? "ok" : "FAILED", same ? "bit-identical to" : "differ from",
-                err, dptest::TOLERANCE_LR, losses.front(), losses.back(), ref_losses.front(), ref_losses.back());
+    const bool same = workloads::same_on_every_rank(
+        *c, workloads::weights_fingerprint(w.data(), static_cast<int64_t>(w.size())), 60, &differs);
+    std::printf(
+        "rank %d of %d: %s; weights %s every rank's; %.3g lr from one process on the whole batch (limit %.0e); "
+        "loss %.6f -> %.6f (one process %.6f -> %.6f)\n",
+        c->rank(), c->size(), ok && same ? "ok" : "FAILED", same ? "bit-identical to" : "differ from", err,
+        dptest::TOLERANCE_LR, losses.front(), losses.back(), ref_losses.front(), ref_losses.back());
     return ok && same ? 0 : 1;
 }

@@ -92,7 +92,8 @@ TEST_P(DataParallelRanks, MatchOneProcessOnTheConcatenatedBatch) {
     for (auto& t : ranks) t.join();
     for (int r = 0; r < n; ++r) {
         // The same summed gradient, the same update: the same bits on every rank.
-        EXPECT_EQ(std::memcmp(weights[r].data(), weights[0].data(), weights[0].size() * sizeof(float)), 0) << "rank " << r;
+        EXPECT_EQ(std::memcmp(weights[r].data(), weights[0].data(), weights[0].size() * sizeof(float)), 0)
+            << "rank " << r;
         for (int s = 0; s < dptest::STEPS; ++s) EXPECT_NEAR(losses[r][s], ref_losses[s], 1e-5 * ref_losses[s]);
     }
     const double err = dptest::max_error_lr(weights[0], ref);

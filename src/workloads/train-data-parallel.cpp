@@ -60,8 +60,8 @@ DataParallelStep data_parallel_step(train::Gpt& gpt, RankSum& ranks, cpu::Thread
                                     const train::TokenBatch& micro) {
     DataParallelStep out;
     const double loss = gpt.forward_backward(micro.tokens.data(), micro.targets.data());
-    const double counted =
-        static_cast<double>(std::count_if(micro.targets.begin(), micro.targets.end(), [](int32_t t) { return t >= 0; }));
+    const double counted = static_cast<double>(
+        std::count_if(micro.targets.begin(), micro.targets.end(), [](int32_t t) { return t >= 0; }));
     const auto t0 = std::chrono::steady_clock::now();
     // The whole batch's counted targets and summed loss (exact in f64: counts and sums of a few values).
     double head[2] = {counted, loss * counted};

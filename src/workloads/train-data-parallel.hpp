@@ -31,7 +31,8 @@ public:
 // that died is noticed at once on this host), then throws comm::PeerLost.
 std::unique_ptr<RankSum> comm_rank_sum(comm::Comm& c, double timeout_s);
 
-// This rank's micro-batch: sequences [rank x b, (rank + 1) x b) of `global` (ranks x b sequences), so that the ranks' micro-batches concatenated are the global batch.
+// This rank's micro-batch: sequences [rank x b, (rank + 1) x b) of `global` (ranks x b sequences), so that the
+// ranks' micro-batches concatenated are the global batch.
 train::TokenBatch micro_batch(const train::TokenBatch& global, int rank, int ranks);
 
 struct DataParallelStep {

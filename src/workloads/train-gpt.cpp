@@ -144,7 +144,8 @@ public:
     Check check() override {
         Check c = GptRow::check();
         int differs = -1;
-        if (c.ok && !same_on_every_rank(comm_, weights_fingerprint(gpt_.params(), gpt_.layout().total), comm_.timeout(), &differs))
+        const uint64_t fingerprint = weights_fingerprint(gpt_.params(), gpt_.layout().total);
+        if (c.ok && !same_on_every_rank(comm_, fingerprint, comm_.timeout(), &differs))
             c = {false, c.checksum,
                  fmt::format("the weights of rank {} differ from rank {}'s after {} steps: the ranks' updates diverged",
                              differs, comm_.rank(), gpt_.steps())};
@@ -180,7 +181,8 @@ private:
                 if ((turn == 0) == (comm_.rank() == 0)) {
                     const auto t0 = std::chrono::steady_clock::now();
                     const double loss = gpt_.step(solo.tokens.data(), solo.targets.data());
-                    if (i > 0) times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+                    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                    if (i > 0) times.push_back(took);
                     if (i == 0) first_loss_ = loss;
                 }
                 if (comm_.size() > 1) comm_.barrier();
