@@ -383,6 +383,8 @@ Comparison compare(Inputs in, const Options& opt) {
     c.inputs = std::move(in);
     const auto rec_sys = collect_systems(c);
     label_systems(c);
+    set_cautions(c, rec_sys, opt.here);
+    c.cost = opt.cost;
     for (const auto& id : opt.predict) c.platforms.push_back(predict::resolve_platform(id));
     fill_rows(c, group_rows(c, rec_sys));
     choose_baseline(c, opt.baseline);
