@@ -602,9 +602,18 @@ TEST(CompareCost, CurrencyEnergyPriceAndBasisAreParameters) {
     opt.cost.energy_price_per_kWh = 0;
     opt.cost.basis = predict::CostBasis::CLOUD;
     opt.cost.utilisation = 0.5;
-    const auto c = report::compare(fixture_inputs(), opt);
+    auto in = fixture_inputs();
+    in.records.push_back(make(BOX_CPU, "train-resnet50", {{"threads", int64_t{16}}, {"dataset", std::string("cifar-10")}},
+                              {{"images_per_s", 1.08}}));
+    in.record_files.push_back("box.jsonl");
+    const auto c = report::compare(std::move(in), opt);
     const auto t = table_of(report::headline_tables(c), "cost");
     EXPECT_EQ(t.header[5], "cost per million (EUR)");
+    // A training row: the predictor's epoch time gives a cost per epoch.
+    ASSERT_EQ(t.header[6], "cost per epoch (EUR)");
+    EXPECT_TRUE(std::any_of(t.rows.begin(), t.rows.end(), [](const auto& r) {
+        return r[0].starts_with("train-resnet50") && r[1] == "rtx-4090 (predicted)" && r[6] != "-";
+    }));
     ASSERT_FALSE(t.rows.empty());
     EXPECT_TRUE(any_note(t, "EUR/GPU-hour"));
     EXPECT_TRUE(any_note(t, "at 50% use"));

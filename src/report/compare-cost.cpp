@@ -113,13 +113,10 @@ std::vector<CostEntry> cost_entries(const Comparison& c, std::vector<std::string
                 if (!pr.value || pr.value->low <= 0) continue;
                 const auto& p = c.platforms[i];
                 const std::string who = p.id + " (predicted)";
-                CostEntry e{&row,
-                            who,
-                            priced_as(p),
-                            true,
-                            *pr.value,
-                            unit,
-                            cost_of(p, unit, generated, *pr.value, pr.watts, c.cost)};
+                // A training prediction carries its epoch time and J per item: the whole figure is costed.
+                auto cost = pr.training ? predict::throughput_cost(p, *pr.training, c.cost)
+                                        : cost_of(p, unit, generated, *pr.value, pr.watts, c.cost);
+                CostEntry e{&row, who, priced_as(p), true, *pr.value, unit, std::move(cost)};
                 if (e.cost.figures.empty())
                     note(who, e.cost.notes.empty() ? "no cost" : e.cost.notes.front());
                 else
@@ -134,19 +131,30 @@ std::vector<CostEntry> cost_entries(const Comparison& c, std::vector<std::string
 
 Table detail::cost_table(const Comparison& c) {
     const std::string& cur = c.cost.currency.code;
+    std::vector<std::string> missing, inputs;
+    const auto entries = cost_entries(c, &missing);
+    // Cost per epoch is a column only where a figure has one (training predictions of a data set).
+    const bool epochs = std::any_of(entries.begin(), entries.end(), [](const CostEntry& e) {
+        return std::any_of(e.cost.figures.begin(), e.cost.figures.end(),
+                           [](const predict::CostFigure& f) { return f.what == "cost per epoch"; });
+    });
     Table t;
     t.id = "cost";
     t.title = "Cost: throughput per price and cost per million";
     t.header = {"test",       "machine or platform",           "priced as",
-                "throughput", fmt::format("per 1000 {}", cur), fmt::format("cost per million ({})", cur),
-                "inputs"};
-    t.right = {false, false, false, true, true, true, false};
-    std::vector<std::string> missing, inputs;
-    for (const auto& e : cost_entries(c, &missing)) {
-        std::string per_1000 = "-", per_million = "-", in;
+                "throughput", fmt::format("per 1000 {}", cur), fmt::format("cost per million ({})", cur)};
+    if (epochs) t.header.push_back(fmt::format("cost per epoch ({})", cur));
+    t.header.push_back("inputs");
+    t.right = {false, false, false, true, true, true};
+    if (epochs) t.right.push_back(true);
+    t.right.push_back(false);
+    for (const auto& e : entries) {
+        std::string per_1000 = "-", per_million = "-", per_epoch = "-", in;
         for (const auto& f : e.cost.figures) {
-            if (f.what.rfind("cost per million", 0) == 0)
+            if (f.what.starts_with("cost per million"))
                 per_million = estimate_text(f.value);
+            else if (f.what == "cost per epoch")
+                per_epoch = estimate_text(f.value);
             else if (f.what.find(" per 1000 ") != std::string::npos)
                 per_1000 = estimate_text(f.value);
             else
@@ -156,9 +164,15 @@ Table detail::cost_table(const Comparison& c) {
         auto at = std::find(inputs.begin(), inputs.end(), in);
         if (at == inputs.end()) at = inputs.insert(at, in);
         const Row& row = *e.row;
-        t.rows.push_back({row.workload == "llm" ? row.label : row.workload + " " + row.label, e.who, e.priced_as,
-                          estimate_text(e.rate) + " " + e.rate_unit, per_1000, per_million,
-                          "[" + footnote(static_cast<size_t>(at - inputs.begin())) + "]"});
+        std::vector<std::string> line = {row.workload == "llm" ? row.label : row.workload + " " + row.label,
+                                         e.who,
+                                         e.priced_as,
+                                         estimate_text(e.rate) + " " + e.rate_unit,
+                                         per_1000,
+                                         per_million};
+        if (epochs) line.push_back(per_epoch);
+        line.push_back("[" + footnote(static_cast<size_t>(at - inputs.begin())) + "]");
+        t.rows.push_back(std::move(line));
     }
     for (size_t i = 0; i < inputs.size(); ++i) t.notes.push_back("[" + footnote(i) + "] " + inputs[i]);
     for (const auto& m : missing) t.notes.push_back("No cost for " + m + ".");
@@ -166,10 +180,11 @@ Table detail::cost_table(const Comparison& c) {
         t.notes.push_back("No llm decode or training rows in these results to cost.");
     t.notes.push_back(fmt::format(
         "Cost per million (generated tokens for llm rows) = (hardware cost per paid hour / utilisation + load power x "
-        "energy price) / (throughput x 3600) x 10^6; per 1000 {}: throughput x 1000 / purchase price (purchases only). "
+        "energy price) / (throughput x 3600) x 10^6; per 1000 {}: throughput x 1000 / purchase price (purchases "
+        "only){}. "
         "Load power: the row's measured average where a meter was read, else the prediction's or the spec's "
         "(docs/metrics.md, \"Cost\"). Set with --cost-basis, --currency, --energy-price, --utilisation, --years.",
-        cur));
+        cur, epochs ? "; cost per epoch: the cost per busy hour x the predicted epoch time in hours" : ""));
     return t;
 }
 

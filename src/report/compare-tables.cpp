@@ -211,6 +211,12 @@ Table detail::performance_table(const Comparison& c) {
     if (rows.empty()) t.notes.push_back("No llm or training rows in these results (versus run measures the llm workload).");
     else t.notes.push_back("pp: prefill of a prompt of that many tokens; tg: generating that many tokens; @d: after that "
                            "many tokens of context.");
+    if (std::any_of(rows.begin(), rows.end(), [](const Row* r) {
+            return std::any_of(r->predicted.begin(), r->predicted.end(), [](const Predicted& p) { return p.training; });
+        }))
+        t.notes.push_back("Training predictions are the predictor's for that model and data set at its own precision "
+                          "(mixed on GPUs, fp32 on CPUs), whatever the measured row's batch and precision "
+                          "(docs/predictor.md).");
     return t;
 }
 

@@ -18,6 +18,7 @@
 #include "predict/cost.hpp"
 #include "predict/roofline.hpp"
 #include "predict/specs.hpp"
+#include "predict/throughput.hpp"
 
 namespace versus::report {
 
@@ -109,6 +110,8 @@ struct Predicted {
     std::string bound;  // compute, bandwidth, link, overhead
     std::string note;   // why there is no value
     std::optional<predict::Estimate> joules_per_token, watts;
+    // Training rows: the predictor's whole figure (rate, epoch time, J per item), which the cost table reads.
+    std::optional<predict::ThroughputPrediction> training;
 };
 
 struct Row {
