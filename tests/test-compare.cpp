@@ -567,19 +567,18 @@ TEST(CompareCost, MeasuredAndPredictedRowsWithTheirInputs) {
         if (row[0] == "small q4_0 tg32") by[row[1]] = row;
     // The Mac's metal device is the M2 Max (38-core GPU), priced at its largest configuration: by hand,
     // (2999 / (3 x 8760) + 30 W x 0.15 / 1000) / (95 x 3600) x 1e6 = 0.347 USD per million; 95 x 1000 / 2999 = 31.7.
-    ASSERT_TRUE(by.count("[1] mac metal")) << t.rows.size();
-    const auto& mac = by["[1] mac metal"];
-    EXPECT_EQ(mac[2], "m2-max-38c@96");
-    EXPECT_EQ(mac[3], "95 tokens/s");
-    EXPECT_EQ(mac[4], "31.7");
-    EXPECT_EQ(mac[5], "0.347");
+    ASSERT_TRUE(by.count("[1] mac metal as m2-max-38c@96")) << t.rows.size();
+    const auto& mac = by["[1] mac metal as m2-max-38c@96"];
+    EXPECT_EQ(mac[2], "95 tokens/s");
+    EXPECT_EQ(mac[3], "31.7");
+    EXPECT_EQ(mac[4], "0.347");
     EXPECT_TRUE(any_note(t, "purchase 2999 USD")) << t.notes.front();
     EXPECT_TRUE(any_note(t, "30 W at 0.15 USD/kWh"));
     // Predicted platforms carry the prediction's range; a cloud part has no per-1000 figure.
-    ASSERT_TRUE(by.count("rtx-4090 (predicted)") && by.count("h100-sxm (predicted)") && by.count("m4-max-40c (predicted)"));
-    EXPECT_NE(by["rtx-4090 (predicted)"][5].find('('), std::string::npos);
-    EXPECT_EQ(by["h100-sxm (predicted)"][4], "-");
-    EXPECT_EQ(by["m4-max-40c (predicted)"][2], "m4-max-40c@128");
+    const std::string rtx = "rtx-4090@24 (predicted)", h100 = "h100-sxm@80 (predicted)";
+    ASSERT_TRUE(by.count(rtx) && by.count(h100) && by.count("m4-max-40c@128 (predicted)"));
+    EXPECT_NE(by[rtx][4].find('('), std::string::npos);
+    EXPECT_EQ(by[h100][3], "-");
     EXPECT_TRUE(any_note(t, "cloud "));
     // Prefill rows are not generated tokens; the CPU box has no price, and says so.
     for (const auto& row : t.rows) EXPECT_EQ(row[0].find("pp128"), std::string::npos) << row[0];
@@ -588,7 +587,7 @@ TEST(CompareCost, MeasuredAndPredictedRowsWithTheirInputs) {
     const auto* decode = find_row(c.generations[0], "llm", "small q4_0 tg32");
     const auto want = predict::generated_tokens_cost(c.platforms[0], *decode->predicted[0].value,
                                                      decode->predicted[0].watts, c.cost);
-    EXPECT_EQ(by["rtx-4090 (predicted)"][5], predict::format_estimate(want.figures[0].value));
+    EXPECT_EQ(by[rtx][4], predict::format_estimate(want.figures[0].value));
     // JSON carries every entry with the figures and their inputs.
     const auto j = report::to_json(c);
     ASSERT_GE(j["cost"].size(), 4u);
@@ -608,11 +607,11 @@ TEST(CompareCost, CurrencyEnergyPriceAndBasisAreParameters) {
     in.record_files.push_back("box.jsonl");
     const auto c = report::compare(std::move(in), opt);
     const auto t = table_of(report::headline_tables(c), "cost");
-    EXPECT_EQ(t.header[5], "cost per million (EUR)");
+    EXPECT_EQ(t.header[4], "cost per million (EUR)");
     // A training row: the predictor's epoch time gives a cost per epoch.
-    ASSERT_EQ(t.header[6], "cost per epoch (EUR)");
+    ASSERT_EQ(t.header[5], "cost per epoch (EUR)");
     EXPECT_TRUE(std::any_of(t.rows.begin(), t.rows.end(), [](const auto& r) {
-        return r[0].starts_with("train-resnet50") && r[1] == "rtx-4090 (predicted)" && r[6] != "-";
+        return r[0].starts_with("train-resnet50") && r[1] == "rtx-4090@24 (predicted)" && r[5] != "-";
     }));
     ASSERT_FALSE(t.rows.empty());
     EXPECT_TRUE(any_note(t, "EUR/GPU-hour"));

@@ -141,11 +141,11 @@ Table detail::cost_table(const Comparison& c) {
     Table t;
     t.id = "cost";
     t.title = "Cost: throughput per price and cost per million";
-    t.header = {"test",       "machine or platform",           "priced as",
-                "throughput", fmt::format("per 1000 {}", cur), fmt::format("cost per million ({})", cur)};
+    t.header = {"test", "machine or platform, priced as", "throughput", fmt::format("per 1000 {}", cur),
+                fmt::format("cost per million ({})", cur)};
     if (epochs) t.header.push_back(fmt::format("cost per epoch ({})", cur));
     t.header.push_back("inputs");
-    t.right = {false, false, false, true, true, true};
+    t.right = {false, false, true, true, true};
     if (epochs) t.right.push_back(true);
     t.right.push_back(false);
     for (const auto& e : entries) {
@@ -164,12 +164,10 @@ Table detail::cost_table(const Comparison& c) {
         auto at = std::find(inputs.begin(), inputs.end(), in);
         if (at == inputs.end()) at = inputs.insert(at, in);
         const Row& row = *e.row;
-        std::vector<std::string> line = {row.workload == "llm" ? row.label : row.workload + " " + row.label,
-                                         e.who,
-                                         e.priced_as,
-                                         estimate_text(e.rate) + " " + e.rate_unit,
-                                         per_1000,
-                                         per_million};
+        // A predicted platform is priced as itself; a machine as the platform its device is.
+        const std::string who = e.predicted ? e.priced_as + " (predicted)" : e.who + " as " + e.priced_as;
+        std::vector<std::string> line = {row.workload == "llm" ? row.label : row.workload + " " + row.label, who,
+                                         estimate_text(e.rate) + " " + e.rate_unit, per_1000, per_million};
         if (epochs) line.push_back(per_epoch);
         line.push_back("[" + footnote(static_cast<size_t>(at - inputs.begin())) + "]");
         t.rows.push_back(std::move(line));

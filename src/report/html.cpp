@@ -55,6 +55,7 @@ tbody tr:nth-child(even) td { background: #fafbfc; }
 .error { border-color: #b3261e; background: #fdecea; }
 ul.problems { font-size: .88rem; color: var(--muted); }
 footer { margin-top: 3rem; color: var(--muted); font-size: .85rem; }
+@media (min-width: 601px) { #cost td:first-child { min-width: 16rem; } }
 @media (max-width: 600px) {
   body { padding: 1rem .75rem 2rem; }
   h1 { font-size: 1.35rem; }
