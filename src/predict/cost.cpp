@@ -259,19 +259,15 @@ std::optional<CostInputs> cost_inputs(const Platform& p, const CostOptions& opt,
     return in;
 }
 
-CostReport llm_cost(const Platform& p, const LlmPrediction& pred, const CostOptions& opt) {
+CostReport generated_tokens_cost(const Platform& p, const Estimate& tps, const std::optional<Estimate>& watts,
+                                 const CostOptions& opt) {
     CostReport r;
-    if (!pred.decode) {
-        r.notes.push_back("no cost: the model does not fit");
-        return r;
-    }
     std::string why;
-    const auto in = cost_inputs(p, opt, pred.watts, &why);
+    const auto in = cost_inputs(p, opt, watts, &why);
     if (!in) {
         r.notes.push_back(why);
         return r;
     }
-    const Estimate& tps = pred.decode->tokens_per_s;
     r.figures.push_back({"cost per million generated tokens", in->currency.code, cost_of_rate(tps, *in, cost_per_million_tokens), *in});
     if (in->basis == CostBasis::PURCHASE) {
         const double price = in->price_in_currency;
@@ -280,6 +276,15 @@ CostReport llm_cost(const Platform& p, const LlmPrediction& pred, const CostOpti
                              *in});
     }
     return r;
+}
+
+CostReport llm_cost(const Platform& p, const LlmPrediction& pred, const CostOptions& opt) {
+    if (!pred.decode) {
+        CostReport r;
+        r.notes.push_back("no cost: the model does not fit");
+        return r;
+    }
+    return generated_tokens_cost(p, pred.decode->tokens_per_s, pred.watts, opt);
 }
 
 CostReport throughput_cost(const Platform& p, const ThroughputPrediction& pred, const CostOptions& opt) {
