@@ -10,6 +10,7 @@
 
 #include "base/error.hpp"
 #include "base/io.hpp"
+#include "cli/cli-cost.hpp"
 #include "core/params.hpp"
 #include "core/printers.hpp"
 #include "core/results-file.hpp"
@@ -41,8 +42,7 @@ struct PredictCommands {
     int64_t n_prompt = 512, n_gen = 128, depth = 0, ctx = 0;
     double host_ram = 0, wired_limit = 0;
     // cost
-    std::string currency = "USD", cost_basis = "auto";
-    double energy_price = 0.15, utilisation = 1.0, years = 3.0;
+    CostFlags cost;
     // calibrate
     std::string from, results, out;
 };
@@ -77,16 +77,6 @@ predict::LlmQuery query_from_gguf(const std::string& path) {
         if (b > most) bulk = t, most = b;
     q.ftype = {std::string(llm::ggml_type_name(bulk)), bulk, false, true};
     return q;
-}
-
-predict::CostOptions cost_options(const PredictCommands& c) {
-    predict::CostOptions o;
-    o.currency = predict::parse_currency(c.currency);
-    o.basis = predict::parse_cost_basis(c.cost_basis);
-    o.energy_price_per_kWh = c.energy_price;
-    o.utilisation = c.utilisation;
-    o.years = c.years;
-    return o;
 }
 
 // Cost lines after a platform's other lines, each naming its inputs.
@@ -279,7 +269,7 @@ int predict_other(const PredictCommands& c, const std::vector<predict::Platform>
             if (t.joules_per_op) j["joules_per_op"] = est(*t.joules_per_op);
             j["bound"] = t.bound;
             j["rests_on"] = t.rests_on;
-            j["cost"] = predict::cost_json(predict::throughput_cost(targets[i], t, cost_options(c)));
+            j["cost"] = predict::cost_json(predict::throughput_cost(targets[i], t, cost_options(c.cost)));
             out.push_back(j);
         }
         std::cout << out.dump(2) << "\n";
@@ -296,7 +286,7 @@ int predict_other(const PredictCommands& c, const std::vector<predict::Platform>
         const auto& t = preds[i];
         std::cout << (md ? "\n- **" : "\n") << t.platform_id << (md ? "**\n" : "\n");
         for (const auto& r : t.rests_on) std::cout << (md ? "  - " : "    ") << r << "\n";
-        print_cost(predict::throughput_cost(targets[i], t, cost_options(c)), md);
+        print_cost(predict::throughput_cost(targets[i], t, cost_options(c.cost)), md);
     }
     return 0;
 }
@@ -424,7 +414,7 @@ int cmd_predict(const PredictCommands& c) {
                 j["watts"] = est(*p.watts);
             }
             j["rests_on"] = p.rests_on;
-            j["cost"] = predict::cost_json(predict::llm_cost(targets[i], p, cost_options(c)));
+            j["cost"] = predict::cost_json(predict::llm_cost(targets[i], p, cost_options(c.cost)));
             out.push_back(j);
         }
         std::cout << out.dump(2) << "\n";
@@ -455,7 +445,7 @@ int cmd_predict(const PredictCommands& c) {
         std::cout << (md ? "\n- **" : "\n") << p.platform_id << (md ? "**: " : ": ") << p.plan.summary
                   << " [" << p.plan.budget_rule << "]\n";
         for (const auto& r : p.rests_on) std::cout << (md ? "  - " : "    ") << r << "\n";
-        print_cost(predict::llm_cost(targets[i], p, cost_options(c)), md);
+        print_cost(predict::llm_cost(targets[i], p, cost_options(c.cost)), md);
     }
     return 0;
 }
@@ -549,11 +539,7 @@ PredictCommands* add_predict_commands(CLI::App& app) {
     p->add_option("--backtest", c.backtest, "CSV of measured figures: predict each row and print the errors");
     p->add_option("--set", c.set, "with --backtest: only the rows whose `set` column is this (fit, holdout)");
     p->add_option("-o,--output", c.format, "table, md or json")->capture_default_str();
-    p->add_option("--cost-basis", c.cost_basis, "cost from a purchase (launch price), the cloud (per GPU-hour) or auto")->capture_default_str();
-    p->add_option("--currency", c.currency, "cost currency: USD, or CODE=units per US dollar (EUR=0.92)")->capture_default_str();
-    p->add_option("--energy-price", c.energy_price, "energy price per kWh in that currency (purchases)")->check(CLI::Range(0.0, 100.0))->capture_default_str();
-    p->add_option("--utilisation", c.utilisation, "share of the paid or owned hours that do this work")->check(CLI::Range(0.001, 1.0))->capture_default_str();
-    p->add_option("--years", c.years, "amortisation period of a purchase")->check(CLI::Range(0.1, 50.0))->capture_default_str();
+    add_cost_options(p, c.cost);
 
     c.calibrate = app.add_subcommand("calibrate", "fit the predictor: on this machine's results, or on a back-test CSV (--from)");
     c.calibrate->add_option("--from", c.from, "back-test CSV to fit the per-family table on");
