@@ -222,7 +222,7 @@ Table summary_table(const SummaryData& data, const std::string& id, const std::s
 
 std::vector<Table> summary_tables(const std::vector<core::Record>& records, const PredictedFigures& predicted) {
     return {summary_table(builtin_frameworks(), "frameworks", "Frameworks: CUDA libraries against Apple's stack", records, predicted),
-            summary_table(builtin_needs(), "needs-evidence", "Which platform for which need, with the figures that back it", records,
+            summary_table(builtin_needs(), "needs-evidence", "The comparison's need table, each claim with the figures that back it", records,
                           predicted)};
 }
 
