@@ -14,6 +14,7 @@
 #include "base/csv.hpp"
 #include "base/error.hpp"
 #include "base/metrics.hpp"
+#include "base/text.hpp"
 
 namespace versus::predict {
 namespace {
@@ -483,8 +484,7 @@ std::vector<std::string> closest_platform_ids(std::string_view query, std::size_
 
 const System& resolve_system(std::string_view query) {
     if (const System* s = find_by_name(systems(), query)) return *s;
-    std::string near;
-    for (const auto& id : closest_ids(systems(), query, 3)) near += (near.empty() ? "" : ", ") + id;
+    const std::string near = base::join(closest_ids(systems(), query, 3), ", ");
     throw UsageError("system", fmt::format("unknown system '{}'", query),
                      fmt::format("did you mean: {}? data/specs/systems.csv lists them", near));
 }
@@ -494,8 +494,7 @@ Platform resolve_platform(std::string_view query) {
     const std::string_view base = query.substr(0, at);
     const Platform* found = find_by_name(platforms(), base);
     if (!found) {
-        std::string near;
-        for (const auto& id : closest_platform_ids(base, 3)) near += (near.empty() ? "" : ", ") + id;
+        const std::string near = base::join(closest_platform_ids(base, 3), ", ");
         throw UsageError("platform", fmt::format("unknown platform '{}'", base),
                          fmt::format("did you mean: {}? `versus specs list` shows all", near));
     }

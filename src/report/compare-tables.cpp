@@ -29,9 +29,7 @@ Table machines_table(const Comparison& c) {
     auto row_of = [&](const System& s) {
         std::string threads;
         for (int64_t x : s.threads) threads += (threads.empty() ? "" : ",") + std::to_string(x);
-        std::string versions, files;
-        for (const auto& v : s.versions) versions += (versions.empty() ? "" : ", ") + v;
-        for (const auto& f : s.files) files += (files.empty() ? "" : ", ") + f;
+        const std::string versions = base::join(s.versions, ", "), files = base::join(s.files, ", ");
         return std::vector<std::string>{s.number ? std::to_string(s.number) : "-",
                                         s.label,
                                         s.device.empty() ? "-" : s.device,
