@@ -105,4 +105,13 @@ TEST(Printers, QualityTableShowsPerplexityAndDivergence) {
         EXPECT_NE(md.find(s), std::string::npos) << s << " missing from\n" << md;
 }
 
+TEST(Printers, CollectiveTableShowsBusAndAlgorithmBandwidth) {
+    const std::vector<Record> rows = {make("collective", "op=all_reduce,size_bytes=1048576",
+                                           {{"op", std::string("all_reduce")}, {"size_bytes", int64_t{1048576}}},
+                                           {{"gbps", Null{}}, {"algbw_gbps", 2.25}, {"busbw_gbps", 3.5}}, "ok", Null{})};
+    const std::string md = render(rows, Format::MD);
+    for (const char* s : {"bus GB/s", "alg GB/s", "3.5", "2.25"})
+        EXPECT_NE(md.find(s), std::string::npos) << s << " missing from\n" << md;
+}
+
 TEST(Printers, UnknownFormatIsUsageError) { EXPECT_ANY_THROW(parse_format("xml")); }

@@ -41,7 +41,8 @@ struct Headline {
 };
 // In order of preference: the first present field is a record's headline.
 constexpr Headline HEADLINES[] = {
-    {"tokens_per_s", "t/s"}, {"images_per_s", "img/s"}, {"gflops", "GFLOP/s"}, {"gbps", "GB/s"}, {"latency_us", "us"},
+    {"tokens_per_s", "t/s"}, {"images_per_s", "img/s"}, {"gflops", "GFLOP/s"}, {"busbw_gbps", "bus GB/s"},
+    {"gbps", "GB/s"},        {"latency_us", "us"},
 };
 
 // Display width of UTF-8 text (counts code points, enough for "±" and "µ").
@@ -137,7 +138,7 @@ Table build_table(const std::vector<const Record*>& group) {
     // Secondary figures some workloads report beside their headline (quality's are its point, not its speed).
     static constexpr Headline SECONDARY[] = {{"ttft_ms", "TTFT ms"},  {"mbu_pct", "MBU %"}, {"mfu_pct", "MFU %"},
                                              {"ppl", "PPL"},          {"kld_mean", "KLD"},  {"kld_p99", "KLD p99"},
-                                             {"top1_agree_pct", "top-1 %"}};
+                                             {"top1_agree_pct", "top-1 %"}, {"algbw_gbps", "alg GB/s"}};
     std::vector<Headline> extra;
     for (const auto& h : SECONDARY)
         if (std::any_of(group.begin(), group.end(),
