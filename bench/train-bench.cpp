@@ -12,8 +12,9 @@
 //   versus_train_bench attention [--batch 2] [--seq 256] [--heads 12] [--head-dim 64] [--threads N]
 //       attention forward + backward alone, fused (per-tile recompute) against naive (seq x seq kept).
 //   versus_train_bench resnet [--dataset imagenet-1k] [--batch 16] [--threads N] [--rounds 3]
-//       step time / the sum of every oneDNN primitive of the step executed alone (median of 3 runs each): the
-//       overhead the graph adds (host code, order, cache effects). Also images/s.
+//       step time / the sum of every oneDNN primitive of the step executed alone (median of 3 runs each, the runs
+//       being three passes over the step's ops in order): the overhead the graph adds (host code, order, cache
+//       effects). Also images/s and each round's loss.
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -200,17 +201,20 @@ int bench_resnet(const std::map<std::string, std::string>& o) {
                 train::onednn_version().c_str());
     std::vector<double> ratios, steps;
     for (int r = 0; r < rounds; ++r) {
-        const double step = seconds([&] { net.step(); });
+        double loss = 0;
+        const double step = seconds([&] { loss = net.step(); });
+        // Each op alone, in the step's order, three passes (three more steps): every op then sees the state it sees
+        // in a step. Repeating one op in place would run the updates and the accumulating backward ops again and
+        // again on the same buffers, and the network would diverge under the measurement.
+        std::vector<std::vector<double>> t(ops.size());
+        for (int k = 0; k < 3; ++k)
+            for (size_t i = 0; i < ops.size(); ++i) t[i].push_back(seconds([&] { net.run_op(i); }));
         double alone = 0, host = 0;
-        for (size_t i = 0; i < ops.size(); ++i) {
-            std::vector<double> t;
-            for (int k = 0; k < 3; ++k) t.push_back(seconds([&] { net.run_op(i); }));
-            (ops[i].primitive ? alone : host) += median(t);
-        }
+        for (size_t i = 0; i < ops.size(); ++i) (ops[i].primitive ? alone : host) += median(t[i]);
         ratios.push_back(step / alone);
         steps.push_back(step);
-        std::printf("round %d: step %.3f s, primitives alone %.3f s (host ops alone %.3f s): ratio %.3f\n", r + 1, step,
-                    alone, host, step / alone);
+        std::printf("round %d: step %.3f s (loss %.4f), primitives alone %.3f s (host ops alone %.3f s): ratio %.3f\n",
+                    r + 1, step, loss, alone, host, step / alone);
     }
     const double s = median(steps);
     std::printf("median: step %.3f s, %.2f images/s; step / primitives alone = %.3f (limit 1.15)\n", s, batch / s,
