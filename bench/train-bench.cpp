@@ -3,12 +3,12 @@
 // ratio and the median. A benchmark, not a test: the figures depend on the machine and its load.
 //
 //   versus_train_bench gpt    [--model gpt2-124m] [--batch 4] [--seq 256] [--threads N] [--rounds 5] [--precision f32]
-//                             [--compare-split 1]
+//                             [--compare-blas-threads 1]
 //       step time / the same step's GEMMs (every call gemm() received, on the same buffers, replayed alone) timed
 //       with the fastest GEMM versus has: the training engine's pool split (BLAS single-threaded) or BLAS's own
 //       threads, whichever is faster in that round. Also where the step's time went (train/op-clock.hpp), tokens/s
-//       and MFU against the CPU backend's measured peak. --compare-split 1 also times, in every round, a step whose
-//       GEMMs are split over the pool instead of run on BLAS's threads.
+//       and MFU against the CPU backend's measured peak. --compare-blas-threads 1 also times, in every round, a step
+//       whose GEMMs run on BLAS's own threads instead of split over the pool.
 //   versus_train_bench attention [--batch 2] [--seq 256] [--heads 12] [--head-dim 64] [--threads N]
 //       attention forward + backward alone, fused (per-tile recompute) against naive (seq x seq kept).
 //   versus_train_bench resnet [--dataset imagenet-1k] [--batch 16] [--threads N] [--rounds 3]
@@ -119,8 +119,8 @@ int bench_gpt(const std::map<std::string, std::string>& o) {
     std::printf("train-gpt %s %s batch %d seq %d threads %d: %zu GEMMs per step (%.1f GFLOP of %.1f model GFLOP)\n",
                 c.name.c_str(), train::precision_name(go.precision), go.batch, go.seq, threads, calls.size(),
                 gemm_flops / 1e9, flops / 1e9);
-    const bool compare_split = opt(o, "compare-split", "0") == "1";
-    std::vector<double> ratios, steps, split_ratios;
+    const bool compare_blas = opt(o, "compare-blas-threads", "0") == "1";
+    std::vector<double> ratios, steps, blas_ratios;
     for (int r = 0; r < rounds; ++r) {
         const auto before = op_times();
         const double step = seconds([&] { gpt.step(batch.tokens.data(), batch.targets.data()); });
@@ -132,12 +132,12 @@ int bench_gpt(const std::map<std::string, std::string>& o) {
         steps.push_back(step);
         std::printf("round %d: step %.3f s, GEMMs alone %.3f s (pool split %.3f, BLAS threads %.3f): ratio %.3f\n", r + 1,
                     step, best, split, own, step / best);
-        if (compare_split) {
-            train::set_gemm_auto_path(train::GemmPath::SPLIT);
+        if (compare_blas) {
+            train::set_gemm_auto_path(train::GemmPath::BLAS_THREADS);
             const double s = seconds([&] { gpt.step(batch.tokens.data(), batch.targets.data()); });
             train::set_gemm_auto_path(train::GemmPath::AUTO);
-            split_ratios.push_back(s / best);
-            std::printf("  step with its GEMMs split over the pool %.3f s: ratio %.3f\n", s, s / best);
+            blas_ratios.push_back(s / best);
+            std::printf("  step with its GEMMs on BLAS's threads %.3f s: ratio %.3f\n", s, s / best);
         }
         std::printf("  in the step:");
         double counted = 0;
@@ -152,7 +152,7 @@ int bench_gpt(const std::map<std::string, std::string>& o) {
     std::printf("median: step %.3f s, %.0f tokens/s, MFU %.1f%% of %.1f GFLOP/s measured peak; step / GEMMs alone = %.3f "
                 "(limit 1.15)\n",
                 s, tokens / s, 100 * flops / s / peak, peak / 1e9, median(ratios));
-    if (compare_split) std::printf("with the step's GEMMs split over the pool: step / GEMMs alone = %.3f\n", median(split_ratios));
+    if (compare_blas) std::printf("with the step's GEMMs on BLAS's threads: step / GEMMs alone = %.3f\n", median(blas_ratios));
     return 0;
 }
 

@@ -31,11 +31,6 @@ void blas(bool ta, bool tb, int M, int N, int K, double alpha, const double* A, 
 // Below this many multiply-adds one call on one thread beats waking other threads.
 constexpr double SPLIT_MIN_MACS = 1 << 18;
 
-#if defined(VERSUS_BLAS_OPENBLAS)
-constexpr bool BLAS_THREADS_SETTABLE = true;
-#else
-constexpr bool BLAS_THREADS_SETTABLE = false;
-#endif
 
 inline float round_one(float x) {
     const uint32_t u = std::bit_cast<uint32_t>(x);
@@ -85,7 +80,7 @@ void gemm_split(cpu::ThreadPool& pool, bool ta, bool tb, int M, int N, int K, T 
 double gemm_seconds() { return op_seconds(Op::GEMM); }
 
 namespace {
-constexpr GemmPath DEFAULT_PATH = BLAS_THREADS_SETTABLE ? GemmPath::BLAS_THREADS : GemmPath::SPLIT;
+constexpr GemmPath DEFAULT_PATH = GemmPath::SPLIT;  // docs/training.md: the faster step of the two
 GemmPath auto_path = DEFAULT_PATH;
 }  // namespace
 
@@ -110,7 +105,8 @@ void gemm(cpu::ThreadPool& pool, bool ta, bool tb, int M, int N, int K, T alpha,
         return;
     }
     // The pool's workers are idle here (after a region they spin for about a quarter of a millisecond on this
-    // project's VM, then sleep), so BLAS's threads have the cores.
+    // project's VM, then sleep). OpenBLAS's workers are not, after it: they spin on sched_yield for
+    // OPENBLAS_THREAD_TIMEOUT (2^28 cycles unless set) beside the pool's next regions.
     set_blas_threads(threads);
     gemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     set_blas_threads(1);

@@ -1,8 +1,9 @@
 // matmul: the training engine's GEMMs, through CBLAS (OpenBLAS sgemm/dgemm; Accelerate on macOS). A large
-// product runs on BLAS's own threads, which share the packed panels of one operand among the cores; the split
-// over the engine's pool (one single-threaded BLAS call per slice) packs that operand once per thread and was
-// the slower of the two on every shape of a GPT-2 step (docs/training.md). BLAS is single-threaded everywhere
-// else, so the products inside parallel regions (attention tiles: gemm_serial) never start BLAS threads.
+// product is cut into one single-threaded BLAS call per thread of the engine's pool, or runs on BLAS's own
+// threads (GemmPath). BLAS's threads are faster on the products alone (they share the packed panels of one
+// operand), but after each product they spin beside the pool's next regions, and a whole step came out faster
+// split (docs/training.md). BLAS is single-threaded everywhere else, so the products inside parallel regions
+// (attention tiles: gemm_serial) never start BLAS threads.
 #pragma once
 
 #include <vector>
@@ -11,8 +12,8 @@
 
 namespace versus::train {
 
-// How gemm() spreads a product over pool.size() cores. AUTO: one call on the calling thread when small,
-// else BLAS_THREADS where BLAS's thread count can be set (OpenBLAS), else SPLIT. SPLIT: the larger of M and N
+// How gemm() spreads a product over pool.size() cores. AUTO: one call on the calling thread when small, else
+// SPLIT (or what set_gemm_auto_path() chose). SPLIT: the larger of M and N
 // cut into one slice per pool thread, each a single-threaded BLAS call. BLAS_THREADS: one BLAS call on
 // pool.size() of BLAS's own threads, set back to 1 after it. Must be called outside the pool's regions.
 enum class GemmPath { AUTO, SPLIT, BLAS_THREADS };
