@@ -8,15 +8,7 @@
 set -euo pipefail
 versus=${1:?usage: mpi-ranks.sh VERSUS_BINARY [MPIRUN]}
 mpirun=${2:-mpirun}
-if ! command -v "$mpirun" >/dev/null 2>&1; then echo "skipped: no mpirun (scripts/setup.sh installs openmpi-bin)"; exit 77; fi
-if [[ ! -e "$(dirname "$versus")/libversus-mpi.so" ]]; then echo "skipped: the MPI plugin was not built"; exit 77; fi
-
-# Open MPI refuses root without these (its documented settings); the sanitizer build must not count the MPI
-# library's own allocations at exit as our leaks.
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
-# Shared memory and the loopback only: no network interfaces probed, nothing outside this host.
-export OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none
+source "$(dirname "$0")/mpi-setup.sh"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -155,6 +155,19 @@ TEST(Cli, UnavailableBackendIsASkippedRowNotAFailure) {
     EXPECT_NE(r.out.find("\"status\":\"skipped\""), std::string::npos);
 }
 
+TEST(Cli, DataParallelWithoutRanksIsASkippedRow) {
+    // Alone (no launcher), --data-parallel says what it needs; the plain step still runs beside it.
+    auto r = run_versus("bench train-gpt --model tiny --batch 1 --seq 8 -t 1 -r 1 -q -o jsonl --data-parallel");
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("\"status\":\"skipped\""), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("mpirun -np 2"), std::string::npos) << r.out;
+    r = run_versus("bench train-gpt --model tiny --batch 1 --seq 8 -t 1 -r 1 -q -o jsonl --data-parallel off,on");
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("\"data_parallel\":\"off\""), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"status\":\"ok\""), std::string::npos) << r.out;
+    EXPECT_EQ(run_versus("bench train-gpt --model tiny --data-parallel maybe -q").code, 2);
+}
+
 TEST(Cli, InterruptKeepsCompletedRowsAndMarksTheRun) {
     const std::string out = tmpfile("interrupted.jsonl");
     std::filesystem::remove(out);

@@ -19,6 +19,7 @@
 #include "core/record.hpp"
 #include "llm/config.hpp"
 #include "predict/throughput.hpp"
+#include "report/audit.hpp"
 #include "report/compare.hpp"
 #include "report/machine-comparison.hpp"
 #include "report/html.hpp"
@@ -401,7 +402,7 @@ TEST(Compare, HeadlineTablesComeFromTheData) {
     const auto c = report::compare(fixture_inputs(), opt);
     std::map<std::string, report::Table> t;
     for (auto& x : report::headline_tables(c)) t[x.id] = x;
-    ASSERT_EQ(t.size(), 7u);
+    ASSERT_EQ(t.size(), 8u);
     // The framework and product-need tables come with the headline tables, each need backed by the records.
     ASSERT_TRUE(t.count("frameworks") && t.count("needs-evidence"));
     bool bandwidth_from_dram = false;
@@ -544,6 +545,176 @@ TEST(Compare, HtmlIsOneSelfContainedFile) {
     EXPECT_EQ(t.find("id=\"roofline-1\""), std::string::npos);
     // Text from the records is escaped.
     EXPECT_EQ(report::html_escape("<b>&\"'"), "&lt;b&gt;&amp;&quot;&#39;");
+}
+
+const report::Table& table_of(const std::vector<report::Table>& all, const std::string& id) {
+    for (const auto& t : all)
+        if (t.id == id) return t;
+    throw std::runtime_error("no table " + id);
+}
+
+bool any_note(const report::Table& t, const std::string& part) {
+    return std::any_of(t.notes.begin(), t.notes.end(), [&](const std::string& n) { return n.find(part) != std::string::npos; });
+}
+
+TEST(CompareCost, MeasuredAndPredictedRowsWithTheirInputs) {
+    report::Options opt;
+    opt.predict = {"rtx-4090", "h100-sxm", "m4-max-40c@128"};
+    const auto c = report::compare(fixture_inputs(), opt);
+    const auto t = table_of(report::headline_tables(c), "cost");
+    std::map<std::string, std::vector<std::string>> by;  // machine -> row, for the decode test
+    for (const auto& row : t.rows)
+        if (row[0] == "small q4_0 tg32") by[row[1]] = row;
+    // The Mac's metal device is the M2 Max (38-core GPU), priced at its largest configuration: by hand,
+    // (2999 / (3 x 8760) + 30 W x 0.15 / 1000) / (95 x 3600) x 1e6 = 0.347 USD per million; 95 x 1000 / 2999 = 31.7.
+    ASSERT_TRUE(by.count("[1] mac metal as m2-max-38c@96")) << t.rows.size();
+    const auto& mac = by["[1] mac metal as m2-max-38c@96"];
+    EXPECT_EQ(mac[2], "95 tokens/s");
+    EXPECT_EQ(mac[3], "31.7");
+    EXPECT_EQ(mac[4], "0.347");
+    EXPECT_TRUE(any_note(t, "purchase 2999 USD")) << t.notes.front();
+    EXPECT_TRUE(any_note(t, "30 W at 0.15 USD/kWh"));
+    // Predicted platforms carry the prediction's range; a cloud part has no per-1000 figure.
+    const std::string rtx = "rtx-4090@24 (predicted)", h100 = "h100-sxm@80 (predicted)";
+    ASSERT_TRUE(by.count(rtx) && by.count(h100) && by.count("m4-max-40c@128 (predicted)"));
+    EXPECT_NE(by[rtx][4].find('('), std::string::npos);
+    EXPECT_EQ(by[h100][3], "-");
+    EXPECT_TRUE(any_note(t, "cloud "));
+    // Prefill rows are not generated tokens; the CPU box has no price, and says so.
+    for (const auto& row : t.rows) EXPECT_EQ(row[0].find("pp128"), std::string::npos) << row[0];
+    EXPECT_TRUE(any_note(t, "No cost for [3] box cpu: no launch or cloud price for ryzen-7950x"));
+    // The predictor's own function gives the same figure for a predicted platform.
+    const auto* decode = find_row(c.generations[0], "llm", "small q4_0 tg32");
+    const auto want = predict::generated_tokens_cost(c.platforms[0], *decode->predicted[0].value,
+                                                     decode->predicted[0].watts, c.cost);
+    EXPECT_EQ(by[rtx][4], predict::format_estimate(want.figures[0].value));
+    // JSON carries every entry with the figures and their inputs.
+    const auto j = report::to_json(c);
+    ASSERT_GE(j["cost"].size(), 4u);
+    EXPECT_EQ(j["cost"][0]["figures"][0]["what"], "cost per million generated tokens");
+}
+
+TEST(CompareCost, CurrencyEnergyPriceAndBasisAreParameters) {
+    report::Options opt;
+    opt.predict = {"rtx-4090"};
+    opt.cost.currency = predict::parse_currency("EUR=0.5");
+    opt.cost.energy_price_per_kWh = 0;
+    opt.cost.basis = predict::CostBasis::CLOUD;
+    opt.cost.utilisation = 0.5;
+    auto in = fixture_inputs();
+    in.records.push_back(make(BOX_CPU, "train-resnet50", {{"threads", int64_t{16}}, {"dataset", std::string("cifar-10")}},
+                              {{"images_per_s", 1.08}}));
+    in.record_files.push_back("box.jsonl");
+    const auto c = report::compare(std::move(in), opt);
+    const auto t = table_of(report::headline_tables(c), "cost");
+    EXPECT_EQ(t.header[4], "cost per million (EUR)");
+    // A training row: the predictor's epoch time gives a cost per epoch.
+    ASSERT_EQ(t.header[5], "cost per epoch (EUR)");
+    EXPECT_TRUE(std::any_of(t.rows.begin(), t.rows.end(), [](const auto& r) {
+        return r[0].starts_with("train-resnet50") && r[1] == "rtx-4090@24 (predicted)" && r[5] != "-";
+    }));
+    ASSERT_FALSE(t.rows.empty());
+    EXPECT_TRUE(any_note(t, "EUR/GPU-hour"));
+    EXPECT_TRUE(any_note(t, "at 50% use"));
+    // The Mac has no cloud price: it says so instead of a figure.
+    EXPECT_TRUE(any_note(t, "no cloud price for m2-max-38c"));
+    const auto bad = report::compare(fixture_inputs(), {{}, 1, {predict::CostBasis::AUTO, {}, 0.15, 0.0, 3}});
+    EXPECT_THROW(report::headline_tables(bad), UsageError);
+}
+
+TEST(CompareCost, MeasuredPlatformByDeviceName) {
+    EXPECT_EQ(report::measured_platform("cuda", "NVIDIA GeForce RTX 4090")->id, "rtx-4090");
+    EXPECT_EQ(report::measured_platform("metal", "Apple M2 Max")->id, "m2-max-38c");
+    // The CPU backend on a Mac names the chip: never a measurement of its GPU.
+    EXPECT_FALSE(report::measured_platform("cpu", "Apple M2 Max").has_value());
+    EXPECT_FALSE(report::measured_platform("cpu", "Intel(R) Xeon(R) Platinum 8375C").has_value());
+    EXPECT_FALSE(report::measured_platform("cuda", "").has_value());
+}
+
+TEST(CompareCaution, FromRecordsRunContextAndProbe) {
+    // The fixture: release builds, one unstable row on the box, no run context.
+    auto c = report::compare(fixture_inputs(), {});
+    const int box = system_index(c, "box cpu"), mac = system_index(c, "mac metal");
+    EXPECT_NE(c.systems[box].caution.find("1 of 10 rows unstable"), std::string::npos) << c.systems[box].caution;
+    EXPECT_EQ(c.systems[mac].caution, "VM and load at run time not recorded");
+    // The probe of this machine says it is a VM: results of its host name are known to be.
+    report::HostFindings here;
+    here.host = "box";
+    here.vm = true;
+    here.vm_kind = "kvm";
+    report::Options opt;
+    opt.here = &here;
+    c = report::compare(fixture_inputs(), opt);
+    EXPECT_EQ(c.systems[box].caution, "virtual machine (kvm, probed now on this host); 1 of 10 rows unstable (MdAPE "
+                                      "above 5%); load at run time not recorded");
+    EXPECT_EQ(c.systems[mac].caution.find("virtual machine"), std::string::npos);
+    // The report `versus run` writes beside its results: its warnings, without their advice; a debug build.
+    auto records = box_records();
+    for (auto& r : records) {
+        r.set("run_id", std::string("run-42"));
+        r.set("build_type", std::string("Debug"));
+    }
+    const auto path = write_file("ctx.jsonl", jsonl(records));
+    write_file("ctx.md", "# versus run run-42\n\n- **versus**: 0.1.0 (Debug, gcc)\n- **load**: 3.10 2.00 1.00\n"
+                         "- **warning**: not a Release build (Debug): timings are not representative\n"
+                         "- **warning**: busy machine: load average 3.10 on 2 threads; close other programs\n"
+                         "- **warning**: virtual machine (kvm): shared hosts drift; compare ratios\n\n# results\n"
+                         "- **warning**: not part of the block\n");
+    auto in = report::load_inputs({path});
+    ASSERT_EQ(in.run_contexts.size(), 1u);
+    EXPECT_EQ(in.run_contexts[0].run_id, "run-42");
+    c = report::compare(std::move(in), opt);
+    const auto& s = c.systems[system_index(c, "box cpu")].caution;
+    EXPECT_EQ(s, "a Debug build; busy machine: load average 3.10 on 2 threads; virtual machine (kvm); 1 of 10 rows "
+                 "unstable (MdAPE above 5%)");
+    // A report of another run, or none at all: nothing read.
+    write_file("ctx.md", "# versus run run-7\n- **warning**: virtual machine (kvm): x\n");
+    EXPECT_TRUE(report::load_inputs({path}).run_contexts.empty());
+    EXPECT_FALSE(report::read_run_context((tmpdir() / "missing.md").string()).has_value());
+    // Every output says it: the machines table's notes, the HTML context card.
+    const auto m = report::machines_table(c);
+    EXPECT_TRUE(any_note(m, "Caution for [1] box cpu: a Debug build")) << m.notes.back();
+    EXPECT_NE(report::render_html(c).find("<p class=\"caution\">Caution: a Debug build; busy machine"), std::string::npos);
+}
+
+TEST(CompareHtml, SortableTablesAndChartDataTables) {
+    report::Options opt;
+    opt.predict = {"rtx-4090"};
+    const auto c = report::compare(fixture_inputs(), opt);
+    const std::string h = report::render_html(c);
+    // Every table sorts; the sorting script and the self-check the browser test reads are inline.
+    EXPECT_EQ(h.find("<table>"), std::string::npos);
+    EXPECT_NE(h.find("<table class=\"sortable\">"), std::string::npos);
+    EXPECT_NE(h.find("window.versusSelfTest"), std::string::npos);
+    EXPECT_NE(h.find("id=\"cost\""), std::string::npos);
+    if (report::charts_compiled_in()) {
+        size_t charts = 0, data = 0;
+        for (size_t p = h.find("<div class=\"chart\">"); p != std::string::npos; p = h.find("<div class=\"chart\">", p + 1)) {
+            ++charts;
+            // The data table follows its chart directly.
+            const std::string next = "</div>\n<details class=\"chart-data\">";
+            if (h.compare(h.find("</div>", p), next.size(), next) == 0) ++data;
+        }
+        EXPECT_GE(charts, 4u);
+        EXPECT_EQ(data, charts);
+    }
+    // A bar chart's table: one column per series, predictions with their range.
+    const auto spec = nlohmann::ordered_json::parse(
+        R"J({"unit":"tokens/s","labels":["tg32","pp128"],"series":[{"name":"[1] mac","values":[95.0,null]},)J"
+        R"J({"name":"x (predicted)","values":[100.0,2000.0],"low":[80.0,1500.0],"high":[120.0,2500.0]}]})J");
+    const auto t = report::detail::bar_chart_table(spec, "tokens per second");
+    ASSERT_EQ(t.header.size(), 3u);
+    EXPECT_EQ(t.header[2], "x (predicted) (tokens/s)");
+    EXPECT_EQ(t.rows[0][1], "95");
+    EXPECT_EQ(t.rows[1][1], "-");
+    EXPECT_EQ(t.rows[1][2], "2000 (1500-2500)");
+    // A roofline's table: the points with their intensity and bandwidth, the roofs with their ridge.
+    report::DeviceRoofline d{"[1] mac", 0, {{10.0, 500.0, "gemm"}}, {"mac", 1000.0, 100.0, "measured"}};
+    const auto r = report::detail::roofline_table(d, {{"rtx-4090", 82580.0, 1008.0, "spec"}});
+    ASSERT_EQ(r.rows.size(), 3u);
+    EXPECT_EQ(r.rows[0][3], "50");
+    EXPECT_EQ(r.rows[1][1], "10 (ridge)");
+    EXPECT_EQ(r.rows[2][0], "roof of rtx-4090");
 }
 
 TEST(Compare, GoldenMarkdown) {

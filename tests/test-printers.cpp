@@ -95,4 +95,14 @@ TEST(Printers, JsonKeepsSamplesAndRoundTrips) {
     }
 }
 
+TEST(Printers, QualityTableShowsPerplexityAndDivergence) {
+    const std::vector<Record> rows = {make("quality", "type=q6_k", {{"type", std::string("q6_k")}},
+                                           {{"tokens_per_s", 16.5}, {"ppl", 7.25}, {"kld_mean", 0.00038}, {"kld_p99", 0.00043},
+                                            {"top1_agree_pct", 92.1}},
+                                           "ok", Null{})};
+    const std::string md = render(rows, Format::MD);
+    for (const char* s : {"PPL", "KLD", "KLD p99", "top-1 %", "7.25", "0.00038", "92.1"})
+        EXPECT_NE(md.find(s), std::string::npos) << s << " missing from\n" << md;
+}
+
 TEST(Printers, UnknownFormatIsUsageError) { EXPECT_ANY_THROW(parse_format("xml")); }

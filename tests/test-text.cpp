@@ -1,10 +1,13 @@
-// The one split, trim, join and human_bytes every layer uses, with the behaviour each caller relies on.
+// The one split, trim, join and human_bytes every layer uses, and the CSV table, with the behaviour each
+// caller relies on.
 #include <gtest/gtest.h>
 
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/csv.hpp"
+#include "base/error.hpp"
 #include "base/text.hpp"
 
 using namespace versus::base;
@@ -50,4 +53,20 @@ TEST(Text, HumanBytesExactWholeOtherwiseTwoDecimals) {
     EXPECT_EQ(human_bytes(58.4 * 1024 * 1024 * 1024), "58.40 GiB");  // a memory budget
     EXPECT_EQ(human_bytes(1073741920), "1.00 GiB");      // not exact: two decimals even when they round to .00
     EXPECT_EQ(human_bytes(2.0 * 1024 * 1024 * 1024 * 1024 * 1024), "2048 TiB");
+}
+
+TEST(Csv, TableNamesColumnsAndRequiresThem) {
+    const CsvTable t("a,b\n1,\"x,y\"\n", "t.csv");
+    EXPECT_EQ(t.column("b"), 1);
+    EXPECT_EQ(t.column("c"), -1);
+    ASSERT_EQ(t.rows().size(), 1u);
+    EXPECT_EQ(t.cell(t.rows()[0], "b"), "x,y");
+    EXPECT_NO_THROW(t.require({"a", "b"}, "hint"));
+    try {
+        t.require({"a", "c"}, "add column c");
+        FAIL() << "a missing column must throw";
+    } catch (const versus::UsageError& e) {
+        EXPECT_NE(std::string(e.what()).find("t.csv:1"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("'c'"), std::string::npos) << e.what();
+    }
 }

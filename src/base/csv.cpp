@@ -61,7 +61,7 @@ std::vector<CsvRow> parse_csv(std::string_view text) {
     return rows;
 }
 
-CsvTable::CsvTable(std::string_view text, const std::string& place) {
+CsvTable::CsvTable(std::string_view text, const std::string& place) : place_(place) {
     rows_ = parse_csv(text);
     if (rows_.empty()) throw UsageError(place + ":1", "no header row", "the first line names the columns");
     header_ = std::move(rows_.front().cells);
@@ -72,6 +72,11 @@ int CsvTable::column(std::string_view name) const {
     for (size_t i = 0; i < header_.size(); ++i)
         if (header_[i] == name) return static_cast<int>(i);
     return -1;
+}
+
+void CsvTable::require(std::initializer_list<std::string_view> names, const std::string& hint) const {
+    for (std::string_view name : names)
+        if (column(name) < 0) throw UsageError(place_ + ":1", "no column '" + std::string(name) + "'", hint);
 }
 
 std::string_view CsvTable::cell(const CsvRow& row, std::string_view name) const {

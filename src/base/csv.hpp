@@ -2,6 +2,7 @@
 // their line, so that a bad row can be reported by line and the rest still used.
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,12 +27,15 @@ public:
     const std::vector<CsvRow>& rows() const { return rows_; }
     // -1 when the column is absent.
     int column(std::string_view name) const;
+    // Throws UsageError("<place>:1", "no column 'X'", hint) for the first of `names` the header lacks.
+    void require(std::initializer_list<std::string_view> names, const std::string& hint) const;
     // The cell of `row` in column `name`; empty when the column or the cell is absent.
     std::string_view cell(const CsvRow& row, std::string_view name) const;
 
 private:
     std::vector<std::string> header_;
     std::vector<CsvRow> rows_;
+    std::string place_;
 };
 
 }  // namespace versus::base

@@ -48,6 +48,13 @@ inline double coll_busbw_factor(versus_coll_kind kind, int n) {
     }
 }
 
+// Data-parallel scaling efficiency, weak scaling (each of N ranks runs the micro-batch one rank runs alone): the
+// rate of N ranks over N x the rate of one, which is one rank's step time over the step time on N ranks. 1: no
+// cost from the ranks (the all-reduce, waiting for the slowest rank, shared memory bandwidth); 0 when unknown.
+inline double dp_scaling_efficiency(double one_rank_step_s, double step_s) {
+    return step_s > 0 ? one_rank_step_s / step_s : 0;
+}
+
 // Bus bandwidth: algorithm bandwidth x coll_busbw_factor(kind, n).
 inline double coll_busbw(double algbw, versus_coll_kind kind, int n) { return algbw * coll_busbw_factor(kind, n); }
 

@@ -11,9 +11,11 @@
 #include <fmt/format.h>
 
 #include "base/error.hpp"
+#include "cli/cli-cost.hpp"
 #include "report/audit.hpp"
 #include "report/compare.hpp"
 #include "report/html.hpp"
+#include "system/sysinfo.hpp"
 
 namespace versus::cli {
 
@@ -22,6 +24,7 @@ struct CompareCommands {
     std::vector<std::string> files;
     std::string predict, format, out, html;
     int baseline = 1;
+    CostFlags cost;  // the cost table's inputs
 };
 
 namespace {
@@ -59,6 +62,10 @@ int cmd_compare(const CompareCommands& c) {
     for (std::string id; std::getline(list, id, ',');)
         if (!id.empty()) opt.predict.push_back(id);
     opt.baseline = c.baseline;
+    opt.cost = cost_options(c.cost);
+    // Results of this machine are known to come from a VM when the probe says it is one.
+    const report::HostFindings here = report::host_findings(system::probe_system());
+    opt.here = &here;
 
     auto inputs = report::load_inputs(c.files);
     for (const auto& p : inputs.problems) std::fprintf(stderr, "[compare] %s\n", p.c_str());
@@ -109,6 +116,7 @@ CompareCommands* add_compare_commands(CLI::App& app) {
                                            "terminal and md otherwise)");
     s->add_option("--out", c.out, "write to this file instead of stdout");
     s->add_option("--html", c.html, "write the HTML report to this file (-o html --out PATH)");
+    add_cost_options(s, c.cost);
     return &c;
 }
 

@@ -455,7 +455,8 @@ int parse_and_run(int argc, char** argv) {
                 help += " [" + list + ",all]";
             }
             if (!p.quick.empty()) help += " (default " + p.quick + ")";
-            sub->add_option((p.flags.empty() ? "" : p.flags + ",") + "--" + p.name, vals[p.name], help);
+            auto* opt = sub->add_option((p.flags.empty() ? "" : p.flags + ",") + "--" + p.name, vals[p.name], help);
+            if (!p.flag_value.empty()) opt->expected(0, 1)->default_str(p.flag_value)->option_text("[VALUE]");
         }
     }
 

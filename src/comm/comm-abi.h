@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-#define VERSUS_COMM_ABI 1
+#define VERSUS_COMM_ABI 2
 
 /* Sizes a rank gathers about itself at start (versus_comm_i.identity). */
 typedef struct versus_comm_identity {
@@ -40,7 +40,8 @@ typedef struct versus_comm_i {
     void (*destroy)(void* ctx, int abandon);
     int (*identity)(void* ctx, versus_comm_identity* out);
 
-    /* Starts a collective on host memory; *req is polled with test(). */
+    /* Starts a collective on host memory; *req is polled with test(). An all-reduce whose send and recv are the
+     * same buffer reduces in place (MPI_IN_PLACE): a gradient buffer needs no second copy. */
     int (*coll_start)(void* ctx, const versus_coll_args* a, void** req);
     /* Starts sending `bytes` to rank `dest` with `tag` (the buffer stays untouched until the request is done). */
     int (*send_start)(void* ctx, int dest, int tag, const void* buf, uint64_t bytes, void** req);

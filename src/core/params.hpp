@@ -30,6 +30,7 @@ struct ParamSpec {
     int64_t min = 1;            // INT/SIZE lower bound (inclusive)
     int64_t max = INT64_MAX;    // INT/SIZE upper bound (inclusive)
     std::string flags;          // extra command-line spellings, e.g. "-p" (llama-bench's)
+    std::string flag_value;     // CHOICE: the value of the option given alone ("--data-parallel" = on); "" if none
 };
 
 // One configuration: (field, value) in declaration order.

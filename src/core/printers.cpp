@@ -134,8 +134,10 @@ Table build_table(const std::vector<const Record*>& group) {
         });
         if (present && (values.empty() || std::string_view(h.field) == "latency_us")) values.push_back(h);
     }
-    // Secondary figures some workloads report beside their headline.
-    static constexpr Headline SECONDARY[] = {{"ttft_ms", "TTFT ms"}, {"mbu_pct", "MBU %"}, {"mfu_pct", "MFU %"}};
+    // Secondary figures some workloads report beside their headline (quality's are its point, not its speed).
+    static constexpr Headline SECONDARY[] = {{"ttft_ms", "TTFT ms"},  {"mbu_pct", "MBU %"}, {"mfu_pct", "MFU %"},
+                                             {"ppl", "PPL"},          {"kld_mean", "KLD"},  {"kld_p99", "KLD p99"},
+                                             {"top1_agree_pct", "top-1 %"}};
     std::vector<Headline> extra;
     for (const auto& h : SECONDARY)
         if (std::any_of(group.begin(), group.end(),

@@ -59,7 +59,7 @@ RankRun::RankRun(comm::Comm& c, Context& ctx) : comm_(c), ctx_(ctx) {
 std::vector<Job> RankRun::agree(std::vector<Job> jobs, std::vector<Record>& pre) {
     std::vector<std::string> keys;
     for (const auto& j : jobs)
-        if (j.workload->lockstep()) keys.push_back(lockstep_key(j));
+        if (j.workload->lockstep(j.params)) keys.push_back(lockstep_key(j));
     // Rank 0 intersects every rank's lockstep rows and names, for each row left out, a rank that lacks it.
     std::set<std::string> agreed;
     std::map<std::string, int> missing;
@@ -87,7 +87,7 @@ std::vector<Job> RankRun::agree(std::vector<Job> jobs, std::vector<Record>& pre)
     }
     std::vector<Job> kept;
     for (auto& j : jobs) {
-        if (!j.workload->lockstep() || agreed.count(lockstep_key(j))) {
+        if (!j.workload->lockstep(j.params) || agreed.count(lockstep_key(j))) {
             kept.push_back(std::move(j));
             continue;
         }

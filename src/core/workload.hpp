@@ -78,9 +78,9 @@ public:
     virtual bool quick() const { return true; }
     // Part of `versus run`'s suites on a job of n_ranks ranks (collectives need two or more).
     virtual bool in_suite(int n_ranks) const { return true; }
-    // Rows every rank of a job must run together, in the same order (collectives): a row that not every rank
-    // plans is skipped on all of them before anything runs.
-    virtual bool lockstep() const { return false; }
+    // Rows every rank of a job must run together, in the same order (collectives, data-parallel training): a row
+    // that not every rank plans is skipped on all of them before anything runs.
+    virtual bool lockstep(const Params& p) const { return false; }
     // Declared parameters; `threads` is added by the runner for backends that take it.
     virtual std::vector<ParamSpec> params() const = 0;
     // The sweep the suite uses on this device (quick or full); defaults to the specs' quick/full.

@@ -49,10 +49,8 @@ double ape_pct(double predicted, double measured) { return std::fabs(predicted -
 
 std::vector<BacktestRow> parse_backtest(std::string_view text, const std::string& place, const std::string& only_set) {
     base::CsvTable t(text, place);
-    for (const char* col : {"platform", "model", "type", "test", "measured_tokens_per_s"})
-        if (t.column(col) < 0)
-            throw UsageError(place + ":1", fmt::format("no column '{}'", col),
-                             "the header needs platform,model,type,test,measured_tokens_per_s");
+    t.require({"platform", "model", "type", "test", "measured_tokens_per_s"},
+              "the header needs platform,model,type,test,measured_tokens_per_s");
     std::vector<BacktestRow> rows;
     for (const auto& csv : t.rows()) {
         BacktestRow r;
@@ -165,8 +163,7 @@ Calibration fit_calibration(const std::vector<BacktestRow>& rows, const std::str
         if (q.n_gen == 0) q.n_gen = 1;
         const Roofline roof = roofline_seconds(device_rates(*r.spec, r.phase, q.ftype), q, r.phase);
         if (roof.seconds <= 0) continue;
-        // The fixed cost is per pass over the layers: one per token in decode, one per 512-token batch in prefill.
-        const double passes = r.phase == Phase::PREFILL ? std::ceil(static_cast<double>(q.n_prompt) / 512.0) : 1.0;
+        const double passes = layer_passes(r.phase, q.n_prompt);  // the fixed cost comes once per pass
         groups[{scope.empty() ? vendor_group(*r.spec) : scope, r.phase, type_class(q.ftype)}].push_back(
             {roof.seconds, static_cast<double>(q.model.n_layer) * passes, op_tokens(r) / r.measured_tps, r.spec->family});
     }

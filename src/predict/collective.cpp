@@ -160,8 +160,9 @@ DataParallelPrediction predict_data_parallel(const Platform& p, const std::strin
     const double n = n_gpus;
     out.tokens_per_s = {n * tok / mid, n * tok / slow, n * tok / fast};
     // One GPU has no all-reduce: its step is the compute alone, at the same end of the range.
-    out.scaling_efficiency = {out.compute_s.value / mid, out.compute_s.high / slow,
-                              std::min(1.0, out.compute_s.low / fast)};
+    out.scaling_efficiency = {base::dp_scaling_efficiency(out.compute_s.value, mid),
+                              base::dp_scaling_efficiency(out.compute_s.high, slow),
+                              std::min(1.0, base::dp_scaling_efficiency(out.compute_s.low, fast))};
     out.rests_on = one.rests_on;
     out.rests_on.push_back(fmt::format("gradients {:.3g} GB ({} bytes per parameter), all-reduced by {}",
                                        out.gradient_bytes / GIGA, grad_bytes, allreduce_algo_name(ar.best)));

@@ -98,13 +98,10 @@ std::string format_money(double v) {
     return fmt::format("{:.3g}", v);
 }
 
-// Load power while the work runs: the prediction's own estimate, else the spec's typical power (3/4 of the
-// maximum where only that is given) with a range from 70% of it to the maximum, as the energy model does.
-Estimate load_power(const Platform& p, const std::optional<Estimate>& watts) {
+// Load power while the work runs: the prediction's own estimate, else the spec's (zero: unknown).
+Estimate power_under_load(const Platform& p, const std::optional<Estimate>& watts) {
     if (watts) return *watts;
-    const double pmax = p.power_max_W.value_or(0), ptyp = p.power_typical_W.value_or(pmax * 0.75);
-    if (ptyp <= 0) return {};
-    return {ptyp, ptyp * 0.7, std::max(ptyp, pmax)};
+    return load_power(p).value_or(Estimate{});
 }
 
 // The cost of one busy hour at a given power, in the inputs' currency.
@@ -253,7 +250,7 @@ std::optional<CostInputs> cost_inputs(const Platform& p, const CostOptions& opt,
     in.utilisation = opt.utilisation;
     if (basis == CostBasis::PURCHASE) {
         in.years = opt.years;
-        in.power_W = load_power(p, watts);
+        in.power_W = power_under_load(p, watts);
         in.energy_price_per_kWh = opt.energy_price_per_kWh;
         in.capital_per_hour = amortised_cost_per_hour(in.price_in_currency, opt.years);
     } else {
@@ -262,19 +259,15 @@ std::optional<CostInputs> cost_inputs(const Platform& p, const CostOptions& opt,
     return in;
 }
 
-CostReport llm_cost(const Platform& p, const LlmPrediction& pred, const CostOptions& opt) {
+CostReport generated_tokens_cost(const Platform& p, const Estimate& tps, const std::optional<Estimate>& watts,
+                                 const CostOptions& opt) {
     CostReport r;
-    if (!pred.decode) {
-        r.notes.push_back("no cost: the model does not fit");
-        return r;
-    }
     std::string why;
-    const auto in = cost_inputs(p, opt, pred.watts, &why);
+    const auto in = cost_inputs(p, opt, watts, &why);
     if (!in) {
         r.notes.push_back(why);
         return r;
     }
-    const Estimate& tps = pred.decode->tokens_per_s;
     r.figures.push_back({"cost per million generated tokens", in->currency.code, cost_of_rate(tps, *in, cost_per_million_tokens), *in});
     if (in->basis == CostBasis::PURCHASE) {
         const double price = in->price_in_currency;
@@ -283,6 +276,15 @@ CostReport llm_cost(const Platform& p, const LlmPrediction& pred, const CostOpti
                              *in});
     }
     return r;
+}
+
+CostReport llm_cost(const Platform& p, const LlmPrediction& pred, const CostOptions& opt) {
+    if (!pred.decode) {
+        CostReport r;
+        r.notes.push_back("no cost: the model does not fit");
+        return r;
+    }
+    return generated_tokens_cost(p, pred.decode->tokens_per_s, pred.watts, opt);
 }
 
 CostReport throughput_cost(const Platform& p, const ThroughputPrediction& pred, const CostOptions& opt) {

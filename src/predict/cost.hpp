@@ -119,8 +119,12 @@ struct CostReport {
 std::optional<CostInputs> cost_inputs(const Platform& p, const CostOptions& opt, const std::optional<Estimate>& watts,
                                       std::string* why_not);
 
-// LLM inference: cost per million generated tokens (decode) and, on a purchase, generated tokens/s per
-// 1,000 currency units. Nothing when the model does not fit.
+// Generated tokens at `tokens_per_s` (a prediction's decode rate, or a measured one with low = high), at
+// load power `watts` when known (else the spec's): cost per million generated tokens and, on a purchase,
+// generated tokens/s per 1,000 currency units.
+CostReport generated_tokens_cost(const Platform& p, const Estimate& tokens_per_s, const std::optional<Estimate>& watts,
+                                 const CostOptions& opt);
+// LLM inference: generated_tokens_cost of the prediction's decode rate. Nothing when the model does not fit.
 CostReport llm_cost(const Platform& p, const LlmPrediction& pred, const CostOptions& opt);
 // Training and other throughput: cost per epoch (when the prediction has one), cost per million of the
 // unit (tokens or images), and on a purchase the rate per 1,000 currency units.

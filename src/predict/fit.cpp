@@ -72,9 +72,9 @@ MemoryPlan plan_memory(const Platform& p, const LlmQuery& q, const PredictOption
     m.weight_bytes = static_cast<double>(w.total_bytes);
     m.kv_bytes = static_cast<double>(llm::kv_cache_bytes(c, ctx));
     // llama.cpp reserves its compute buffer for the worst batch at context creation: without flash attention
-    // that holds the f32 scores of a 512-token batch against the whole context (512 MiB for an 8B model at
+    // that holds the f32 scores of a prefill batch against the whole context (512 MiB for an 8B model at
     // 8K), which is what runs out first on a card the weights just fit.
-    const int64_t batch = 512;
+    const int64_t batch = PREFILL_BATCH;
     m.working_bytes = static_cast<double>(llm::working_bytes(c, batch, ctx)) +
                       4.0 * static_cast<double>(c.n_head) * static_cast<double>(batch) * static_cast<double>(ctx);
     m.budget_bytes = device_budget_bytes(p, opt, &m.budget_rule);

@@ -13,6 +13,17 @@ namespace versus::predict {
 
 const char* phase_name(Phase p) { return p == Phase::PREFILL ? "prefill" : "decode"; }
 
+double layer_passes(Phase phase, int64_t n_prompt) {
+    if (phase == Phase::DECODE) return 1.0;
+    return std::ceil(static_cast<double>(n_prompt) / static_cast<double>(PREFILL_BATCH));
+}
+
+std::optional<Estimate> load_power(const Platform& p) {
+    const double pmax = p.power_max_W.value_or(0), ptyp = p.power_typical_W.value_or(pmax * 0.75);
+    if (ptyp <= 0) return std::nullopt;
+    return Estimate{ptyp, ptyp * 0.7, std::max(ptyp, pmax)};
+}
+
 const char* bound_name(Bound b) {
     switch (b) {
         case Bound::COMPUTE: return "compute";
@@ -42,6 +53,9 @@ std::string type_class(const llm::FileType& ft) {
 namespace {
 
 constexpr double TERA = 1e12, GIGA = 1e9;
+// Offloaded layers' weights cross the host link: its spec rate, else a PCIe 4.0 x16 figure, of which
+// copies reach this share.
+constexpr double ASSUMED_HOST_LINK_GBPS = 16.0, HOST_LINK_SHARE = 0.8;
 
 // The first of the candidates the spec row gives, with its name.
 double first_peak(std::initializer_list<std::pair<const std::optional<double>*, const char*>> c, std::string* from) {
@@ -148,8 +162,8 @@ Efficiency Calibration::lookup(const Platform& p, Phase phase, const std::string
         for (const char* tc : {"q4", "q8", "f16"})
             if (const auto* e = find(scope, tc)) {
                 Efficiency w = *e;
-                w.ratio_lo *= 0.8;
-                w.ratio_hi *= 1.2;
+                w.ratio_lo *= BORROWED_LOW;
+                w.ratio_hi *= BORROWED_HIGH;
                 w.scope = scope + " (" + tc + " rows, range widened)";
                 return w;
             }
@@ -177,8 +191,8 @@ std::string Calibration::to_csv() const {
 
 Calibration Calibration::from_csv(std::string_view text, const std::string& place) {
     base::CsvTable t(text, place);
-    for (const char* col : {"scope", "phase", "type_class", "a", "c_layer_us", "ratio_lo", "ratio_hi", "n_rows"})
-        if (t.column(col) < 0) throw UsageError(place + ":1", fmt::format("no column '{}'", col), "write it with versus calibrate");
+    t.require({"scope", "phase", "type_class", "a", "c_layer_us", "ratio_lo", "ratio_hi", "n_rows"},
+              "write it with versus calibrate");
     Calibration c;
     for (const auto& row : t.rows()) {
         const std::string where = fmt::format("{}:{}", place, row.line);
@@ -270,8 +284,7 @@ LlmPrediction predict_llm(const Platform& p, const LlmQuery& q, const Calibratio
         const Efficiency e = cal.lookup(p, phase, tc);
         const DeviceRates r = device_rates(p, phase, q.ftype);
         const double tokens = phase == Phase::PREFILL ? static_cast<double>(q.n_prompt) : 1.0;
-        // Fixed costs come once per pass over the layers: per token in decode, per 512-token batch in prefill.
-        const double passes = phase == Phase::PREFILL ? std::ceil(static_cast<double>(q.n_prompt) / 512.0) : 1.0;
+        const double passes = layer_passes(phase, q.n_prompt);  // fixed costs come once per pass
         double t = 0;
         Bound bound;
         if (L_host == 0 || L_dev == L) {
@@ -281,17 +294,17 @@ LlmPrediction predict_llm(const Platform& p, const LlmQuery& q, const Calibratio
             bound = fixed > compute ? Bound::OVERHEAD : roof.bound;
         } else if (phase == Phase::PREFILL && p.memory_kind == MemoryKind::DISCRETE) {
             // llama.cpp runs a large batch on the GPU for every layer and streams the host layers' weights
-            // over the link once per 512-token batch.
+            // over the link once per prefill batch.
             const Roofline roof = roofline_seconds(r, q, phase);
             const double host_w = static_cast<double>(L_host) / static_cast<double>(L) * out.plan.weight_bytes;
-            const double batches = std::ceil(static_cast<double>(q.n_prompt) / 512.0);
-            const double link = p.host_link_GBps.value_or(16.0) * GIGA * 0.8;
-            const double t_link = host_w * batches / link;
+            const double link_GBps = p.host_link_GBps.value_or(ASSUMED_HOST_LINK_GBPS);
+            const double link = link_GBps * GIGA * HOST_LINK_SHARE;
+            const double t_link = host_w * passes / link;
             const double compute = e.a * roof.seconds + e.c_layer_s * static_cast<double>(L) * passes;
             t = compute + t_link;
             bound = t_link > compute ? Bound::LINK : roof.bound;
-            out.rests_on.push_back(fmt::format("link {:.4g} GB/s x 0.8 for {} offloaded layers (assumed)",
-                                               p.host_link_GBps.value_or(16.0), L_host));
+            out.rests_on.push_back(fmt::format("link {:.4g} GB/s x {} for {} offloaded layers (assumed)", link_GBps,
+                                               HOST_LINK_SHARE, L_host));
         } else {
             // The layers in host memory run on the CPU, one after the other with the device's: each side
             // takes its share of the layers of the whole model's roofline.
@@ -316,15 +329,14 @@ LlmPrediction predict_llm(const Platform& p, const LlmQuery& q, const Calibratio
     const double n = static_cast<double>(q.n_prompt);
     out.ttft_ms = Estimate{n / pp.value * 1e3, n / pp.high * 1e3, n / pp.low * 1e3};
 
-    // Load power: the spec's typical figure, else 3/4 of the maximum; the range runs from 70% of it to
-    // the maximum. Not measured: docs/predictor.md.
-    const double pmax = p.power_max_W.value_or(0), ptyp = p.power_typical_W.value_or(pmax * 0.75);
-    if (ptyp > 0) {
-        const Estimate w{ptyp, ptyp * 0.7, std::max(ptyp, pmax)};
+    // Load power from the spec, not measured: docs/predictor.md.
+    if (const auto power = load_power(p)) {
+        const Estimate w = *power;
         const auto& tg = out.decode->tokens_per_s;
         out.watts = w;
         out.joules_per_token = Estimate{w.value / tg.value, w.low / tg.high, w.high / tg.low};
-        out.rests_on.push_back(fmt::format("power {:.0f} W typical, {:.0f} W max (spec, assumed under load)", ptyp, pmax));
+        out.rests_on.push_back(fmt::format("power {:.0f} W typical, {:.0f} W max (spec, assumed under load)", w.value,
+                                           w.high));
     }
     return out;
 }

@@ -28,6 +28,20 @@ struct Estimate {
     double value = 0, low = 0, high = 0;
 };
 
+// llama.cpp's default prefill batch (-b 512): prefill passes over the layers once per this many tokens,
+// and sizes its compute buffer for it.
+inline constexpr int64_t PREFILL_BATCH = 512;
+// Passes over the layers a phase makes: one per token in decode, one per PREFILL_BATCH tokens in prefill.
+double layer_passes(Phase phase, int64_t n_prompt);
+
+// Load power from the spec (not measured): typical board power, else 3/4 of the maximum; the range runs
+// from 70% of it to the maximum. Nothing when the spec gives neither.
+std::optional<Estimate> load_power(const Platform& p);
+
+// A calibration borrowed from another weight format or precision of the same family or vendor carries
+// over less surely: its range is widened by these factors.
+inline constexpr double BORROWED_LOW = 0.8, BORROWED_HIGH = 1.2;
+
 // "7139" / "94.5" / "0.0123": whole numbers from 100 up, else three significant digits.
 std::string format_number(double v);
 // "7139 (6430-8740)".

@@ -13,7 +13,6 @@ namespace versus::predict {
 namespace {
 
 constexpr double GB = 1e9;
-constexpr int64_t PREFILL_BATCH = 512;  // the batch llama.cpp's prefill passes through the GPUs at once
 
 // The link a residual crosses between neighbouring GPUs of the split, in one machine: NVLink inside its domain,
 // else PCIe, where llama.cpp's copy between cards without peer access (GeForce) is staged through host memory:
@@ -108,7 +107,7 @@ SplitPrediction predict_llm_split(const Platform& p, const LlmQuery& q, int n_gp
     }
     // Every prefill batch crosses each boundary once; every decoded token does.
     const double hops = n_gpus - 1;
-    const double batches = static_cast<double>((q.n_prompt + PREFILL_BATCH - 1) / PREFILL_BATCH);
+    const double batches = layer_passes(Phase::PREFILL, q.n_prompt);
     auto times = [](const Estimate& e, double k) { return Estimate{e.value * k, e.low * k, e.high * k}; };
     const Estimate pre_hops = times(out.hop_prefill_s, hops * batches), dec_hops = times(out.hop_decode_s, hops);
     out.prefill = *one.prefill;

@@ -41,12 +41,6 @@ ThroughputPrediction to_throughput(const TrainingPrediction& t, const std::strin
     return out;
 }
 
-std::optional<Estimate> load_power(const Platform& p) {
-    const double pmax = p.power_max_W.value_or(0), ptyp = p.power_typical_W.value_or(pmax * 0.75);
-    if (ptyp <= 0) return std::nullopt;
-    return Estimate{ptyp, ptyp * 0.7, std::max(ptyp, pmax)};
-}
-
 ThroughputPrediction predict_gemm(const Platform& p, const std::string& dtype) {
     ThroughputPrediction t;
     t.platform_id = p.id;

@@ -28,8 +28,6 @@ ThroughputPrediction predict_gemm(const Platform& p, const std::string& dtype);
 // Triad-like bandwidth: spec x 0.8 (0.7-0.92).
 ThroughputPrediction predict_bandwidth(const Platform& p);
 
-// Load power for energy: typical board power, else 3/4 of the maximum; range 70% of it to the maximum.
-std::optional<Estimate> load_power(const Platform& p);
 
 struct DataSet {
     std::string name;

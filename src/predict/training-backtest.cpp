@@ -55,10 +55,8 @@ bool is_training_backtest(std::string_view text) {
 std::vector<TrainingRow> parse_training_backtest(std::string_view text, const std::string& place,
                                                  const std::string& only_set) {
     base::CsvTable t(text, place);
-    for (const char* col : {"platform", "workload", "model", "precision", "batch", "measured"})
-        if (t.column(col) < 0)
-            throw UsageError(place + ":1", fmt::format("no column '{}'", col),
-                             "the header needs platform,workload,model,precision,batch,measured (and optional gpus,seq,set)");
+    t.require({"platform", "workload", "model", "precision", "batch", "measured"},
+              "the header needs platform,workload,model,precision,batch,measured (and optional gpus,seq,set)");
     std::vector<TrainingRow> rows;
     for (const auto& csv : t.rows()) {
         TrainingRow r;

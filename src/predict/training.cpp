@@ -157,8 +157,8 @@ std::optional<TrainingEfficiency> TrainingCalibration::lookup(const Platform& p,
         for (TrainPrecision other : {TrainPrecision::MIXED, TrainPrecision::TF32, TrainPrecision::FP32})
             if (const auto* e = find(scope, other)) {
                 TrainingEfficiency w = *e;
-                w.ratio_lo *= 0.8;
-                w.ratio_hi *= 1.2;
+                w.ratio_lo *= BORROWED_LOW;
+                w.ratio_hi *= BORROWED_HIGH;
                 w.scope = e->scope + fmt::format(" ({})", train_precision_name(other));
                 return w;
             }
@@ -204,8 +204,7 @@ std::string TrainingCalibration::to_csv() const {
 
 TrainingCalibration TrainingCalibration::from_csv(std::string_view text, const std::string& place) {
     base::CsvTable t(text, place);
-    for (const char* col : {"scope", "workload", "precision", "utilisation"})
-        if (t.column(col) < 0) throw UsageError(place + ":1", fmt::format("no column '{}'", col), "write it with versus calibrate");
+    t.require({"scope", "workload", "precision", "utilisation"}, "write it with versus calibrate");
     TrainingCalibration c;
     for (const auto& row : t.rows()) {
         const std::string where = fmt::format("{}:{}", place, row.line);

@@ -10,6 +10,7 @@
 #include "predict/fit.hpp"
 #include "predict/roofline.hpp"
 #include "predict/throughput.hpp"
+#include "report/compare.hpp"
 
 namespace versus::report::audit_detail {
 
@@ -137,26 +138,16 @@ std::string Auditor::source_of(const core::Record& r) const {
     return in_.here && !in_.here->host.empty() && r.str("host") == in_.here->host ? MEASURED_HERE : MEASURED_GIVEN;
 }
 
-// The platform a measured record ran on: its device name as the spec database knows it, of the kind its
-// backend runs on. On a Mac the CPU backend's device is the chip ("Apple M3 Max"), which the database
-// knows as a GPU platform: a CPU row must never count as a measurement of that GPU.
+// The platform a measured record ran on (measured_platform): on a Mac the CPU backend's device is the chip
+// ("Apple M3 Max"), which the database knows as a GPU platform; a CPU row never counts as that GPU.
 std::string Auditor::platform_id(const core::Record& r) {
     const std::string device = r.str("device"), backend = r.str("backend");
     if (device.empty()) return {};
     const auto key = std::pair{backend, device};
     auto it = device_ids_.find(key);
     if (it != device_ids_.end()) return it->second;
-    const predict::DeviceKind kind = backend == "cpu" ? predict::DeviceKind::CPU : predict::DeviceKind::GPU;
-    std::string id;
-    for (std::string name : {device, device.substr(std::min(device.size(), device.find(' ') + 1))}) {
-        try {
-            const auto& p = predict::resolve_platform(name);
-            if (p.device_kind == kind) id = p.id;
-            break;
-        } catch (const std::exception&) {
-        }
-    }
-    return device_ids_[key] = id;
+    const auto p = measured_platform(backend, device);
+    return device_ids_[key] = p ? p->id : std::string();
 }
 
 // Completed rows of `workload` measured on platform `id`.

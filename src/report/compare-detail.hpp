@@ -69,11 +69,16 @@ struct Best {
 // The bandwidth a machine reached at the largest STREAM working set it ran (out of the caches).
 Best bandwidth_of(const Comparison& c, const Generation& g, size_t sys);
 
+// Each machine's caution line (compare-caution.cpp); rec_sys: the machine of each record.
+void set_cautions(Comparison& c, const std::vector<size_t>& rec_sys, const HostFindings* here);
+
 // The headline tables, one function each (compare-tables.cpp, compare-needs.cpp).
 Table architecture_table(const Comparison& c);
 Table performance_table(const Comparison& c);
 Table energy_table(const Comparison& c);
 Table support_table(const Comparison& c);
+// Throughput per price and cost per million for the llm decode and training rows (compare-cost.cpp).
+Table cost_table(const Comparison& c);
 // "Which platform for which need": for each need the test most machines ran, the best of them, and the
 // best predicted platform, each citing its figure.
 Table needs_table(const Comparison& c);

@@ -1,5 +1,7 @@
 #include "report/compare.hpp"
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -147,6 +149,12 @@ Inputs load_inputs(const std::vector<std::string>& paths) {
             in.problems.push_back(fmt::format("{}: {} records of schema version {} skipped: this versus reads schema {}",
                                               path, file_future, newest, core::SCHEMA_VERSION));
         in.files.push_back(fmt::format("{}: {} records", path, kept.size()));
+        // The report `versus run` writes beside its results file holds the context of its latest run.
+        if (auto rc = read_run_context(std::filesystem::path(path).replace_extension(".md").string()))
+            if (std::any_of(kept.begin(), kept.end(), [&](const Record& r) { return r.str("run_id") == rc->run_id; }) &&
+                std::none_of(in.run_contexts.begin(), in.run_contexts.end(),
+                             [&](const RunContext& o) { return o.run_id == rc->run_id; }))
+                in.run_contexts.push_back(std::move(*rc));
         for (auto& r : kept) {
             in.records.push_back(std::move(r));
             in.record_files.push_back(basename_of(path));

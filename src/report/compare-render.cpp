@@ -179,7 +179,7 @@ nlohmann::ordered_json to_json(const Comparison& c) {
                            {"os", s.os},           {"cpu", s.cpu},         {"gpu", s.gpu},
                            {"build_type", s.build_type}, {"versus_versions", s.versions}, {"run_ids", s.run_ids},
                            {"threads", s.threads}, {"first_time", s.first_time}, {"last_time", s.last_time},
-                           {"records", s.n_records}, {"ok", s.n_ok}});
+                           {"records", s.n_records}, {"ok", s.n_ok}, {"caution", s.caution}});
     }
     j["machines"] = systems;
     j["baseline"] = c.baseline >= 0 ? J(c.systems[c.baseline].number) : J(nullptr);
@@ -236,6 +236,12 @@ nlohmann::ordered_json to_json(const Comparison& c) {
                           {"compared_steps", p.compared_steps}, {"max_abs_diff", p.max_abs_diff},
                           {"kl_mean", p.kl_mean}, {"kl_max", p.kl_max}, {"top5_overlap", p.top5_overlap}});
     j["parity"] = parity;
+    J cost = J::array();
+    for (const auto& e : cost_entries(c))
+        cost.push_back({{"workload", e.row->workload}, {"test", e.row->label}, {"machine", e.who}, {"priced_as", e.priced_as},
+                        {"predicted", e.predicted}, {"rate", est(e.rate)}, {"rate_unit", e.rate_unit},
+                        {"figures", predict::cost_json(e.cost)}});
+    j["cost"] = cost;
     J tables = J::object();
     for (const auto& t : headline_tables(c))
         tables[t.id] = {{"title", t.title}, {"header", t.header}, {"rows", t.rows}, {"notes", t.notes}};

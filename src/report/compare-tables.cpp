@@ -55,6 +55,9 @@ Table machines_table(const Comparison& c) {
         if (s.build_type.find("Debug") != std::string::npos || s.build_type.find("san") != std::string::npos)
             t.notes.push_back(fmt::format("{}: a {} build; its figures are not comparable with a release build.", s.label,
                                           s.build_type));
+    for (size_t i : measured_systems(c))
+        if (!c.systems[i].caution.empty())
+            t.notes.push_back(fmt::format("Caution for {}: {}.", machine_name(c.systems[i]), c.systems[i].caution));
     return t;
 }
 
@@ -208,6 +211,12 @@ Table detail::performance_table(const Comparison& c) {
     if (rows.empty()) t.notes.push_back("No llm or training rows in these results (versus run measures the llm workload).");
     else t.notes.push_back("pp: prefill of a prompt of that many tokens; tg: generating that many tokens; @d: after that "
                            "many tokens of context.");
+    if (std::any_of(rows.begin(), rows.end(), [](const Row* r) {
+            return std::any_of(r->predicted.begin(), r->predicted.end(), [](const Predicted& p) { return p.training; });
+        }))
+        t.notes.push_back("Training predictions are the predictor's for that model and data set at its own precision "
+                          "(mixed on GPUs, fp32 on CPUs), whatever the measured row's batch and precision "
+                          "(docs/predictor.md).");
     return t;
 }
 
@@ -336,7 +345,8 @@ Table detail::support_table(const Comparison& c) {
 
 std::vector<Table> headline_tables(const Comparison& c) {
     if (!main_generation(c)) return {};
-    std::vector<Table> out = {architecture_table(c), performance_table(c), energy_table(c), support_table(c), needs_table(c)};
+    std::vector<Table> out = {architecture_table(c), performance_table(c), energy_table(c), cost_table(c),
+                              support_table(c),      needs_table(c)};
     // The framework and product-need tables, each cell backed by these records or the predicted platforms.
     std::vector<std::string> ids;
     for (const auto& p : c.platforms) ids.push_back(p.id);

@@ -166,6 +166,12 @@ Predicted predict_cell(const Record& r, const predict::Platform& p) {
             const auto t = predict::predict_gemm(p, dtype);
             out.value = t.value;
             out.bound = "compute";
+        } else if (w == "train-resnet50" || w == "train-gpt") {
+            // The predictor's training figures at its own precision (mixed on GPUs, fp32 on CPUs).
+            out.training = w == "train-resnet50" ? predict::predict_resnet50_training(p, predict::data_set(r.str("dataset")))
+                                                 : predict::predict_gpt_training(p, r.str("model"), r.integer("seq"));
+            out.value = out.training->value;
+            out.bound = "compute";
         } else if (w == "membw") {
             if (r.integer("size_bytes") < DRAM_SIZE_BYTES) {
                 out.note = "cache-sized";
@@ -383,6 +389,8 @@ Comparison compare(Inputs in, const Options& opt) {
     c.inputs = std::move(in);
     const auto rec_sys = collect_systems(c);
     label_systems(c);
+    set_cautions(c, rec_sys, opt.here);
+    c.cost = opt.cost;
     for (const auto& id : opt.predict) c.platforms.push_back(predict::resolve_platform(id));
     fill_rows(c, group_rows(c, rec_sys));
     choose_baseline(c, opt.baseline);

@@ -15,8 +15,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/record.hpp"
+#include "predict/cost.hpp"
 #include "predict/roofline.hpp"
 #include "predict/specs.hpp"
+#include "predict/throughput.hpp"
 
 namespace versus::report {
 
@@ -42,12 +44,22 @@ struct GenerateRun {
     std::vector<Step> steps;
 };
 
+// The context block of a run (`versus run` writes it at the top of the Markdown report beside its results
+// file, "# versus run RUN_ID"): what the run itself warned about.
+struct RunContext {
+    std::string run_id, file;
+    std::vector<std::string> warnings;  // "busy machine: load average 3.10 on 2 threads; ...", "virtual machine (kvm): ..."
+};
+// The context block of the report at `path`, when it is one; none when the file is missing or is something else.
+std::optional<RunContext> read_run_context(const std::string& path);
+
 struct Inputs {
     std::vector<std::string> files;  // "mac.jsonl: 120 records"
     std::vector<core::Record> records;
     std::vector<std::string> record_files;  // the file each record came from (its name)
     std::vector<GenerateRun> generate_runs;
     std::vector<std::string> problems;  // lines skipped, files not understood, records too new
+    std::vector<RunContext> run_contexts;  // of the runs whose report sits beside their results file
 };
 
 // Reads the files, detecting each one's format. Unreadable lines, files that are not versus output
@@ -77,6 +89,9 @@ struct System {
     std::vector<int64_t> threads;
     std::string first_time, last_time, energy_reason;
     size_t n_records = 0, n_ok = 0;
+    // One line: what makes this machine's figures less trustworthy (a VM, a busy machine, a debug build,
+    // unstable rows...), from its records, the context of its runs and the probe of this machine.
+    std::string caution;
 };
 
 // One machine's figure for one test: the latest record per thread count, the best thread count.
@@ -95,6 +110,8 @@ struct Predicted {
     std::string bound;  // compute, bandwidth, link, overhead
     std::string note;   // why there is no value
     std::optional<predict::Estimate> joules_per_token, watts;
+    // Training rows: the predictor's whole figure (rate, epoch time, J per item), which the cost table reads.
+    std::optional<predict::ThroughputPrediction> training;
 };
 
 struct Row {
@@ -127,9 +144,15 @@ struct Parity {
 };
 Parity compare_generate(const GenerateRun& a, const GenerateRun& b);
 
+struct HostFindings;  // report/audit.hpp
+
 struct Options {
     std::vector<std::string> predict;  // platform ids for the predicted columns
     int baseline = 1;                  // the System::number ratios are taken against
+    predict::CostOptions cost;         // currency, energy price, utilisation, amortisation of the cost table
+    // This machine as the probe sees it (null: not probed): a machine of the results with its host name
+    // is known to be a VM when the probe says so, though its records do not.
+    const HostFindings* here = nullptr;
 };
 
 struct Comparison {
@@ -139,10 +162,29 @@ struct Comparison {
     std::vector<Generation> generations;  // the one with the most machines first
     int baseline = -1;                    // index into systems; -1 when nothing was measured
     std::vector<Parity> parity;
+    predict::CostOptions cost;
 };
 
 // Throws UsageError for an unknown platform or a baseline out of range.
 Comparison compare(Inputs in, const Options& opt);
+
+// The spec database's platform a measured machine is, from its device name as the database knows it and
+// of the kind its backend runs on (a CPU row on a Mac is not a measurement of the Apple GPU); none otherwise.
+std::optional<predict::Platform> measured_platform(const std::string& backend, const std::string& device);
+
+// What a row's throughput costs on one machine or predicted platform that has a price (predict/cost.hpp):
+// generated tokens for llm decode rows, tokens or images for training rows.
+struct CostEntry {
+    const Row* row = nullptr;
+    std::string who;  // "[1] mac metal", "rtx-4090 (predicted)"
+    std::string priced_as;  // the platform and memory size priced: "m2-max-38c@96"
+    bool predicted = false;
+    predict::Estimate rate;  // a measurement has low = high = value
+    std::string rate_unit;   // "tokens/s", "images/s"
+    predict::CostReport cost;
+};
+// The entries with a price, and (in `missing`) one line per machine or platform without one.
+std::vector<CostEntry> cost_entries(const Comparison& c, std::vector<std::string>* missing = nullptr);
 
 // The tables, in the order the reports print them.
 Table machines_table(const Comparison& c);

@@ -33,6 +33,12 @@ nav a:hover, a:hover { text-decoration: underline; }
 table { border-collapse: collapse; margin: .4rem 0; font-size: .88rem; }
 th, td { border: 1px solid var(--line); padding: .28rem .55rem; vertical-align: top; text-align: left; }
 th { background: var(--band); font-weight: 600; white-space: nowrap; }
+table.sortable th { cursor: pointer; user-select: none; }
+table.sortable th:hover, table.sortable th:focus { background: #e6ebf0; }
+th[aria-sort="ascending"]::after { content: " \25B2"; font-size: .75em; }
+th[aria-sort="descending"]::after { content: " \25BC"; font-size: .75em; }
+details.chart-data { margin: -.6rem 0 1.2rem; font-size: .9rem; }
+details.chart-data summary { cursor: pointer; color: var(--accent); }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tbody tr:nth-child(even) td { background: #fafbfc; }
 .contexts { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: .8rem; }
@@ -41,11 +47,21 @@ tbody tr:nth-child(even) td { background: #fafbfc; }
 .context dl { display: grid; grid-template-columns: max-content 1fr; gap: .15rem .8rem; margin: 0; font-size: .86rem; }
 .context dt { color: var(--muted); }
 .context dd { margin: 0; overflow-wrap: anywhere; }
+.context p.caution { margin: 0 0 .45rem; padding: .25rem .5rem; border-left: 3px solid #c27c0e; background: #fff7e6;
+                     font-size: .86rem; }
+.context p.caution.none { border-color: #2e7d32; background: #edf7ee; }
 .chart { position: relative; height: 380px; max-width: 1100px; margin: .4rem 0 1rem; }
 .charts-unavailable, .error { border-left: 4px solid #c27c0e; background: #fff7e6; padding: .5rem .8rem; }
 .error { border-color: #b3261e; background: #fdecea; }
 ul.problems { font-size: .88rem; color: var(--muted); }
 footer { margin-top: 3rem; color: var(--muted); font-size: .85rem; }
+@media (min-width: 601px) { #cost td:first-child { min-width: 16rem; } }
+@media (max-width: 600px) {
+  body { padding: 1rem .75rem 2rem; }
+  h1 { font-size: 1.35rem; }
+  .contexts { grid-template-columns: 1fr; }
+  .chart { height: 280px; }
+}
 @media print { .chart { break-inside: avoid; } nav { display: none; } }
 )css";
 
@@ -72,6 +88,8 @@ constexpr const char* APP_JS = R"js(
     m.id = 'versus-report-ok';
     m.hidden = true;
     m.textContent = 'charts: ' + drawn;
+    // The browser test asks for the page's own check of its sorting and data tables.
+    if (location.hash === '#selftest' && window.versusSelfTest) m.textContent += window.versusSelfTest();
     document.body.appendChild(m);
   }
   if (!data.charts || typeof Chart === 'undefined') { done(); return; }
@@ -218,7 +236,7 @@ std::string safe_json(const J& j) {
 }
 
 std::string table_html(const Table& t) {
-    std::string h = "<div class=\"scroll\"><table>\n<thead><tr>";
+    std::string h = "<div class=\"scroll\"><table class=\"sortable\">\n<thead><tr>";
     for (const auto& c : t.header) h += "<th>" + html_escape(c) + "</th>";
     h += "</tr></thead>\n<tbody>\n";
     for (const auto& row : t.rows) {
@@ -255,7 +273,10 @@ std::string context_card(const System& s) {
         return out;
     };
     std::string h = "<div class=\"context\">\n<h3>" + html_escape(s.number ? machine_name(s) : s.label + " (nothing ran)") +
-                    "</h3>\n<dl>";
+                    "</h3>\n";
+    h += s.caution.empty() ? "<p class=\"caution none\">Nothing recorded against these figures.</p>\n"
+                           : "<p class=\"caution\">Caution: " + html_escape(s.caution) + ".</p>\n";
+    h += "<dl>";
     h += item("host", s.host);
     h += item("backend", s.backend);
     h += item("device", s.device);
@@ -426,7 +447,8 @@ std::string machines_section(const Comparison& c) {
     if (!c.systems.empty()) {
         const Table m = machines_table(c);
         h += table_html(m);
-        for (const auto& n : m.notes) h += "<p class=\"note\">" + html_escape(n) + "</p>\n";
+        for (const auto& n : m.notes)  // each machine's caution heads its context card instead
+            if (!n.starts_with("Caution for ")) h += "<p class=\"note\">" + html_escape(n) + "</p>\n";
         h += "<div class=\"contexts\">\n";
         std::vector<const System*> order;
         for (const auto& s : c.systems) order.push_back(&s);
@@ -439,7 +461,13 @@ std::string machines_section(const Comparison& c) {
     return h + "</section>\n";
 }
 
-std::string charts_section(const J& data, bool charts, const std::vector<DeviceRoofline>& rooflines_) {
+// The figures a chart draws, as a table one click away under it.
+std::string data_table(const Table& t) {
+    return "<details class=\"chart-data\"><summary>Data table: " + html_escape(t.title) + "</summary>\n" + table_html(t) +
+           "</details>\n";
+}
+
+std::string charts_section(const Comparison& c, const J& data, bool charts, const std::vector<DeviceRoofline>& rooflines_) {
     std::string h = "<section id=\"charts\">\n<h2>Charts</h2>\n";
     if (!charts) {
         h += "<p class=\"charts-unavailable\">Charts unavailable: this versus was built without the charting library "
@@ -449,20 +477,24 @@ std::string charts_section(const J& data, bool charts, const std::vector<DeviceR
     }
     if (!data["tokens"].is_null())
         h += "<h3>Tokens per second</h3>\n<div class=\"chart\"><canvas id=\"chart-tokens\" role=\"img\" "
-             "aria-label=\"tokens per second per test and machine\"></canvas></div>\n"
+             "aria-label=\"tokens per second per test and machine\"></canvas></div>\n" +
+             data_table(detail::bar_chart_table(data["tokens"], "tokens per second")) +
              "<p class=\"note\">Predicted bars are pale, with their range as whiskers.</p>\n";
     if (!data["joules"].is_null())
         h += "<h3>Energy per token</h3>\n<div class=\"chart\"><canvas id=\"chart-joules\" role=\"img\" "
-             "aria-label=\"joules per token per test and machine\"></canvas></div>\n";
+             "aria-label=\"joules per token per test and machine\"></canvas></div>\n" +
+             data_table(detail::bar_chart_table(data["joules"], "energy per token"));
     if (!rooflines_.empty()) {
         h += "<h3>Rooflines</h3>\n<p class=\"note\">Measured points at their arithmetic intensity (FLOPs / bytes the "
              "workload counts) under this device's roof (the peak its % of peak was measured against and its "
              "STREAM bandwidth); the predicted platforms' roofs (spec FP32 peak and memory bandwidth) dashed "
              "beside it.</p>\n";
+        const auto roofs = platform_roofs(c);
         for (size_t i = 0; i < rooflines_.size(); ++i)
             h += fmt::format("<h3>{}</h3>\n<div class=\"chart\"><canvas id=\"roofline-{}\" role=\"img\" "
                              "aria-label=\"roofline of {}\"></canvas></div>\n",
-                             html_escape(rooflines_[i].system), i + 1, html_escape(rooflines_[i].system));
+                             html_escape(rooflines_[i].system), i + 1, html_escape(rooflines_[i].system)) +
+                 data_table(detail::roofline_table(rooflines_[i], roofs));
     }
     if (data["tokens"].is_null() && data["joules"].is_null() && rooflines_.empty())
         h += "<p class=\"muted\">No figure in these results to chart.</p>\n";
@@ -491,7 +523,7 @@ std::string render_html(const Comparison& c, const HtmlOptions& opt) {
     h += nav_html(c, headline, !parity.empty()) + "</header>\n<main>\n";
     h += machines_section(c);
     for (const auto& t : headline) h += section(t);
-    h += charts_section(data, charts, rooflines_);
+    h += charts_section(c, data, charts, rooflines_);
     h += tables_section("side-by-side", "Side by side", comparison_tables(c), "No measurement to put side by side.");
     if (!parity.empty()) h += tables_section("parity", "Parity", parity, "");
     h += tables_section("audit", "Audit", opt.audit_tables,
@@ -504,6 +536,7 @@ std::string render_html(const Comparison& c, const HtmlOptions& opt) {
     h += "</main>\n<footer>Matching rules, the bound column and the parity figures: docs/report.md. Predictions: "
          "docs/predictor.md.</footer>\n";
     h += "<script type=\"application/json\" id=\"versus-data\">" + safe_json(data) + "</script>\n";
+    h += "<script>" + std::string(detail::table_script()) + "</script>\n";
     h += "<script>" + std::string(APP_JS) + "</script>\n</body>\n</html>\n";
     return h;
 }

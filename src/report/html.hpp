@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "predict/specs.hpp"
 #include "report/compare.hpp"
 
@@ -34,6 +36,13 @@ bool charts_compiled_in();
 std::string html_escape(std::string_view s);
 
 namespace detail {
+// The figures a bar chart draws (its JSON spec: labels, series of values with low/high for predictions) as a
+// table, and those of a roofline chart (html-tables.cpp).
+Table bar_chart_table(const nlohmann::ordered_json& spec, const std::string& title);
+Table roofline_table(const DeviceRoofline& d, const std::vector<Roof>& platforms);
+// The page script that makes every table.sortable sortable by any column, and defines versusSelfTest().
+std::string_view table_script();
+
 // The {name, text} pair cmake/EmbedFiles.cmake fills, shared with the other compiled-in files.
 using EmbeddedFile = predict::detail::EmbeddedFile;
 // The charting library (generated embedded-charts.cpp); empty when the build found none.

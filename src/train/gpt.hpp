@@ -70,6 +70,9 @@ public:
     const ParamLayout& layout() const { return layout_; }
     float* params() { return params_.get(); }
     const float* grads() const { return grads_.get(); }
+    // The gradients between forward_backward() and update(), for a caller that combines them with other
+    // processes' (data-parallel training averages them over the ranks of a job).
+    float* grads() { return grads_.get(); }
     double last_grad_norm() const { return grad_norm_; }
     int steps() const { return t_; }
     GptMemory memory() const { return gpt_memory(c_, o_, pool_.size()); }

@@ -193,7 +193,7 @@ public:
     }
     // `versus run` measures collectives in a job of several ranks; alone, `bench collective` says why it skips.
     bool in_suite(int n_ranks) const override { return n_ranks > 1; }
-    bool lockstep() const override { return true; }
+    bool lockstep(const Params&) const override { return true; }
     double memory_bytes(const Params& p) const override { return 2.0 * static_cast<double>(p.integer("size_bytes")) + 64; }
     std::string memory_breakdown(const Params& p) const override {
         return fmt::format("send and receive buffers of {} each", base::human_bytes(static_cast<double>(p.integer("size_bytes"))));

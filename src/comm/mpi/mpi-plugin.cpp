@@ -75,7 +75,11 @@ int coll_start(void* ctx, const versus_coll_args* a, void** out) {
     r->n = 1;
     r->collective = true;
     switch (a->kind) {
-        case VERSUS_COLL_ALL_REDUCE: rc = MPI_Iallreduce(a->send, a->recv, n, t, MPI_SUM, c->world, &r->r[0]); break;
+        case VERSUS_COLL_ALL_REDUCE: {
+            const void* send = a->send == a->recv ? MPI_IN_PLACE : a->send;
+            rc = MPI_Iallreduce(send, a->recv, n, t, MPI_SUM, c->world, &r->r[0]);
+            break;
+        }
         case VERSUS_COLL_ALL_GATHER: rc = MPI_Iallgather(a->send, n, t, a->recv, n, t, c->world, &r->r[0]); break;
         case VERSUS_COLL_REDUCE_SCATTER:
             rc = MPI_Ireduce_scatter_block(a->send, a->recv, n, t, MPI_SUM, c->world, &r->r[0]);
