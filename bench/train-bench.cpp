@@ -3,15 +3,20 @@
 // ratio and the median. A benchmark, not a test: the figures depend on the machine and its load.
 //
 //   versus_train_bench gpt    [--model gpt2-124m] [--batch 4] [--seq 256] [--threads N] [--rounds 5] [--precision f32]
+//                             [--compare-blas-threads 1]
 //       step time / the same step's GEMMs (every call gemm() received, on the same buffers, replayed alone) timed
 //       with the fastest GEMM versus has: the training engine's pool split (BLAS single-threaded) or BLAS's own
-//       threads, whichever is faster in that round. Also tokens/s and MFU against the CPU backend's measured peak.
+//       threads, whichever is faster in that round. Also where the step's time went (train/op-clock.hpp), tokens/s
+//       and MFU against the CPU backend's measured peak. --compare-blas-threads 1 also times, in every round, a step
+//       whose GEMMs run on BLAS's own threads instead of split over the pool.
 //   versus_train_bench attention [--batch 2] [--seq 256] [--heads 12] [--head-dim 64] [--threads N]
 //       attention forward + backward alone, fused (per-tile recompute) against naive (seq x seq kept).
 //   versus_train_bench resnet [--dataset imagenet-1k] [--batch 16] [--threads N] [--rounds 3]
-//       step time / the sum of every oneDNN primitive of the step executed alone (median of 3 runs each): the
-//       overhead the graph adds (host code, order, cache effects). Also images/s.
+//       step time / the sum of every oneDNN primitive of the step executed alone (median of 3 runs each, the runs
+//       being three passes over the step's ops in order): the overhead the graph adds (host code, order, cache
+//       effects). Also images/s and each round's loss.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -21,12 +26,11 @@
 #include <string>
 #include <vector>
 
-#include <cblas.h>
-
 #include "backend/backend.hpp"
 #include "backend/cpu/thread-pool.hpp"
 #include "train/gpt.hpp"
 #include "train/matmul.hpp"
+#include "train/op-clock.hpp"
 #include "train/resnet.hpp"
 
 using namespace versus;
@@ -39,6 +43,13 @@ double seconds(const std::function<void()>& fn) {
     const auto t0 = Clock::now();
     fn();
     return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Seconds the engine has spent in each kind of op so far (train/op-clock.hpp).
+std::array<double, static_cast<size_t>(train::Op::COUNT)> op_times() {
+    std::array<double, static_cast<size_t>(train::Op::COUNT)> t{};
+    for (size_t k = 0; k < t.size(); ++k) t[k] = train::op_seconds(static_cast<train::Op>(k));
+    return t;
 }
 
 double median(std::vector<double> v) {
@@ -94,20 +105,13 @@ int bench_gpt(const std::map<std::string, std::string>& o) {
     train::gemm_trace(&calls);
     gpt.step(batch.tokens.data(), batch.targets.data());
     train::gemm_trace(nullptr);
-    // The step's GEMMs alone, with the engine's split (BLAS single-threaded) or with BLAS's own threads.
-    auto gemms = [&](bool blas_threads) {
-        train::set_blas_threads(blas_threads ? threads : 1);
-        for (const auto& g : calls) {
-            if (blas_threads)
-                cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans, g.M, g.N, g.K,
-                            g.alpha, g.A, g.lda, g.B, g.ldb, g.beta, g.C, g.ldc);
-            else
-                train::gemm<float>(pool, g.ta, g.tb, g.M, g.N, g.K, g.alpha, g.A, g.lda, g.B, g.ldb, g.beta, g.C, g.ldc);
-        }
-        train::set_blas_threads(1);
+    // The step's GEMMs alone, with either of the ways gemm() can spread a product over the cores.
+    auto gemms = [&](train::GemmPath path) {
+        for (const auto& g : calls)
+            train::gemm<float>(pool, g.ta, g.tb, g.M, g.N, g.K, g.alpha, g.A, g.lda, g.B, g.ldb, g.beta, g.C, g.ldc, path);
     };
-    gemms(false);
-    gemms(true);
+    gemms(train::GemmPath::SPLIT);
+    gemms(train::GemmPath::BLAS_THREADS);
     const double tokens = static_cast<double>(go.batch) * go.seq;
     const double flops = tokens * train::gpt_train_flops_per_token(c, go.seq);
     double gemm_flops = 0;
@@ -115,23 +119,40 @@ int bench_gpt(const std::map<std::string, std::string>& o) {
     std::printf("train-gpt %s %s batch %d seq %d threads %d: %zu GEMMs per step (%.1f GFLOP of %.1f model GFLOP)\n",
                 c.name.c_str(), train::precision_name(go.precision), go.batch, go.seq, threads, calls.size(),
                 gemm_flops / 1e9, flops / 1e9);
-    std::vector<double> ratios, steps;
+    const bool compare_blas = opt(o, "compare-blas-threads", "0") == "1";
+    std::vector<double> ratios, steps, blas_ratios;
     for (int r = 0; r < rounds; ++r) {
+        const auto before = op_times();
         const double step = seconds([&] { gpt.step(batch.tokens.data(), batch.targets.data()); });
-        const double split = seconds([&] { gemms(false); });
-        const double own = seconds([&] { gemms(true); });
+        const auto after = op_times();
+        const double split = seconds([&] { gemms(train::GemmPath::SPLIT); });
+        const double own = seconds([&] { gemms(train::GemmPath::BLAS_THREADS); });
         const double best = std::min(split, own);
         ratios.push_back(step / best);
         steps.push_back(step);
-        std::printf("round %d: step %.3f s (GEMMs %.0f%%, attention %.0f%%, optimizer %.0f%%), GEMMs alone %.3f s (pool "
-                    "split %.3f, BLAS threads %.3f): ratio %.3f\n",
-                    r + 1, step, 100 * gpt.last_gemm_seconds() / step, 100 * gpt.last_attention_seconds() / step,
-                    100 * gpt.last_optimizer_seconds() / step, best, split, own, step / best);
+        std::printf("round %d: step %.3f s, GEMMs alone %.3f s (pool split %.3f, BLAS threads %.3f): ratio %.3f\n", r + 1,
+                    step, best, split, own, step / best);
+        if (compare_blas) {
+            train::set_gemm_auto_path(train::GemmPath::BLAS_THREADS);
+            const double s = seconds([&] { gpt.step(batch.tokens.data(), batch.targets.data()); });
+            train::set_gemm_auto_path(train::GemmPath::AUTO);
+            blas_ratios.push_back(s / best);
+            std::printf("  step with its GEMMs on BLAS's threads %.3f s: ratio %.3f\n", s, s / best);
+        }
+        std::printf("  in the step:");
+        double counted = 0;
+        for (size_t k = 0; k < before.size(); ++k) {
+            const double t = after[k] - before[k];
+            counted += t;
+            if (t >= 0.0005) std::printf(" %s %.3f,", train::op_name(static_cast<train::Op>(k)), t);
+        }
+        std::printf(" the rest %.3f s\n", step - counted);
     }
     const double s = median(steps);
     std::printf("median: step %.3f s, %.0f tokens/s, MFU %.1f%% of %.1f GFLOP/s measured peak; step / GEMMs alone = %.3f "
                 "(limit 1.15)\n",
                 s, tokens / s, 100 * flops / s / peak, peak / 1e9, median(ratios));
+    if (compare_blas) std::printf("with the step's GEMMs on BLAS's threads: step / GEMMs alone = %.3f\n", median(blas_ratios));
     return 0;
 }
 
@@ -180,17 +201,20 @@ int bench_resnet(const std::map<std::string, std::string>& o) {
                 train::onednn_version().c_str());
     std::vector<double> ratios, steps;
     for (int r = 0; r < rounds; ++r) {
-        const double step = seconds([&] { net.step(); });
+        double loss = 0;
+        const double step = seconds([&] { loss = net.step(); });
+        // Each op alone, in the step's order, three passes (three more steps): every op then sees the state it sees
+        // in a step. Repeating one op in place would run the updates and the accumulating backward ops again and
+        // again on the same buffers, and the network would diverge under the measurement.
+        std::vector<std::vector<double>> t(ops.size());
+        for (int k = 0; k < 3; ++k)
+            for (size_t i = 0; i < ops.size(); ++i) t[i].push_back(seconds([&] { net.run_op(i); }));
         double alone = 0, host = 0;
-        for (size_t i = 0; i < ops.size(); ++i) {
-            std::vector<double> t;
-            for (int k = 0; k < 3; ++k) t.push_back(seconds([&] { net.run_op(i); }));
-            (ops[i].primitive ? alone : host) += median(t);
-        }
+        for (size_t i = 0; i < ops.size(); ++i) (ops[i].primitive ? alone : host) += median(t[i]);
         ratios.push_back(step / alone);
         steps.push_back(step);
-        std::printf("round %d: step %.3f s, primitives alone %.3f s (host ops alone %.3f s): ratio %.3f\n", r + 1, step,
-                    alone, host, step / alone);
+        std::printf("round %d: step %.3f s (loss %.4f), primitives alone %.3f s (host ops alone %.3f s): ratio %.3f\n",
+                    r + 1, step, loss, alone, host, step / alone);
     }
     const double s = median(steps);
     std::printf("median: step %.3f s, %.2f images/s; step / primitives alone = %.3f (limit 1.15)\n", s, batch / s,

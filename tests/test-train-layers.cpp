@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "train/layers.hpp"
+#include "train/matmul.hpp"
 #include "train/rng.hpp"
 
 using namespace versus;
@@ -240,4 +241,44 @@ TEST(TrainLayers, AdamWAndClipping) {
         const double want = ref[i] - c.lr * (gi / (std::fabs(gi) + c.eps) + c.weight_decay * ref[i]);
         EXPECT_NEAR(p[i], want, 1e-12) << i;
     }
+}
+
+// Every way gemm() spreads a product over the cores (one slice per pool thread, BLAS's own threads, and the
+// engine's choice) against a plain fp64 product, for every transposition, with padded rows and beta != 0: a
+// shape large enough that none of them falls back to one call on one thread.
+TEST(TrainLayers, GemmPathsMatchReference) {
+    const int M = 96, N = 80, K = 72, pad = 3;
+    for (bool ta : {false, true})
+        for (bool tb : {false, true})
+            for (GemmPath path : {GemmPath::SPLIT, GemmPath::BLAS_THREADS, GemmPath::AUTO}) {
+                const int lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+                const Vec a = random_vec(static_cast<size_t>(ta ? K : M) * lda, 11),
+                          b = random_vec(static_cast<size_t>(tb ? N : K) * ldb, 12),
+                          c0 = random_vec(static_cast<size_t>(M) * ldc, 13);
+                std::vector<float> af(a.begin(), a.end()), bf(b.begin(), b.end()), cf(c0.begin(), c0.end());
+                const float alpha = 0.75f, beta = 0.5f;
+                gemm<float>(pool(), ta, tb, M, N, K, alpha, af.data(), lda, bf.data(), ldb, beta, cf.data(), ldc, path);
+                int bad = 0;
+                for (int i = 0; i < M; ++i)
+                    for (int j = 0; j < N; ++j) {
+                        double want = 0, mag = 0;
+                        for (int k = 0; k < K; ++k) {
+                            const double x = af[ta ? static_cast<size_t>(k) * lda + i : static_cast<size_t>(i) * lda + k];
+                            const double y = bf[tb ? static_cast<size_t>(j) * ldb + k : static_cast<size_t>(k) * ldb + j];
+                            want += x * y;
+                            mag += std::fabs(x * y);
+                        }
+                        const size_t o = static_cast<size_t>(i) * ldc + j;
+                        want = alpha * want + beta * static_cast<double>(static_cast<float>(c0[o]));
+                        if (std::fabs(cf[o] - want) > 1e-6 * (mag + 1) && bad++ < 3)
+                            ADD_FAILURE() << "ta " << ta << " tb " << tb << " path " << static_cast<int>(path) << " C[" << i
+                                          << "," << j << "] = " << cf[o] << ", want " << want;
+                    }
+                // Padding past N in every row is left alone.
+                for (int i = 0; i < M; ++i)
+                    for (int j = N; j < ldc; ++j) {
+                        const size_t o = static_cast<size_t>(i) * ldc + j;
+                        ASSERT_EQ(cf[o], static_cast<float>(c0[o]));
+                    }
+            }
 }

@@ -12,6 +12,7 @@
 #include "train/fast-math.hpp"
 #include "train/layers.hpp"
 #include "train/matmul.hpp"
+#include "train/op-clock.hpp"
 #include "train/simd.hpp"
 
 namespace versus::train {
@@ -227,6 +228,7 @@ void for_each_head(ThreadPool& pool, const T* qkv, int B, int seq, int H, int hd
 template <typename T>
 void attention_forward(ThreadPool& pool, AttentionImpl impl, T* out, T* stats, const T* qkv, int B, int seq, int H,
                        int hd, T* scratch, AttentionTiles tiles) {
+    OpClock clock(Op::ATTENTION);
     const T scale = T(1) / std::sqrt(static_cast<T>(hd));
     const int d = H * hd;
     for_each_head(pool, qkv, B, seq, H, hd, scratch, per_thread_scratch(impl, seq, tiles),
@@ -244,6 +246,7 @@ void attention_forward(ThreadPool& pool, AttentionImpl impl, T* out, T* stats, c
 template <typename T>
 void attention_backward(ThreadPool& pool, AttentionImpl impl, T* dqkv, const T* dout, const T* out, const T* stats,
                         const T* qkv, int B, int seq, int H, int hd, T* scratch, AttentionTiles tiles) {
+    OpClock clock(Op::ATTENTION);
     const T scale = T(1) / std::sqrt(static_cast<T>(hd));
     const int d = H * hd;
     for_each_head(pool, qkv, B, seq, H, hd, scratch, per_thread_scratch(impl, seq, tiles),

@@ -7,6 +7,7 @@
 #include "train/fast-math.hpp"
 #include "train/layers.hpp"
 #include "train/matmul.hpp"
+#include "train/op-clock.hpp"
 #include "train/simd.hpp"
 
 namespace versus::train {
@@ -45,6 +46,7 @@ void sum_chunks(T* out, const T* partial, int chunks, int width) {
 template <typename T>
 void embedding_forward(ThreadPool& pool, T* out, const int32_t* tokens, const T* wte, const T* wpe, int N, int seq,
                        int d) {
+    OpClock clock(Op::EMBEDDING);
     pool.parallel_for(N, 16, [&](int64_t b, int64_t e) {
         for (int64_t n = b; n < e; ++n) {
             const T* w = wte + static_cast<int64_t>(tokens[n]) * d;
@@ -62,6 +64,7 @@ void embedding_forward(ThreadPool& pool, T* out, const int32_t* tokens, const T*
 template <typename T>
 void embedding_backward(ThreadPool& pool, T* dwte, T* dwpe, const T* dout, const int32_t* tokens, int N, int seq,
                         int d) {
+    OpClock clock(Op::EMBEDDING);
     // Threads own column ranges: tokens repeat, so rows of dwte cannot be split among threads.
     pool.parallel_for(d, 16, [&](int64_t b, int64_t e) {
         if (dwpe)
@@ -129,6 +132,7 @@ VERSUS_TRAIN_SIMD void norm_backward_row(bool layer, T* __restrict dx, T* __rest
 template <typename T>
 void norm_forward(ThreadPool& pool, Norm kind, T* out, T* mean, T* rstd, const T* x, const T* w, const T* b, int N,
                   int d, float eps) {
+    OpClock clock(Op::NORM);
     const bool layer = kind == Norm::LAYER;
     pool.parallel_for(N, 8, [=](int64_t rb, int64_t re) {
         for (int64_t n = rb; n < re; ++n) {
@@ -144,6 +148,7 @@ size_t norm_scratch(int d) { return static_cast<size_t>(REDUCE_CHUNKS) * 2 * d; 
 template <typename T>
 void norm_backward(ThreadPool& pool, Norm kind, T* dx, T* dw, T* db, const T* dout, const T* x, const T* w,
                    const T* mean, const T* rstd, int N, int d, T* scratch) {
+    OpClock clock(Op::NORM);
     const int chunks = reduce_chunks(N);
     T* pw = scratch;                                    // (chunks, d) partial dw
     T* pb = scratch + static_cast<size_t>(chunks) * d;  // (chunks, d) partial db
@@ -164,12 +169,24 @@ void norm_backward(ThreadPool& pool, Norm kind, T* dx, T* dw, T* db, const T* do
 
 // ---- linear -----------------------------------------------------------------------------------------------
 
+namespace {
+// p[j] = sum over the n rows of g of g[row][j]: a chunk of a bias gradient.
+template <typename T>
+VERSUS_TRAIN_SIMD void column_sums(T* __restrict p, const T* __restrict g, int n, int width) {
+    for (int j = 0; j < width; ++j) p[j] = 0;
+    for (int r = 0; r < n; ++r)
+        for (int j = 0; j < width; ++j) p[j] += g[static_cast<int64_t>(r) * width + j];
+}
+}  // namespace
+
 template <typename T>
 void linear_forward(ThreadPool& pool, T* y, const T* x, const T* W, const T* b, int N, int in, int out) {
-    if (b)  // y starts as the bias rows; the product adds to it
+    if (b) {  // y starts as the bias rows; the product adds to it
+        OpClock clock(Op::BIAS);
         pool.parallel_for(N, 16, [&](int64_t rb, int64_t re) {
             for (int64_t n = rb; n < re; ++n) std::memcpy(y + n * out, b, sizeof(T) * out);
         });
+    }
     gemm<T>(pool, false, true, N, out, in, T(1), x, in, W, in, b ? T(1) : T(0), y, out);
 }
 
@@ -181,14 +198,10 @@ void linear_backward(ThreadPool& pool, T* dx, T* dW, T* db, const T* dy, const T
     if (dx) gemm<T>(pool, false, false, N, in, out, T(1), dy, out, W, in, dx_beta, dx, in);
     gemm<T>(pool, true, false, out, in, N, T(1), dy, out, x, in, dW_beta, dW, in);
     if (!db) return;
+    OpClock clock(Op::BIAS);
     const int chunks = reduce_chunks(N);
     for_row_chunks(pool, N, [&](int c, int rb, int re) {
-        T* p = scratch + static_cast<size_t>(c) * out;
-        for (int j = 0; j < out; ++j) p[j] = 0;
-        for (int n = rb; n < re; ++n) {
-            const T* g = dy + static_cast<int64_t>(n) * out;
-            for (int j = 0; j < out; ++j) p[j] += g[j];
-        }
+        column_sums(scratch + static_cast<size_t>(c) * out, dy + static_cast<int64_t>(rb) * out, re - rb, out);
     });
     sum_chunks(db, scratch, chunks, out);
 }
@@ -241,16 +254,19 @@ VERSUS_TRAIN_SIMD void swiglu_backward_row(T* __restrict dg, T* __restrict du, c
 
 template <typename T>
 void gelu_forward(ThreadPool& pool, T* out, const T* x, int64_t n) {
+    OpClock clock(Op::ACTIVATION);
     pool.parallel_for(n, GRAIN, [=](int64_t b, int64_t e) { gelu_range(out + b, x + b, e - b); });
 }
 
 template <typename T>
 void gelu_backward(ThreadPool& pool, T* dx, const T* x, const T* dout, int64_t n) {
+    OpClock clock(Op::ACTIVATION);
     pool.parallel_for(n, GRAIN, [=](int64_t b, int64_t e) { gelu_backward_range(dx + b, x + b, dout + b, e - b); });
 }
 
 template <typename T>
 void swiglu_forward(ThreadPool& pool, T* out, const T* h, int N, int f) {
+    OpClock clock(Op::ACTIVATION);
     pool.parallel_for(N, 4, [=](int64_t b, int64_t e) {
         for (int64_t n = b; n < e; ++n) swiglu_row(out + n * f, h + n * 2 * f, h + n * 2 * f + f, f);
     });
@@ -258,6 +274,7 @@ void swiglu_forward(ThreadPool& pool, T* out, const T* h, int N, int f) {
 
 template <typename T>
 void swiglu_backward(ThreadPool& pool, T* dh, const T* h, const T* dout, int N, int f) {
+    OpClock clock(Op::ACTIVATION);
     pool.parallel_for(N, 4, [=](int64_t b, int64_t e) {
         for (int64_t n = b; n < e; ++n)
             swiglu_backward_row(dh + n * 2 * f, dh + n * 2 * f + f, h + n * 2 * f, h + n * 2 * f + f, dout + n * f, f);
@@ -271,6 +288,7 @@ namespace {
 // Rotates the q and k pairs of every head of every token by +angle (forward) or -angle (backward).
 template <typename T>
 void rope_apply(ThreadPool& pool, T* qkv, int B, int seq, int H, int hd, float base, T sign) {
+    OpClock clock(Op::ROPE);
     const int half = hd / 2, d = H * hd;
     std::vector<T> cs(static_cast<size_t>(seq) * half * 2);  // (seq, half) cos, sin
     for (int t = 0; t < seq; ++t)
@@ -335,6 +353,7 @@ VERSUS_TRAIN_SIMD T cross_entropy_row(T* __restrict z, int V, int32_t t, T dscal
 
 template <typename T>
 double cross_entropy(ThreadPool& pool, T* logits, T* losses, const int32_t* targets, int N, int V, T dscale) {
+    OpClock clock(Op::LOSS);
     pool.parallel_for(N, 1, [=](int64_t b, int64_t e) {
         for (int64_t n = b; n < e; ++n) {
             T* z = logits + n * V;
@@ -363,6 +382,7 @@ VERSUS_TRAIN_SIMD void add_range(T* out, const T* a, const T* b, int64_t n) {
 
 template <typename T>
 void add(ThreadPool& pool, T* out, const T* a, const T* b, int64_t n) {
+    OpClock clock(Op::RESIDUAL);
     pool.parallel_for(n, GRAIN, [=](int64_t lo, int64_t hi) { add_range(out + lo, a + lo, b + lo, hi - lo); });
 }
 

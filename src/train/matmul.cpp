@@ -1,11 +1,10 @@
 #include "train/matmul.hpp"
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <bit>
 #include <cstdint>
 
+#include "train/op-clock.hpp"
 #include "train/simd.hpp"
 
 #if defined(VERSUS_BLAS_ACCELERATE)
@@ -29,8 +28,9 @@ void blas(bool ta, bool tb, int M, int N, int K, double alpha, const double* A, 
                 B, ldb, beta, C, ldc);
 }
 
-// Below this many multiply-adds one call on one thread beats waking the pool.
+// Below this many multiply-adds one call on one thread beats waking other threads.
 constexpr double SPLIT_MIN_MACS = 1 << 18;
+
 
 inline float round_one(float x) {
     const uint32_t u = std::bit_cast<uint32_t>(x);
@@ -48,7 +48,6 @@ void gemm_serial(bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int
 }
 
 namespace {
-std::atomic<int64_t> gemm_ns{0};
 std::vector<GemmCall>* trace = nullptr;
 
 template <typename T>
@@ -58,29 +57,11 @@ void record(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, 
     if (trace) trace->push_back({ta, tb, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc});
 }
 
-// Adds the wall time of its scope to gemm_ns.
-struct GemmClock {
-    std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
-    ~GemmClock() {
-        gemm_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
-    }
-};
-}  // namespace
-
-double gemm_seconds() { return static_cast<double>(gemm_ns.load()) * 1e-9; }
-void gemm_trace(std::vector<GemmCall>* out) { trace = out; }
-
 template <typename T>
-void gemm(cpu::ThreadPool& pool, bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int lda, const T* B,
-          int ldb, T beta, T* C, int ldc) {
-    GemmClock clock;
-    record(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    const int threads = pool.size();
-    if (threads == 1 || static_cast<double>(M) * N * K < SPLIT_MIN_MACS) {
-        gemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
+void gemm_split(cpu::ThreadPool& pool, bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int lda, const T* B,
+                int ldb, T beta, T* C, int ldc) {
     // Slices a multiple of 16 wide, so that every slice but the last keeps the BLAS kernel's full tiles.
+    const int threads = pool.size();
     const bool by_rows = M >= N;
     const int dim = by_rows ? M : N;
     const int64_t grain = std::max<int64_t>(16, (dim + threads - 1) / threads + 15) / 16 * 16;
@@ -94,11 +75,47 @@ void gemm(cpu::ThreadPool& pool, bool ta, bool tb, int M, int N, int K, T alpha,
                         ldc);
     });
 }
+}  // namespace
+
+double gemm_seconds() { return op_seconds(Op::GEMM); }
+
+namespace {
+constexpr GemmPath DEFAULT_PATH = GemmPath::SPLIT;  // docs/training.md: the faster step of the two
+GemmPath auto_path = DEFAULT_PATH;
+}  // namespace
+
+void set_gemm_auto_path(GemmPath path) { auto_path = path == GemmPath::AUTO ? DEFAULT_PATH : path; }
+void gemm_trace(std::vector<GemmCall>* out) { trace = out; }
+
+template <typename T>
+void gemm(cpu::ThreadPool& pool, bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int lda, const T* B,
+          int ldb, T beta, T* C, int ldc, GemmPath path) {
+    OpClock clock(Op::GEMM);
+    record(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    const int threads = pool.size();
+    if (path == GemmPath::AUTO) {
+        if (threads == 1 || static_cast<double>(M) * N * K < SPLIT_MIN_MACS) {
+            gemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+            return;
+        }
+        path = auto_path;
+    }
+    if (path == GemmPath::SPLIT) {
+        gemm_split(pool, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    // The pool's workers are idle here (after a region they spin for about a quarter of a millisecond on this
+    // project's VM, then sleep). OpenBLAS's workers are not, after it: they spin on sched_yield for
+    // OPENBLAS_THREAD_TIMEOUT (2^28 cycles unless set) beside the pool's next regions.
+    set_blas_threads(threads);
+    gemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    set_blas_threads(1);
+}
 
 template void gemm<float>(cpu::ThreadPool&, bool, bool, int, int, int, float, const float*, int, const float*, int,
-                          float, float*, int);
+                          float, float*, int, GemmPath);
 template void gemm<double>(cpu::ThreadPool&, bool, bool, int, int, int, double, const double*, int, const double*, int,
-                           double, double*, int);
+                           double, double*, int, GemmPath);
 template void gemm_serial<float>(bool, bool, int, int, int, float, const float*, int, const float*, int, float, float*,
                                  int);
 template void gemm_serial<double>(bool, bool, int, int, int, double, const double*, int, const double*, int, double,
@@ -120,6 +137,7 @@ VERSUS_TRAIN_SIMD void round_range(const float* x, float* out, int64_t n) {
 }  // namespace
 
 void round_bf16_copy(cpu::ThreadPool& pool, const float* x, float* out, int64_t n) {
+    OpClock clock(Op::ROUND);
     pool.parallel_for(n, 1 << 14, [=](int64_t b, int64_t e) { round_range(x + b, out + b, e - b); });
 }
 

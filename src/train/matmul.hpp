@@ -1,7 +1,9 @@
-// matmul: the training engine's GEMMs. Every product goes through CBLAS (OpenBLAS sgemm/dgemm; Accelerate
-// on macOS) with BLAS itself single-threaded, split over the engine's thread pool: the rest of a step runs on
-// that pool, and two sets of spinning workers (BLAS's and the pool's) on the same cores would take turns
-// stalling each other between regions.
+// matmul: the training engine's GEMMs, through CBLAS (OpenBLAS sgemm/dgemm; Accelerate on macOS). A large
+// product is cut into one single-threaded BLAS call per thread of the engine's pool, or runs on BLAS's own
+// threads (GemmPath). BLAS's threads are faster on the products alone (they share the packed panels of one
+// operand), but after each product they spin beside the pool's next regions, and a whole step came out faster
+// split (docs/training.md). BLAS is single-threaded everywhere else, so the products inside parallel regions
+// (attention tiles: gemm_serial) never start BLAS threads.
 #pragma once
 
 #include <vector>
@@ -10,12 +12,20 @@
 
 namespace versus::train {
 
+// How gemm() spreads a product over pool.size() cores. AUTO: one call on the calling thread when small, else
+// SPLIT (or what set_gemm_auto_path() chose). SPLIT: the larger of M and N
+// cut into one slice per pool thread, each a single-threaded BLAS call. BLAS_THREADS: one BLAS call on
+// pool.size() of BLAS's own threads, set back to 1 after it. Must be called outside the pool's regions.
+enum class GemmPath { AUTO, SPLIT, BLAS_THREADS };
+
 // C(M,N) = alpha · op(A) · op(B) + beta · C, row-major. op(A) is (M,K): A is (M,K) with row stride lda, or
-// (K,M) when ta. op(B) is (K,N): B is (K,N) with row stride ldb, or (N,K) when tb. The larger of M and N is
-// cut into one slice per thread; T is float or double.
+// (K,M) when ta. op(B) is (K,N): B is (K,N) with row stride ldb, or (N,K) when tb. T is float or double.
 template <typename T>
 void gemm(cpu::ThreadPool& pool, bool ta, bool tb, int M, int N, int K, T alpha, const T* A, int lda, const T* B,
-          int ldb, T beta, T* C, int ldc);
+          int ldb, T beta, T* C, int ldc, GemmPath path = GemmPath::AUTO);
+// The way AUTO spreads a large product from now on (SPLIT or BLAS_THREADS; AUTO restores the default), so that a
+// benchmark can time the whole step both ways.
+void set_gemm_auto_path(GemmPath path);
 
 // The same product on the calling thread only (inside a parallel region).
 template <typename T>
@@ -36,7 +46,7 @@ struct GemmCall {
 };
 void gemm_trace(std::vector<GemmCall>* out);  // null: off
 
-// BLAS's own thread count (1 while the engine runs: it splits the work itself).
+// BLAS's own thread count (1 while the engine runs, but inside gemm()'s BLAS_THREADS path).
 void set_blas_threads(int n);
 
 // Rounds every element to the nearest bfloat16 (ties to even), kept in f32 storage: the operands of a bf16

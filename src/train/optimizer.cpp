@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "train/layers.hpp"
+#include "train/op-clock.hpp"
 #include "train/simd.hpp"
 
 namespace versus::train {
@@ -44,6 +45,7 @@ VERSUS_TRAIN_SIMD void adamw_range(T* __restrict p, const T* __restrict g, T* __
 
 template <typename T>
 double grad_norm(ThreadPool& pool, const T* g, int64_t n) {
+    OpClock clock(Op::OPTIMIZER);
     const int64_t chunks = (n + NORM_CHUNK - 1) / NORM_CHUNK;
     std::vector<double> part(static_cast<size_t>(chunks));
     pool.parallel_for(chunks, 1, [&](int64_t b, int64_t e) {
@@ -64,6 +66,7 @@ double clip_scale(const AdamWConfig& c, double norm) {
 template <typename T>
 void adamw_update(ThreadPool& pool, T* p, const T* g, T* m, T* v, int64_t n, const AdamWConfig& c, int step,
                   double grad_scale, bool decay) {
+    OpClock clock(Op::OPTIMIZER);
     const AdamStep<T> a{static_cast<T>(c.beta1),
                         static_cast<T>(c.beta2),
                         static_cast<T>(c.eps),
