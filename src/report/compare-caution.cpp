@@ -32,11 +32,8 @@ std::optional<RunContext> read_run_context(const std::string& path) {
     if (!text.starts_with(HEAD)) return std::nullopt;
     RunContext rc;
     rc.file = path;
-    size_t start = 0;
-    for (size_t end; start < text.size(); start = end + 1) {
-        end = text.find('\n', start);
-        if (end == std::string::npos) end = text.size();
-        const std::string line(base::trim(std::string_view(text).substr(start, end - start)));
+    for (std::string_view raw : base::split(text, '\n')) {
+        const std::string line(base::trim(raw));
         if (rc.run_id.empty()) {
             rc.run_id = std::string(base::trim(std::string_view(line).substr(HEAD.size())));
             continue;

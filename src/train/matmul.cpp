@@ -31,7 +31,6 @@ void blas(bool ta, bool tb, int M, int N, int K, double alpha, const double* A, 
 // Below this many multiply-adds one call on one thread beats waking other threads.
 constexpr double SPLIT_MIN_MACS = 1 << 18;
 
-
 inline float round_one(float x) {
     const uint32_t u = std::bit_cast<uint32_t>(x);
     const uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
