@@ -478,6 +478,10 @@ struct Q6_K {
         for (int64_t b = 0; b < nb; ++b) {
             for (int r = 0; r < R; ++r) {
                 const uint8_t* wb = w + size_t(r) * ws + size_t(b) * 210;
+                // The next tile's block (every line of its 210 bytes): decode's R row streams start cold.
+                for (size_t off : {0, 64, 128, 192, 209}) {
+                    _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws + off), _MM_HINT_T0);
+                }
                 const __m256i sc16 = _mm256_cvtepi8_epi16(loadu128(wb + 192));
                 const __m512i sc512 = zext256(sc16);
                 const float d = load_f16(wb + 208);
