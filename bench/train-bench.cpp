@@ -172,7 +172,7 @@ int bench_attention(const std::map<std::string, std::string>& o) {
         for (auto& x : *v) x = static_cast<float>((z = z * 6364136223846793005ull + 1442695040888963407ull) >> 40) / 16777216.0f - 0.5f;
     const double flops = 3.0 * 2 * 2 * B * H * (T * (T + 1) / 2.0) * hd;
     for (auto impl : {train::AttentionImpl::FUSED, train::AttentionImpl::NAIVE}) {
-        std::vector<float> stats(train::attention_stats(impl, B, T, H)), scratch(train::attention_scratch(impl, T, threads));
+        std::vector<float> stats(train::attention_stats(impl, B, T, H)), scratch(train::attention_scratch(impl, T, hd, threads));
         std::vector<double> t;
         for (int r = 0; r < rounds; ++r)
             t.push_back(seconds([&] {

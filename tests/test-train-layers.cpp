@@ -167,7 +167,7 @@ TEST_P(TrainAttention, Backward) {
     const int B = 2, T = 19, H = 2, hd = 4, d = H * hd;
     const AttentionTiles tiles{4, 8};
     Vec qkv = random_vec(B * T * 3 * d, 18), R = random_vec(B * T * d, 19), out(B * T * d);
-    Vec stats(attention_stats(impl, B, T, H)), scratch(attention_scratch(impl, T, pool().size(), tiles));
+    Vec stats(attention_stats(impl, B, T, H)), scratch(attention_scratch(impl, T, hd, pool().size(), tiles));
     auto loss = [&] {
         attention_forward(pool(), impl, out.data(), stats.data(), qkv.data(), B, T, H, hd, scratch.data(), tiles);
         return dot(out, R);
@@ -189,7 +189,7 @@ TEST(TrainLayers, FusedAttentionMatchesNaiveAcrossDefaultTiles) {
     Vec out[2], dq[2];
     int i = 0;
     for (AttentionImpl impl : {AttentionImpl::FUSED, AttentionImpl::NAIVE}) {
-        Vec stats(attention_stats(impl, B, T, H)), scratch(attention_scratch(impl, T, pool().size()));
+        Vec stats(attention_stats(impl, B, T, H)), scratch(attention_scratch(impl, T, hd, pool().size()));
         out[i].resize(B * T * d);
         dq[i].resize(qkv.size());
         attention_forward(pool(), impl, out[i].data(), stats.data(), qkv.data(), B, T, H, hd, scratch.data());

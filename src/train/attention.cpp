@@ -1,19 +1,23 @@
 // Causal self-attention for training, forward and backward, two ways (layers.hpp):
-//   fused  FlashAttention's algorithm: per (batch, head), query tiles against key tiles (AttentionTiles), an online softmax in the forward pass keeping only the log-sum-exp per query, and a
-//          backward pass that recomputes each tile's probabilities from it. Working memory: two score tiles
-//          per thread.
+//   fused  FlashAttention's algorithm: per (batch, head), query tiles against key tiles (AttentionTiles), an
+//          online softmax in the forward pass keeping only the log-sum-exp per query, and a backward pass that
+//          recomputes each tile's probabilities from it. Working memory per thread: two score tiles and the
+//          head's operands packed (a few times seq x hd).
 //   naive  the score matrix of every (batch, head) stored as softmax probabilities, seq x seq.
-// Tiles are multiplied by the BLAS kernel (gemm_serial) on the thread that owns the (batch, head).
+// Each (batch, head) is computed on one thread: the fused path's tiles by the register-blocked kernel of
+// train/tile-gemm.hpp (on the head's K and V packed once), the naive path's products by BLAS (gemm_serial).
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "train/fast-math.hpp"
 #include "train/layers.hpp"
 #include "train/matmul.hpp"
 #include "train/op-clock.hpp"
 #include "train/simd.hpp"
+#include "train/tile-gemm.hpp"
 
 namespace versus::train {
 
@@ -41,7 +45,7 @@ template <typename T>
 VERSUS_TRAIN_SIMD T softmax_tile_row(T* __restrict s, int visible, int nk, T m, T* mx_out) {
     T mx = m;
 #pragma omp simd reduction(max : mx)
-    for (int c = 0; c < visible; ++c) mx = std::max(mx, s[c]);
+    for (int c = 0; c < visible; ++c) mx = s[c] > mx ? s[c] : mx;  // (std::max does not vectorise here)
     T sum = 0;
 #pragma omp simd reduction(+ : sum)
     for (int c = 0; c < visible; ++c) {
@@ -78,77 +82,233 @@ VERSUS_TRAIN_SIMD void scale_row(T* __restrict x, T k, int n) {
 
 // ---- fused --------------------------------------------------------------------------------------------------
 
+// The fused path's per-thread scratch: one head's operands packed (each seq x hd), then the tiles.
 template <typename T>
-void fused_forward_head(T* out, T* lse, const HeadView<T>& x, int seq, int hd, T scale, AttentionTiles tiles, T* S, T* m,
-                        T* l) {
+struct FusedScratch {
+    T *kt, *vt;                // per key tile (hd, nk): scale K_j^T, and V_j^T (backward)
+    T *v, *k, *q, *dout, *dq;  // rows of hd, contiguous (forward: v; backward: k, q, dout and dq's sum)
+    T *s, *dp;                 // (tq, tk) scores or probabilities, and their gradients
+    T* o;                      // (tq, hd) the forward's accumulator
+    T *dk, *dv;                // (tk, hd) the backward's sums for one key tile
+    T *m, *l;                  // (tq) running maximum and sum
+    T* D;                      // (seq) rowsum(dO * O)
+};
+
+// Every buffer starts on a cache line: the tile kernel's vector loads and stores then never straddle two (which
+// costs them a third of their speed). SCRATCH_BUFFERS: how many fused_scratch carves.
+constexpr int SCRATCH_BUFFERS = 14, LINE_BYTES = 64;
+
+size_t fused_scratch_size(int seq, int hd, AttentionTiles t) {
+    const size_t n = static_cast<size_t>(seq) * hd;
+    return 6 * n + static_cast<size_t>(t.q) * (2 * t.k + hd + 2) + static_cast<size_t>(2) * t.k * hd + seq +
+           static_cast<size_t>(SCRATCH_BUFFERS + 1) * LINE_BYTES;  // each alignment skips fewer elements than this
+}
+
+template <typename T>
+FusedScratch<T> fused_scratch(T* p, int seq, int hd, AttentionTiles t) {
+    const int64_t n = static_cast<int64_t>(seq) * hd;
+    auto align = [](T* q) {
+        return reinterpret_cast<T*>((reinterpret_cast<uintptr_t>(q) + LINE_BYTES - 1) / LINE_BYTES * LINE_BYTES);
+    };
+    p = align(p);
+    auto take = [&p, &align](int64_t count) { return std::exchange(p, align(p + count)); };
+    FusedScratch<T> w;
+    w.kt = take(n);
+    w.vt = w.v = take(n);  // V^T in the backward pass, V in the forward
+    w.k = take(n);
+    w.q = take(n);
+    w.dout = take(n);
+    w.dq = take(n);
+    w.s = take(static_cast<int64_t>(t.q) * t.k);
+    w.dp = take(static_cast<int64_t>(t.q) * t.k);
+    w.o = take(static_cast<int64_t>(t.q) * hd);
+    w.dk = take(static_cast<int64_t>(t.k) * hd);
+    w.dv = take(static_cast<int64_t>(t.k) * hd);
+    w.m = take(t.q);
+    w.l = take(t.q);
+    w.D = take(seq);
+    return w;
+}
+
+// The head's rows lie a whole activation row (3d or d values) apart, a stride the hardware prefetchers do not
+// follow, and are read once per head, mostly from L3: loops over them prefetch PREFETCH_ROWS rows ahead.
+constexpr int PREFETCH_ROWS = 8;
+
+template <typename T>
+void prefetch_row(const T* row, int hd, bool write = false) {
+    for (int e = 0; e < hd; e += 64 / static_cast<int>(sizeof(T))) {
+        if (write)
+            __builtin_prefetch(row + e, 1);
+        else
+            __builtin_prefetch(row + e);
+    }
+}
+
+// Row t of a (seq, hd) operand, times mul, into its key tile's (hd, nk) block of dst: the B operand of a product
+// whose columns are keys, read contiguously by every query tile.
+template <typename T>
+void scatter_row(T* __restrict dst, const T* __restrict row, int t, int seq, int hd, int tk, T mul) {
+    const int k0 = t / tk * tk, nk = std::min(tk, seq - k0);
+    T* col = dst + static_cast<int64_t>(k0) * hd + (t - k0);
+    for (int e = 0; e < hd; ++e) col[static_cast<int64_t>(e) * nk] = row[e] * mul;
+}
+
+template <typename T>
+void copy_row(T* __restrict to, const T* __restrict from, int hd) {
+    for (int e = 0; e < hd; ++e) to[e] = from[e];
+}
+
+// rows (n, hd) contiguous -> rows of stride ld_to (the gradients in dqkv)
+template <typename T>
+void unpack_rows(T* to, int64_t ld_to, const T* from, int n, int hd) {
+    for (int t = 0; t < n; ++t) {
+        if (t + PREFETCH_ROWS < n) prefetch_row(to + static_cast<int64_t>(t + PREFETCH_ROWS) * ld_to, hd, true);
+        copy_row(to + static_cast<int64_t>(t) * ld_to, from + static_cast<int64_t>(t) * hd, hd);
+    }
+}
+
+// The rows of the head the thread is likely to take next (the task pool.size() further on), prefetched into L2 a
+// share at a time while it computes the current one, so that the next head's packing loop finds them there; a
+// burst of prefetches would stall on the core's miss buffers.
+template <typename T>
+struct NextHead {
+    static constexpr int MAX_OPERANDS = 5;
+    const T* rows[MAX_OPERANDS];
+    int64_t ld[MAX_OPERANDS];
+    int operands = 0, seq = 0, hd = 0, done = 0;
+    int b = -1, h = -1;  // the head, or -1 when there is none
+
+    void add(const T* row0, int64_t stride) {
+        rows[operands] = row0;
+        ld[operands++] = stride;
+    }
+    // Prefetches the rows up to the fraction step / steps of the head.
+    void advance(int64_t step, int64_t steps) {
+        const int upto = static_cast<int>(seq * std::min(step, steps) / std::max<int64_t>(steps, 1));
+        for (; done < upto; ++done)
+            for (int o = 0; o < operands; ++o)
+                for (int e = 0; e < hd; e += 64 / static_cast<int>(sizeof(T)))
+                    __builtin_prefetch(rows[o] + done * ld[o] + e, 0, 2);
+    }
+};
+
+template <typename T>
+void fused_forward_head(T* out, T* lse, const HeadView<T>& x, int seq, int hd, T scale, AttentionTiles tiles,
+                        const FusedScratch<T>& w, int vb, NextHead<T>& next) {
+    for (int t = 0; t < seq; ++t) {  // K -> scale K^T per key tile, V -> contiguous rows
+        const int64_t r = static_cast<int64_t>(t) * x.ld_qkv, ahead = static_cast<int64_t>(PREFETCH_ROWS) * x.ld_qkv;
+        if (t + PREFETCH_ROWS < seq) {
+            prefetch_row(x.k + r + ahead, hd);
+            prefetch_row(x.v + r + ahead, hd);
+            prefetch_row(x.q + r + ahead, hd);
+        }
+        scatter_row(w.kt, x.k + r, t, seq, hd, tiles.k, scale);
+        copy_row(w.v + static_cast<int64_t>(t) * hd, x.v + r, hd);
+    }
+    int64_t rows_done = 0, rows_all = 0;  // score rows, for the next head's prefetch
+    for (int q0 = 0; q0 < seq; q0 += tiles.q)
+        rows_all += static_cast<int64_t>(std::min(tiles.q, seq - q0)) * (q0 / tiles.k + 1);
     for (int q0 = 0; q0 < seq; q0 += tiles.q) {
         const int nq = std::min(tiles.q, seq - q0);
-        T* O = out + static_cast<int64_t>(q0) * x.ld_out;  // (nq, hd) accumulator, row stride d
-        for (int r = 0; r < nq; ++r) {
-            m[r] = -std::numeric_limits<T>::infinity();
-            l[r] = 0;
-            std::fill(O + static_cast<int64_t>(r) * x.ld_out, O + static_cast<int64_t>(r) * x.ld_out + hd, T(0));
-        }
+        std::fill(w.m, w.m + nq, -std::numeric_limits<T>::infinity());
+        std::fill(w.l, w.l + nq, T(0));
         for (int k0 = 0; k0 < q0 + nq; k0 += tiles.k) {
             const int nk = std::min(tiles.k, q0 + nq - k0);
-            // S (nq, nk) = scale Q_i K_j^T
-            gemm_serial<T>(false, true, nq, nk, hd, scale, x.q + static_cast<int64_t>(q0) * x.ld_qkv, x.ld_qkv,
-                           x.k + static_cast<int64_t>(k0) * x.ld_qkv, x.ld_qkv, T(0), S, nk);
+            // S (nq, nk) = Q_i (scale K_j)^T, up to each row block's last visible key
+            tile_gemm<T>({nq, nk, hd, x.q + static_cast<int64_t>(q0) * x.ld_qkv, x.ld_qkv, 1,
+                          w.kt + static_cast<int64_t>(k0) * hd, std::min(tiles.k, seq - k0),  // the packed tile's width
+                          w.s, nk, false, TileMask::COLUMNS, q0 - k0},
+                         vb);
             for (int r = 0; r < nq; ++r) {
                 const int visible = std::min(nk, q0 + r - k0 + 1);  // keys k0 .. q0 + r
                 T mx;
-                const T sum = softmax_tile_row(S + static_cast<int64_t>(r) * nk, visible, nk, m[r], &mx);
-                const T corr = exp_fast(m[r] - mx);  // 0 on the first tile
-                l[r] = l[r] * corr + sum;
-                m[r] = mx;
-                if (corr != T(1)) scale_row(O + static_cast<int64_t>(r) * x.ld_out, corr, hd);
+                const T sum = softmax_tile_row(w.s + static_cast<int64_t>(r) * nk, visible, nk, w.m[r], &mx);
+                const T corr = exp_fast(w.m[r] - mx);  // 0 on the first tile
+                w.l[r] = w.l[r] * corr + sum;
+                w.m[r] = mx;
+                if (k0 > 0 && corr != T(1)) scale_row(w.o + static_cast<int64_t>(r) * hd, corr, hd);
             }
-            // O_i += P V_j
-            gemm_serial<T>(false, false, nq, hd, nk, T(1), S, nk, x.v + static_cast<int64_t>(k0) * x.ld_qkv, x.ld_qkv,
-                           T(1), O, x.ld_out);
+            next.advance(rows_done += nq, rows_all);
+            // O_i (nq, hd) [+]= P V_j over each row's visible keys (every row sees key 0: the first tile sets O_i)
+            tile_gemm<T>({nq, hd, nk, w.s, nk, 1, w.v + static_cast<int64_t>(k0) * hd, hd, w.o, hd, k0 > 0,
+                          TileMask::P_END, q0 - k0},
+                         vb);
         }
         for (int r = 0; r < nq; ++r) {
-            scale_row(O + static_cast<int64_t>(r) * x.ld_out, T(1) / l[r], hd);
-            lse[q0 + r] = m[r] + std::log(l[r]);
+            T* o = out + static_cast<int64_t>(q0 + r) * x.ld_out;
+            const T inv = T(1) / w.l[r];
+            for (int e = 0; e < hd; ++e) o[e] = w.o[static_cast<int64_t>(r) * hd + e] * inv;
+            lse[q0 + r] = w.m[r] + std::log(w.l[r]);
         }
     }
 }
 
-// dq, dk, dv: the head's gradient rows (stride 3d); dout, out: row stride d. D (seq) = rowsum(dO * O).
+// Packs what the backward pass reads of one head: scale K^T and V^T per key tile, K, Q and dO as contiguous rows,
+// and D (seq) = rowsum(dO * O).
+template <typename T>
+void pack_backward(const FusedScratch<T>& w, const T* dout, const T* out, const HeadView<T>& x, int seq, int hd,
+                   T scale, int tk) {
+    for (int t = 0; t < seq; ++t) {
+        const int64_t r = static_cast<int64_t>(t) * x.ld_qkv, ro = static_cast<int64_t>(t) * x.ld_out;
+        if (t + PREFETCH_ROWS < seq) {
+            const int64_t ahead = static_cast<int64_t>(PREFETCH_ROWS) * x.ld_qkv,
+                          ahead_o = static_cast<int64_t>(PREFETCH_ROWS) * x.ld_out;
+            for (const T* row :
+                 {x.q + r + ahead, x.k + r + ahead, x.v + r + ahead, dout + ro + ahead_o, out + ro + ahead_o})
+                prefetch_row(row, hd);
+        }
+        scatter_row(w.kt, x.k + r, t, seq, hd, tk, scale);
+        scatter_row(w.vt, x.v + r, t, seq, hd, tk, T(1));
+        const int64_t c = static_cast<int64_t>(t) * hd;
+        copy_row(w.k + c, x.k + r, hd);
+        copy_row(w.q + c, x.q + r, hd);
+        copy_row(w.dout + c, dout + ro, hd);
+        w.D[t] = dot(dout + ro, out + ro, hd);
+    }
+}
+
+// dq, dk, dv: the head's gradient rows (stride 3d); dout, out: row stride d.
 template <typename T>
 void fused_backward_head(T* dq, T* dk, T* dv, const T* dout, const T* out, const T* lse, const HeadView<T>& x, int seq,
-                         int hd, T scale, AttentionTiles tiles, T* P, T* dP, T* D) {
-    for (int t = 0; t < seq; ++t) {
-        D[t] = dot(dout + static_cast<int64_t>(t) * x.ld_out, out + static_cast<int64_t>(t) * x.ld_out, hd);
-        for (T* row : {dq, dk, dv}) std::fill(row + static_cast<int64_t>(t) * x.ld_qkv, row + static_cast<int64_t>(t) * x.ld_qkv + hd, T(0));
-    }
+                         int hd, T scale, AttentionTiles tiles, const FusedScratch<T>& w, int vb, NextHead<T>& next) {
+    pack_backward(w, dout, out, x, seq, hd, scale, tiles.k);
+    int64_t rows_done = 0, rows_all = 0;  // score rows, for the next head's prefetch
+    for (int k0 = 0; k0 < seq; k0 += tiles.k) rows_all += seq - k0 / tiles.q * tiles.q;
     for (int k0 = 0; k0 < seq; k0 += tiles.k) {
         const int nk = std::min(tiles.k, seq - k0);
-        const T* Kj = x.k + static_cast<int64_t>(k0) * x.ld_qkv;
-        const T* Vj = x.v + static_cast<int64_t>(k0) * x.ld_qkv;
-        T* dKj = dk + static_cast<int64_t>(k0) * x.ld_qkv;
-        T* dVj = dv + static_cast<int64_t>(k0) * x.ld_qkv;
-        // Query tiles that see this key tile: those ending at or after k0.
-        for (int q0 = k0 / tiles.q * tiles.q; q0 < seq; q0 += tiles.q) {
-            const int nq = std::min(tiles.q, seq - q0);
+        const T* Ktj = w.kt + static_cast<int64_t>(k0) * hd;
+        const T* Vtj = w.vt + static_cast<int64_t>(k0) * hd;
+        // Query tiles that see this key tile: those ending at or after k0. The first sets dK_j and dV_j (keys it
+        // does not reach are zeroed here); the first key tile, which every query sees, sets dQ.
+        const int q_first = k0 / tiles.q * tiles.q;
+        const int64_t reached = static_cast<int64_t>(std::min(nk, q_first + tiles.q - k0)) * hd;
+        std::fill(w.dk + reached, w.dk + static_cast<int64_t>(nk) * hd, T(0));
+        std::fill(w.dv + reached, w.dv + static_cast<int64_t>(nk) * hd, T(0));
+        for (int q0 = q_first; q0 < seq; q0 += tiles.q) {
+            const int nq = std::min(tiles.q, seq - q0), diag = q0 - k0;
             // Keys after the tile's last query are masked for all of it: only the first nv of the tile take part.
             const int nv = std::min(nk, q0 + nq - k0);
-            const T* Qi = x.q + static_cast<int64_t>(q0) * x.ld_qkv;
-            const T* dOi = dout + static_cast<int64_t>(q0) * x.ld_out;
-            // P (nq, nv) = exp(scale Q_i K_j^T - lse), recomputed; keys after the query are 0.
-            gemm_serial<T>(false, true, nq, nv, hd, scale, Qi, x.ld_qkv, Kj, x.ld_qkv, T(0), P, nv);
-            // dP (nq, nv) = dO_i V_j^T
-            gemm_serial<T>(false, true, nq, nv, hd, T(1), dOi, x.ld_out, Vj, x.ld_qkv, T(0), dP, nv);
-            for (int r = 0; r < nq; ++r)  // dS into dP, with the score's scale folded in
-                dscore_tile_row(P + static_cast<int64_t>(r) * nv, dP + static_cast<int64_t>(r) * nv,
-                                std::clamp(q0 + r - k0 + 1, 0, nv), nv, lse[q0 + r], D[q0 + r], scale);
+            const T* Qi = w.q + static_cast<int64_t>(q0) * hd;
+            const T* dOi = w.dout + static_cast<int64_t>(q0) * hd;
+            // P (nq, nv) = Q_i (scale K_j)^T, recomputed (exp below); dP (nq, nv) = dO_i V_j^T
+            tile_gemm<T>({nq, nv, hd, Qi, hd, 1, Ktj, nk, w.s, nv, false, TileMask::COLUMNS, diag}, vb);
+            tile_gemm<T>({nq, nv, hd, dOi, hd, 1, Vtj, nk, w.dp, nv, false, TileMask::COLUMNS, diag}, vb);
+            for (int r = 0; r < nq; ++r)  // dS into dP, with the score's scale folded in; keys after the query are 0
+                dscore_tile_row(w.s + static_cast<int64_t>(r) * nv, w.dp + static_cast<int64_t>(r) * nv,
+                                std::clamp(q0 + r - k0 + 1, 0, nv), nv, lse[q0 + r], w.D[q0 + r], scale);
+            next.advance(rows_done += nq, rows_all);
             // dV_j += P^T dO_i; dQ_i += dS K_j; dK_j += dS^T Q_i
-            gemm_serial<T>(true, false, nv, hd, nq, T(1), P, nv, dOi, x.ld_out, T(1), dVj, x.ld_qkv);
-            gemm_serial<T>(false, false, nq, hd, nv, T(1), dP, nv, Kj, x.ld_qkv, T(1),
-                           dq + static_cast<int64_t>(q0) * x.ld_qkv, x.ld_qkv);
-            gemm_serial<T>(true, false, nv, hd, nq, T(1), dP, nv, Qi, x.ld_qkv, T(1), dKj, x.ld_qkv);
+            const bool first = q0 == q_first;
+            tile_gemm<T>({nv, hd, nq, w.s, 1, nv, dOi, hd, w.dv, hd, !first, TileMask::P_BEGIN, diag}, vb);
+            tile_gemm<T>({nq, hd, nv, w.dp, nv, 1, w.k + static_cast<int64_t>(k0) * hd, hd,
+                          w.dq + static_cast<int64_t>(q0) * hd, hd, k0 > 0, TileMask::P_END, diag},
+                         vb);
+            tile_gemm<T>({nv, hd, nq, w.dp, 1, nv, Qi, hd, w.dk, hd, !first, TileMask::P_BEGIN, diag}, vb);
         }
+        unpack_rows(dk + static_cast<int64_t>(k0) * x.ld_qkv, x.ld_qkv, w.dk, nk, hd);
+        unpack_rows(dv + static_cast<int64_t>(k0) * x.ld_qkv, x.ld_qkv, w.dv, nk, hd);
     }
+    unpack_rows(dq, x.ld_qkv, w.dq, seq, hd);
 }
 
 // ---- naive --------------------------------------------------------------------------------------------------
@@ -191,10 +351,11 @@ void naive_backward_head(T* dq, T* dk, T* dv, const T* dout, const T* att, const
     gemm_serial<T>(true, false, seq, hd, seq, T(1), dS, seq, x.q, x.ld_qkv, T(0), dk, x.ld_qkv);    // dS^T Q
 }
 
-size_t per_thread_scratch(AttentionImpl impl, int seq, AttentionTiles t) {
-    return impl == AttentionImpl::FUSED ? static_cast<size_t>(2) * t.q * t.k + 2 * t.q + seq
-                                        : static_cast<size_t>(seq) * seq;
+size_t per_thread_scratch(AttentionImpl impl, int seq, int hd, AttentionTiles t) {
+    return impl == AttentionImpl::FUSED ? fused_scratch_size(seq, hd, t) : static_cast<size_t>(seq) * seq;
 }
+
+int vector_bytes(AttentionTiles t) { return t.vector_bytes ? t.vector_bytes : tile_vector_bytes(); }
 
 }  // namespace
 
@@ -203,22 +364,32 @@ size_t attention_stats(AttentionImpl impl, int B, int seq, int H) {
     return impl == AttentionImpl::FUSED ? n : n * seq;
 }
 
-size_t attention_scratch(AttentionImpl impl, int seq, int threads, AttentionTiles tiles) {
-    return per_thread_scratch(impl, seq, tiles) * static_cast<size_t>(threads);
+size_t attention_scratch(AttentionImpl impl, int seq, int hd, int threads, AttentionTiles tiles) {
+    return per_thread_scratch(impl, seq, hd, tiles) * static_cast<size_t>(threads);
 }
 
 namespace {
 
-// Runs fn(S, task, b, h, x) for every (batch, head) of qkv, one per claim, each thread with its own `per` elements
-// of scratch S (found by the pool's thread index).
+// Runs fn(S, task, b, h, x, next) for every (batch, head) of qkv, one per claim, each thread with its own `per`
+// elements of scratch S (found by the pool's thread index); next: the head's NextHead with the rows of qkv it will
+// read (fn adds the rest).
 template <typename T, typename F>
 void for_each_head(ThreadPool& pool, const T* qkv, int B, int seq, int H, int hd, T* scratch, size_t per, F&& fn) {
-    std::atomic<int64_t> next{0};
-    pool.run([&](int thread, int) {
+    std::atomic<int64_t> claim{0};
+    const int64_t tasks = static_cast<int64_t>(B) * H;
+    pool.run([&](int thread, int threads) {
         T* S = scratch + per * thread;
-        for (int64_t task; (task = next.fetch_add(1)) < static_cast<int64_t>(B) * H;) {
+        for (int64_t task; (task = claim.fetch_add(1)) < tasks;) {
             const int b = static_cast<int>(task / H), h = static_cast<int>(task % H);
-            fn(S, task, b, h, head_view(qkv, b, h, seq, H, hd));
+            NextHead<T> next{.seq = seq, .hd = hd};
+            if (const int64_t guess = task + threads; guess < tasks) {
+                const HeadView<T> n =
+                    head_view(qkv, static_cast<int>(guess / H), static_cast<int>(guess % H), seq, H, hd);
+                for (const T* row : {n.q, n.k, n.v}) next.add(row, n.ld_qkv);
+                next.b = static_cast<int>(guess / H);
+                next.h = static_cast<int>(guess % H);
+            }
+            fn(S, task, b, h, head_view(qkv, b, h, seq, H, hd), next);
         }
     });
 }
@@ -231,12 +402,13 @@ void attention_forward(ThreadPool& pool, AttentionImpl impl, T* out, T* stats, c
     OpClock clock(Op::ATTENTION);
     const T scale = T(1) / std::sqrt(static_cast<T>(hd));
     const int d = H * hd;
-    for_each_head(pool, qkv, B, seq, H, hd, scratch, per_thread_scratch(impl, seq, tiles),
-                  [&](T* S, int64_t task, int b, int h, const HeadView<T>& x) {
+    const int vb = vector_bytes(tiles);
+    for_each_head(pool, qkv, B, seq, H, hd, scratch, per_thread_scratch(impl, seq, hd, tiles),
+                  [&](T* S, int64_t task, int b, int h, const HeadView<T>& x, NextHead<T>& next) {
                       T* o = out + static_cast<int64_t>(b) * seq * d + static_cast<int64_t>(h) * hd;
                       if (impl == AttentionImpl::FUSED) {
-                          T* m = S + tiles.q * tiles.k;
-                          fused_forward_head(o, stats + task * seq, x, seq, hd, scale, tiles, S, m, m + tiles.q);
+                          fused_forward_head(o, stats + task * seq, x, seq, hd, scale, tiles,
+                                             fused_scratch(S, seq, hd, tiles), vb, next);
                       } else {
                           naive_forward_head(o, stats + task * seq * seq, x, seq, hd, scale);
                       }
@@ -249,19 +421,25 @@ void attention_backward(ThreadPool& pool, AttentionImpl impl, T* dqkv, const T* 
     OpClock clock(Op::ATTENTION);
     const T scale = T(1) / std::sqrt(static_cast<T>(hd));
     const int d = H * hd;
-    for_each_head(pool, qkv, B, seq, H, hd, scratch, per_thread_scratch(impl, seq, tiles),
-                  [&](T* S, int64_t task, int b, int h, const HeadView<T>& x) {
-                      const int64_t head_off = static_cast<int64_t>(b) * seq * d + static_cast<int64_t>(h) * hd;
-                      T* dq = dqkv + static_cast<int64_t>(b) * seq * 3 * d + static_cast<int64_t>(h) * hd;
-                      if (impl == AttentionImpl::FUSED) {
-                          T* dP = S + tiles.q * tiles.k;
-                          fused_backward_head(dq, dq + d, dq + 2 * d, dout + head_off, out + head_off, stats + task * seq,
-                                              x, seq, hd, scale, tiles, S, dP, dP + tiles.q * tiles.k + 2 * tiles.q);
-                      } else {
-                          naive_backward_head(dq, dq + d, dq + 2 * d, dout + head_off, stats + task * seq * seq, x, seq,
-                                              hd, scale, S);
-                      }
-                  });
+    const int vb = vector_bytes(tiles);
+    for_each_head(
+        pool, qkv, B, seq, H, hd, scratch, per_thread_scratch(impl, seq, hd, tiles),
+        [&](T* S, int64_t task, int b, int h, const HeadView<T>& x, NextHead<T>& next) {
+            const int64_t head_off = static_cast<int64_t>(b) * seq * d + static_cast<int64_t>(h) * hd;
+            T* dq = dqkv + static_cast<int64_t>(b) * seq * 3 * d + static_cast<int64_t>(h) * hd;
+            if (impl == AttentionImpl::FUSED) {
+                if (next.b >= 0) {
+                    const int64_t off = static_cast<int64_t>(next.b) * seq * d + static_cast<int64_t>(next.h) * hd;
+                    next.add(dout + off, d);
+                    next.add(out + off, d);
+                }
+                fused_backward_head(dq, dq + d, dq + 2 * d, dout + head_off, out + head_off, stats + task * seq, x, seq,
+                                    hd, scale, tiles, fused_scratch(S, seq, hd, tiles), vb, next);
+            } else {
+                naive_backward_head(dq, dq + d, dq + 2 * d, dout + head_off, stats + task * seq * seq, x, seq, hd,
+                                    scale, S);
+            }
+        });
 }
 
 template void attention_forward<float>(ThreadPool&, AttentionImpl, float*, float*, const float*, int, int, int, int,

@@ -80,7 +80,7 @@ struct GptPlan {
         datty = take(N * d);
         dfch = take(N * c.fc_rows());
         dfcact = take(N * c.n_ff);
-        attn = take(static_cast<int64_t>(attention_scratch(o.attention, o.seq, threads)));
+        attn = take(static_cast<int64_t>(attention_scratch(o.attention, o.seq, c.head_dim(), threads)));
         reduce = take(static_cast<int64_t>(std::max(norm_scratch(c.n_embd), linear_scratch(std::max(3 * c.n_embd, c.fc_rows())))));
         dy = o.precision == Precision::BF16 ? take(N * std::max(3 * d, static_cast<int64_t>(c.fc_rows()))) : -1;
     }

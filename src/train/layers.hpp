@@ -76,11 +76,14 @@ void rope_backward(ThreadPool& pool, T* dqkv, int B, int seq, int H, int hd, flo
 //   FUSED  (B, H, seq) log-sum-exp of each query's scores; the scores are recomputed tile by tile in the
 //          backward pass, as FlashAttention does, so nothing of size seq x seq is stored;
 //   NAIVE  (B, H, seq, seq) the softmax probabilities.
-// scratch: attention_scratch(...) elements (per-thread score tiles). `tiles`: the fused path's query and key
-// tile sizes (the defaults: 128 x 128, whose two score tiles per thread, 128 KB, stay in L2 — 10-20% faster than
-// 128 x 256 at seq 256 on an Ice Lake core; tests use small ones to cross tile edges on small shapes).
+// scratch: attention_scratch(...) elements (per-thread score tiles and packed operands). `tiles`: the fused path's
+// query and key tile sizes (the defaults: 128 x 128, whose two score tiles per thread, 128 KB, stay in L2 — 10-20%
+// faster than 128 x 256 at seq 256 on an Ice Lake core; tests use small ones to cross tile edges on small shapes),
+// and the vector width of its tile kernel in bytes (train/tile-gemm.hpp; 0: this CPU's best; tests set 32 to run
+// the AVX2-width kernel on an AVX-512 machine too).
 struct AttentionTiles {
     int q = 128, k = 128;
+    int vector_bytes = 0;
 };
 template <typename T>
 void attention_forward(ThreadPool& pool, AttentionImpl impl, T* out, T* stats, const T* qkv, int B, int seq, int H,
@@ -90,7 +93,7 @@ template <typename T>
 void attention_backward(ThreadPool& pool, AttentionImpl impl, T* dqkv, const T* dout, const T* out, const T* stats,
                         const T* qkv, int B, int seq, int H, int hd, T* scratch, AttentionTiles tiles = {});
 size_t attention_stats(AttentionImpl impl, int B, int seq, int H);
-size_t attention_scratch(AttentionImpl impl, int seq, int threads, AttentionTiles tiles = {});
+size_t attention_scratch(AttentionImpl impl, int seq, int hd, int threads, AttentionTiles tiles = {});
 
 // ---- loss -------------------------------------------------------------------------------------------------
 // Softmax cross-entropy over logits (N, V), fused with its gradient: logits become dlogits = (softmax -
