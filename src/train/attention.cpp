@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <initializer_list>
 #include <limits>
 #include <utility>
 
@@ -86,7 +87,7 @@ VERSUS_TRAIN_SIMD void scale_row(T* __restrict x, T k, int n) {
 template <typename T>
 struct FusedScratch {
     T *kt, *vt;                // per key tile (hd, nk): scale K_j^T, and V_j^T (backward)
-    T *v, *k, *q, *dout, *dq;  // rows of hd, contiguous (forward: v; backward: k, q, dout and dq's sum)
+    T *v, *k, *q, *dout, *dq;  // rows of hd, contiguous (forward: k, v; backward: all, dq being dQ's sum)
     T *s, *dp;                 // (tq, tk) scores or probabilities, and their gradients
     T* o;                      // (tq, hd) the forward's accumulator
     T *dk, *dv;                // (tk, hd) the backward's sums for one key tile
@@ -96,11 +97,11 @@ struct FusedScratch {
 
 // Every buffer starts on a cache line: the tile kernel's vector loads and stores then never straddle two (which
 // costs them a third of their speed). SCRATCH_BUFFERS: how many fused_scratch carves.
-constexpr int SCRATCH_BUFFERS = 14, LINE_BYTES = 64;
+constexpr int SCRATCH_BUFFERS = 15, LINE_BYTES = 64;
 
 size_t fused_scratch_size(int seq, int hd, AttentionTiles t) {
     const size_t n = static_cast<size_t>(seq) * hd;
-    return 6 * n + static_cast<size_t>(t.q) * (2 * t.k + hd + 2) + static_cast<size_t>(2) * t.k * hd + seq +
+    return 7 * n + static_cast<size_t>(t.q) * (2 * t.k + hd + 2) + static_cast<size_t>(2) * t.k * hd + seq +
            static_cast<size_t>(SCRATCH_BUFFERS + 1) * LINE_BYTES;  // each alignment skips fewer elements than this
 }
 
@@ -114,7 +115,8 @@ FusedScratch<T> fused_scratch(T* p, int seq, int hd, AttentionTiles t) {
     auto take = [&p, &align](int64_t count) { return std::exchange(p, align(p + count)); };
     FusedScratch<T> w;
     w.kt = take(n);
-    w.vt = w.v = take(n);  // V^T in the backward pass, V in the forward
+    w.vt = take(n);
+    w.v = take(n);
     w.k = take(n);
     w.q = take(n);
     w.dout = take(n);
@@ -144,18 +146,42 @@ void prefetch_row(const T* row, int hd, bool write = false) {
     }
 }
 
-// Row t of a (seq, hd) operand, times mul, into its key tile's (hd, nk) block of dst: the B operand of a product
-// whose columns are keys, read contiguously by every query tile.
-template <typename T>
-void scatter_row(T* __restrict dst, const T* __restrict row, int t, int seq, int hd, int tk, T mul) {
-    const int k0 = t / tk * tk, nk = std::min(tk, seq - k0);
-    T* col = dst + static_cast<int64_t>(k0) * hd + (t - k0);
-    for (int e = 0; e < hd; ++e) col[static_cast<int64_t>(e) * nk] = row[e] * mul;
-}
-
 template <typename T>
 void copy_row(T* __restrict to, const T* __restrict from, int hd) {
     for (int e = 0; e < hd; ++e) to[e] = from[e];
+}
+
+// One operand of copy_rows_in: seq rows of hd at stride ld, to a contiguous (seq, hd) buffer (null: only
+// prefetched, for a loop that reads them in place).
+template <typename T>
+struct RowsIn {
+    T* to;
+    const T* from;
+    int64_t ld;
+};
+
+template <typename T>
+VERSUS_TRAIN_SIMD void copy_rows_in(std::initializer_list<RowsIn<T>> ops, int seq, int hd) {
+    for (int t = 0; t < seq; ++t)
+        for (const RowsIn<T>& o : ops) {
+            if (t + PREFETCH_ROWS < seq) prefetch_row(o.from + (t + PREFETCH_ROWS) * o.ld, hd);
+            if (o.to) copy_row(o.to + static_cast<int64_t>(t) * hd, o.from + t * o.ld, hd);
+        }
+}
+
+// Each key tile of src (seq, hd; contiguous), times mul, transposed into its (hd, nk) block of dst: the B operand
+// of a product whose columns are keys, read contiguously by every query tile.
+template <typename T>
+VERSUS_TRAIN_SIMD void transpose_tiles(T* __restrict dst, const T* __restrict src, int seq, int hd, int tk, T mul) {
+    for (int k0 = 0; k0 < seq; k0 += tk) {
+        const int nk = std::min(tk, seq - k0);
+        T* t = dst + static_cast<int64_t>(k0) * hd;
+        const T* x = src + static_cast<int64_t>(k0) * hd;
+        for (int e = 0; e < hd; ++e)
+#pragma omp simd
+            for (int c = 0; c < nk; ++c)
+                t[static_cast<int64_t>(e) * nk + c] = x[static_cast<int64_t>(c) * hd + e] * mul;
+    }
 }
 
 // rows (n, hd) contiguous -> rows of stride ld_to (the gradients in dqkv)
@@ -195,16 +221,9 @@ struct NextHead {
 template <typename T>
 void fused_forward_head(T* out, T* lse, const HeadView<T>& x, int seq, int hd, T scale, AttentionTiles tiles,
                         const FusedScratch<T>& w, int vb, NextHead<T>& next) {
-    for (int t = 0; t < seq; ++t) {  // K -> scale K^T per key tile, V -> contiguous rows
-        const int64_t r = static_cast<int64_t>(t) * x.ld_qkv, ahead = static_cast<int64_t>(PREFETCH_ROWS) * x.ld_qkv;
-        if (t + PREFETCH_ROWS < seq) {
-            prefetch_row(x.k + r + ahead, hd);
-            prefetch_row(x.v + r + ahead, hd);
-            prefetch_row(x.q + r + ahead, hd);
-        }
-        scatter_row(w.kt, x.k + r, t, seq, hd, tiles.k, scale);
-        copy_row(w.v + static_cast<int64_t>(t) * hd, x.v + r, hd);
-    }
+    // K and V -> contiguous rows (Q is read in place: prefetched), then K -> scale K^T per key tile
+    copy_rows_in<T>({{w.k, x.k, x.ld_qkv}, {w.v, x.v, x.ld_qkv}, {nullptr, x.q, x.ld_qkv}}, seq, hd);
+    transpose_tiles(w.kt, w.k, seq, hd, tiles.k, scale);
     int64_t rows_done = 0, rows_all = 0;  // score rows, for the next head's prefetch
     for (int q0 = 0; q0 < seq; q0 += tiles.q)
         rows_all += static_cast<int64_t>(std::min(tiles.q, seq - q0)) * (q0 / tiles.k + 1);
@@ -248,23 +267,16 @@ void fused_forward_head(T* out, T* lse, const HeadView<T>& x, int seq, int hd, T
 template <typename T>
 void pack_backward(const FusedScratch<T>& w, const T* dout, const T* out, const HeadView<T>& x, int seq, int hd,
                    T scale, int tk) {
-    for (int t = 0; t < seq; ++t) {
-        const int64_t r = static_cast<int64_t>(t) * x.ld_qkv, ro = static_cast<int64_t>(t) * x.ld_out;
-        if (t + PREFETCH_ROWS < seq) {
-            const int64_t ahead = static_cast<int64_t>(PREFETCH_ROWS) * x.ld_qkv,
-                          ahead_o = static_cast<int64_t>(PREFETCH_ROWS) * x.ld_out;
-            for (const T* row :
-                 {x.q + r + ahead, x.k + r + ahead, x.v + r + ahead, dout + ro + ahead_o, out + ro + ahead_o})
-                prefetch_row(row, hd);
-        }
-        scatter_row(w.kt, x.k + r, t, seq, hd, tk, scale);
-        scatter_row(w.vt, x.v + r, t, seq, hd, tk, T(1));
-        const int64_t c = static_cast<int64_t>(t) * hd;
-        copy_row(w.k + c, x.k + r, hd);
-        copy_row(w.q + c, x.q + r, hd);
-        copy_row(w.dout + c, dout + ro, hd);
-        w.D[t] = dot(dout + ro, out + ro, hd);
-    }
+    copy_rows_in<T>({{w.k, x.k, x.ld_qkv},
+                     {w.v, x.v, x.ld_qkv},
+                     {w.q, x.q, x.ld_qkv},
+                     {w.dout, dout, x.ld_out},
+                     {nullptr, out, x.ld_out}},
+                    seq, hd);
+    transpose_tiles(w.kt, w.k, seq, hd, tk, scale);
+    transpose_tiles(w.vt, w.v, seq, hd, tk, T(1));
+    for (int t = 0; t < seq; ++t)
+        w.D[t] = dot(w.dout + static_cast<int64_t>(t) * hd, out + static_cast<int64_t>(t) * x.ld_out, hd);
 }
 
 // dq, dk, dv: the head's gradient rows (stride 3d); dout, out: row stride d.
