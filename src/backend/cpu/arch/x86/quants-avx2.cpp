@@ -421,7 +421,8 @@ struct Q6_K {
 #pragma GCC unroll 8
             for (int r = 0; r < R; ++r) {
                 const uint8_t* wb = w + size_t(r) * ws + size_t(b) * 210;
-                for (size_t off = 0; off < 210; off += 64) {
+                // The next tile's block, every line of its 210 bytes (it straddles five when it starts late in one).
+                for (size_t off : {0, 64, 128, 192, 209}) {
                     _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws + off), _MM_HINT_T0);
                 }
                 const __m256i sc16 = _mm256_cvtepi8_epi16(loadu128(wb + 192));  // 16 scales as i16
