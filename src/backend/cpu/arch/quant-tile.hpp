@@ -31,6 +31,15 @@ inline float load_f32(const uint8_t* p) {
     return v;
 }
 
+// Every cache line of a weight block of BYTES bytes, wherever it starts: a block that is not whole lines
+// straddles one line more when it starts late in one, so its last byte is fetched too. Decode's R row streams
+// start cold; each tile fetches the next tile's blocks this way (into L1).
+template <size_t BYTES>
+inline void prefetch_block(const uint8_t* p) {
+    for (size_t off = 0; off < BYTES; off += 64) __builtin_prefetch(p + off);
+    if constexpr (BYTES % 64 != 0) __builtin_prefetch(p + BYTES - 1);
+}
+
 // run<R, T> for (nr, nt), through a chain of compile-time comparisons the compiler folds into one switch (an
 // entry function with a target attribute can inline all of it, which a table of pointers would prevent).
 template <class K, int I>

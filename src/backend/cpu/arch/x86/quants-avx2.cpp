@@ -38,6 +38,7 @@ using simd::block_q4_0;
 using simd::block_q8_0;
 using simd::load_f32;
 using simd::load_u16;
+using simd::prefetch_block;
 using simd::tile_of;
 
 // ---- helpers -------------------------------------------------------------------------------------
@@ -354,6 +355,7 @@ struct K4 {
 #pragma GCC unroll 8
             for (int r = 0; r < R; ++r) {
                 const uint8_t* wb = w + size_t(r) * ws + size_t(b) * WB;
+                // Not prefetch_block: this compute-bound rung measured slower with the straddled line fetched too.
                 for (size_t off = 0; off < WB; off += 64) {
                     _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws + off), _MM_HINT_T0);
                 }
@@ -421,10 +423,7 @@ struct Q6_K {
 #pragma GCC unroll 8
             for (int r = 0; r < R; ++r) {
                 const uint8_t* wb = w + size_t(r) * ws + size_t(b) * 210;
-                // The next tile's block, every line of its 210 bytes (it straddles five when it starts late in one).
-                for (size_t off : {0, 64, 128, 192, 209}) {
-                    _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws + off), _MM_HINT_T0);
-                }
+                prefetch_block<210>(wb + R * ws);
                 const __m256i sc16 = _mm256_cvtepi8_epi16(loadu128(wb + 192));  // 16 scales as i16
                 const float d = load_f16(wb + 208);
                 __m256i isum[T];

@@ -36,6 +36,7 @@ using simd::block_q4_0;
 using simd::block_q8_0;
 using simd::load_f32;
 using simd::load_u16;
+using simd::prefetch_block;
 using simd::tile_of;
 
 // ---- helpers -------------------------------------------------------------------------------------
@@ -415,9 +416,7 @@ struct K4 {
             for (int r = 0; r < R; ++r) {
                 const uint8_t* wb = w + size_t(r) * ws + size_t(b) * WB;
                 const uint8_t* qs = wb + (FIVE ? 48 : 16);
-                _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws), _MM_HINT_T0);
-                _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws + 64), _MM_HINT_T0);
-                _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws + WB - 1), _MM_HINT_T0);
+                prefetch_block<WB>(wb + R * ws);
                 const __m128i scm = k4_scales(wb + 4);
                 const __m512i sc16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(scm));  // scales as i16, lanes 0..7
                 const __m128i mn8 = _mm_cvtepu8_epi16(_mm_srli_si128(scm, 8));
@@ -478,10 +477,7 @@ struct Q6_K {
         for (int64_t b = 0; b < nb; ++b) {
             for (int r = 0; r < R; ++r) {
                 const uint8_t* wb = w + size_t(r) * ws + size_t(b) * 210;
-                // The next tile's block (every line of its 210 bytes): decode's R row streams start cold.
-                for (size_t off : {0, 64, 128, 192, 209}) {
-                    _mm_prefetch(reinterpret_cast<const char*>(wb + R * ws + off), _MM_HINT_T0);
-                }
+                prefetch_block<210>(wb + R * ws);
                 const __m256i sc16 = _mm256_cvtepi8_epi16(loadu128(wb + 192));
                 const __m512i sc512 = zext256(sc16);
                 const float d = load_f16(wb + 208);
