@@ -74,7 +74,12 @@ void check(const Tokenizer& t, const std::string& text, bool add_special, bool p
     const std::string back = t.decode(ids, true);
     // SentencePiece reads a "▁" of the text as a space: such text cannot come back unchanged.
     const bool spm_mark = t.kind() == TokenizerKind::SPM && text.find(SP) != std::string::npos;
-    if (!add_special && !spm_mark && utf8_is_valid(text) && back != text) {
+    // Plain text whose pieces merge into a control token's text (SentencePiece's "<s" + ">" becomes <s>, as
+    // in llama.cpp) decodes as a special boundary, which drops the space the encoder puts after one.
+    bool merged_special = false;
+    for (int32_t id : ids)
+        merged_special |= !parse_special && t.token_type(id) != TOKEN_TYPE_NORMAL && t.token_type(id) != TOKEN_TYPE_BYTE;
+    if (!add_special && !spm_mark && !merged_special && utf8_is_valid(text) && back != text) {
         std::fprintf(stderr, "round trip lost the text (%zu bytes -> %zu)\n", text.size(), back.size());
         std::abort();
     }
