@@ -70,6 +70,17 @@ struct PanelQ8_0 {
     }
 };
 
+// Q8_0 as signed bytes, with no offset (M = 0), for a rung whose group multiplies signed weights: with the
+// offset, u reaches 255 and one vpmaddubsw step's pairs (2 * 127 * 255) overflow int16 (x86/quants-avx2.cpp).
+struct PanelQ8_0Signed {
+    static constexpr int G = 32, BLOCK = 34, PER = 1, U_MAX = 128;  // |w|
+    static void decode(const uint8_t* row, int64_t g, uint8_t* u, PanelScales* f) {
+        const uint8_t* b = row + size_t(g) * 34;
+        std::memcpy(u, b + 2, 32);
+        *f = {load_u16(b), load_u16(b), 1.0f, 0.0f};
+    }
+};
+
 // The 6-bit scale and min of sub-block j of a Q4_K/Q5_K super-block from its 12 packed bytes.
 inline void k_scale_min(const uint8_t* q, int j, int* sc, int* mn) {
     if (j < 4) {

@@ -472,7 +472,7 @@ struct Q6_K {
 // ---- prefill panels (arch/quant-panel.hpp) -------------------------------------------------------
 
 // 8 rows per vector, one sub-panel by four tokens (16 registers): vpmaddubsw steps added in int16 (FOLD of
-// them) and widened by vpmaddwd. Q8_0 (u up to 255 overflows the int16 pairs) keeps its tiles.
+// them) and widened by vpmaddwd.
 struct PanelAvx2 {
     using I = __m256i;
     using F = __m256;
@@ -529,6 +529,25 @@ struct PanelAvx2 {
     }
 };
 
+// Q8_0's panel holds signed weights (PanelQ8_0Signed): each step multiplies |w| by x carrying w's sign, as the
+// tiles do, so that its pairs stay within int16 (2 * 128 * 127); no two steps add up before they are widened.
+struct PanelAvx2Signed : PanelAvx2 {
+    template <int KQ, int T_, int FOLD>
+    static void group(const uint8_t* w, size_t, const uint8_t* x, size_t xs, I (&s)[P][T_]) {
+        static_assert(FOLD == 1, "signed pairs leave no room to add steps in int16");
+        const I ones = _mm256_set1_epi16(1);
+        for (auto& a : s[0]) a = _mm256_setzero_si256();
+#pragma GCC unroll 8
+        for (int k = 0; k < KQ; ++k) {
+            const I wk = iload(w + 32 * k), ak = _mm256_sign_epi8(wk, wk);  // |w|: -128 stays 0x80, read as 128
+            for (int t = 0; t < T_; ++t) {
+                const I h = _mm256_maddubs_epi16(ak, _mm256_sign_epi8(bcast4(x + size_t(t) * xs + 4 * k), wk));
+                s[0][t] = _mm256_add_epi32(s[0][t], _mm256_madd_epi16(h, ones));
+            }
+        }
+    }
+};
+
 constexpr int PANEL_MIN_TOKS = 32;
 
 constexpr QuantKernelSet AVX2 = {
@@ -542,7 +561,8 @@ constexpr QuantKernelSet AVX2 = {
                                            {simd::GEMM_MIN_TOKS, simd::gemm_weights<Avx2, true>}),
     /* .q4_0          = */ simd::with_panel(tile_of<Q4_0>(),
                                              simd::panel_of<PanelAvx2, simd::PanelQ4_0, false>(PANEL_MIN_TOKS)),
-    /* .q8_0          = */ tile_of<Q8_0>(),
+    /* .q8_0          = */ simd::with_panel(tile_of<Q8_0>(),
+                                             simd::panel_of<PanelAvx2Signed, simd::PanelQ8_0Signed, false>(PANEL_MIN_TOKS)),
     /* .q4_k          = */ simd::with_panel(tile_of<K4<false>>(),
                                              simd::panel_of<PanelAvx2, simd::PanelK4<false>, true>(PANEL_MIN_TOKS)),
     /* .q5_k          = */ simd::with_panel(tile_of<K4<true>>(),
