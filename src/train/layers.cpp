@@ -335,7 +335,7 @@ template <typename T>
 VERSUS_TRAIN_SIMD T cross_entropy_row(T* __restrict z, int V, int32_t t, T dscale) {
     T mx = z[0];
 #pragma omp simd reduction(max : mx)
-    for (int j = 0; j < V; ++j) mx = std::max(mx, z[j]);
+    for (int j = 0; j < V; ++j) mx = z[j] > mx ? z[j] : mx;  // (std::max does not vectorise here)
     const T zt = z[t] - mx;
     T sum = 0;
 #pragma omp simd reduction(+ : sum)
