@@ -329,18 +329,11 @@ template <typename T>
 void naive_forward_head(T* out, T* att, const HeadView<T>& x, int seq, int hd, T scale) {
     // att (seq, seq) = softmax(scale Q K^T, causal); out = att V
     gemm_serial<T>(false, true, seq, seq, hd, scale, x.q, x.ld_qkv, x.k, x.ld_qkv, T(0), att, seq);
-    for (int r = 0; r < seq; ++r) {
+    for (int r = 0; r < seq; ++r) {  // the fused path's vectorised row softmax, so that the two differ only in tiling
         T* s = att + static_cast<int64_t>(r) * seq;
-        T mx = s[0];
-        for (int c = 1; c <= r; ++c) mx = std::max(mx, s[c]);
-        T sum = 0;
-        for (int c = 0; c <= r; ++c) {
-            s[c] = exp_fast(s[c] - mx);
-            sum += s[c];
-        }
-        const T inv = T(1) / sum;
-        for (int c = 0; c <= r; ++c) s[c] *= inv;
-        for (int c = r + 1; c < seq; ++c) s[c] = 0;
+        T mx;
+        const T sum = softmax_tile_row(s, r + 1, seq, -std::numeric_limits<T>::infinity(), &mx);
+        scale_row(s, T(1) / sum, r + 1);
     }
     gemm_serial<T>(false, false, seq, hd, seq, T(1), att, seq, x.v, x.ld_qkv, T(0), out, x.ld_out);
 }
