@@ -2,7 +2,7 @@
 // (step, parts, step, parts, ...) so that a machine whose speed drifts affects both sides; prints each round's
 // ratio and the median. A benchmark, not a test: the figures depend on the machine and its load.
 //
-//   versus_train_bench gpt    [--model gpt2-124m] [--batch 4] [--seq 256] [--threads N] [--rounds 5] [--precision f32]
+//   versus_train_bench gpt    [--model gpt2-124m] [--batch 4] [--seq 256] [--threads N] [--rounds 9] [--precision f32]
 //                             [--compare-blas-threads 1]
 //       step time / the same step's GEMMs (every call gemm() received, on the same buffers, replayed alone) timed
 //       with the fastest GEMM versus has: the training engine's pool split (BLAS single-threaded) or BLAS's own
@@ -93,7 +93,7 @@ int bench_gpt(const std::map<std::string, std::string>& o) {
     go.precision = train::parse_precision(opt(o, "precision", "f32"));
     go.attention = train::parse_attention(opt(o, "attention", "fused"));
     const int threads = std::stoi(opt(o, "threads", std::to_string(cpu::ThreadPool::available_threads())));
-    const int rounds = std::stoi(opt(o, "rounds", "5"));
+    const int rounds = std::stoi(opt(o, "rounds", "9"));
     const double peak = cpu_peak(threads, go.precision);
     cpu::ThreadPool pool(threads);
     train::Gpt gpt(c, go, pool);
