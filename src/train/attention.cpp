@@ -346,9 +346,8 @@ void naive_backward_head(T* dq, T* dk, T* dv, const T* dout, const T* att, const
     for (int r = 0; r < seq; ++r) {
         const T* p = att + static_cast<int64_t>(r) * seq;
         T* g = dS + static_cast<int64_t>(r) * seq;
-        T dot = 0;
-        for (int c = 0; c <= r; ++c) dot += p[c] * g[c];
-        for (int c = 0; c <= r; ++c) g[c] = p[c] * (g[c] - dot) * scale;
+        const T pg = dot(p, g, r + 1);
+        for (int c = 0; c <= r; ++c) g[c] = p[c] * (g[c] - pg) * scale;
         for (int c = r + 1; c < seq; ++c) g[c] = 0;
     }
     gemm_serial<T>(true, false, seq, hd, seq, T(1), att, seq, dout, x.ld_out, T(0), dv, x.ld_qkv);  // P^T dO
