@@ -6,8 +6,9 @@
 //                             [--compare-blas-threads 1]
 //       step time / the same step's GEMMs (every call gemm() received, on the same buffers, replayed alone) timed
 //       with the fastest GEMM versus has: the training engine's pool split (BLAS single-threaded) or BLAS's own
-//       threads, whichever has the lower median over the rounds (docs/training.md: why not each round's faster). Also where the step's time went (train/op-clock.hpp), tokens/s
-//       and MFU against the CPU backend's measured peak. --compare-blas-threads 1 also times, in every round, a step
+//       threads, whichever has the lower median over the rounds (docs/training.md: why not each round's faster).
+//       Also where the step's time went (train/op-clock.hpp), tokens/s and MFU against the CPU backend's measured
+//       peak. --compare-blas-threads 1 also times, in every round, a step
 //       whose GEMMs run on BLAS's own threads instead of split over the pool.
 //   versus_train_bench attention [--batch 2] [--seq 256] [--heads 12] [--head-dim 64] [--threads N]
 //       attention forward + backward alone, fused (per-tile recompute) against naive (seq x seq kept).
@@ -120,25 +121,27 @@ int bench_gpt(const std::map<std::string, std::string>& o) {
                 c.name.c_str(), train::precision_name(go.precision), go.batch, go.seq, threads, calls.size(),
                 gemm_flops / 1e9, flops / 1e9);
     const bool compare_blas = opt(o, "compare-blas-threads", "0") == "1";
-    std::vector<double> steps, splits, owns, split_ratios, own_ratios, blas_steps;
+    std::vector<double> steps, splits, owns, blas_steps;
     for (int r = 0; r < rounds; ++r) {
         const auto before = op_times();
         const double step = seconds([&] { gpt.step(batch.tokens.data(), batch.targets.data()); });
         const auto after = op_times();
         // The two replays in alternating order, so that neither always runs right after the step.
-        double split = 0, own = 0;
-        for (int k = 0; k < 2; ++k) {
-            if ((k == 0) == (r % 2 == 0))
-                split = seconds([&] { gemms(train::GemmPath::SPLIT); });
-            else
-                own = seconds([&] { gemms(train::GemmPath::BLAS_THREADS); });
+        const auto split_time = [&] { return seconds([&] { gemms(train::GemmPath::SPLIT); }); };
+        const auto own_time = [&] { return seconds([&] { gemms(train::GemmPath::BLAS_THREADS); }); };
+        double split, own;
+        if (r % 2 == 0) {
+            split = split_time();
+            own = own_time();
+        } else {
+            own = own_time();
+            split = split_time();
         }
         steps.push_back(step);
         splits.push_back(split);
         owns.push_back(own);
-        split_ratios.push_back(step / split);
-        own_ratios.push_back(step / own);
-        std::printf("round %d: step %.3f s, GEMMs alone: pool split %.3f s (ratio %.3f), BLAS threads %.3f s (ratio %.3f)\n",
+        std::printf("round %d: step %.3f s, GEMMs alone: pool split %.3f s (ratio %.3f), BLAS threads %.3f s "
+                    "(ratio %.3f)\n",
                     r + 1, step, split, step / split, own, step / own);
         if (compare_blas) {
             train::set_gemm_auto_path(train::GemmPath::BLAS_THREADS);
@@ -159,15 +162,18 @@ int bench_gpt(const std::map<std::string, std::string>& o) {
     // The best GEMM is the path with the lower median; taking each round's faster replay instead would set the
     // minimum of two noisy samples against one sample of the step, a bias of its own.
     const bool split_best = median(splits) <= median(owns);
-    const double best = split_best ? median(splits) : median(owns);
+    const std::vector<double>& alone = split_best ? splits : owns;
+    const double best = median(alone);
+    std::vector<double> ratios;
+    for (size_t r = 0; r < steps.size(); ++r) ratios.push_back(steps[r] / alone[r]);
     const double s = median(steps);
     std::printf("median: step %.3f s, %.0f tokens/s, MFU %.1f%% of %.1f GFLOP/s measured peak; GEMMs alone %.3f s "
                 "(%s, the faster path: pool split %.3f, BLAS threads %.3f); step / GEMMs alone = %.3f (limit 1.15)\n",
                 s, tokens / s, 100 * flops / s / peak, peak / 1e9, best, split_best ? "pool split" : "BLAS threads",
-                median(splits), median(owns), median(split_best ? split_ratios : own_ratios));
+                median(splits), median(owns), median(ratios));
     if (compare_blas)
-        std::printf("with the step's GEMMs on BLAS's threads: step %.3f s, step / GEMMs alone = %.3f\n", median(blas_steps),
-                    median(blas_steps) / best);
+        std::printf("with the step's GEMMs on BLAS's threads: step %.3f s, step / GEMMs alone = %.3f\n",
+                    median(blas_steps), median(blas_steps) / best);
     return 0;
 }
 

@@ -77,8 +77,7 @@ void check(const Tokenizer& t, const std::string& text, bool add_special, bool p
     // Plain text whose pieces merge into a control token's text (SentencePiece's "<s" + ">" becomes <s>, as
     // in llama.cpp) decodes as a special boundary, which drops the space the encoder puts after one.
     bool merged_special = false;
-    for (int32_t id : ids)
-        merged_special |= !parse_special && t.token_type(id) != TOKEN_TYPE_NORMAL && t.token_type(id) != TOKEN_TYPE_BYTE;
+    for (int32_t id : ids) merged_special |= !parse_special && t.token_type(id) == TOKEN_TYPE_CONTROL;
     if (!add_special && !spm_mark && !merged_special && utf8_is_valid(text) && back != text) {
         std::fprintf(stderr, "round trip lost the text (%zu bytes -> %zu)\n", text.size(), back.size());
         std::abort();

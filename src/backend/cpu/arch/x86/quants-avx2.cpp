@@ -561,8 +561,8 @@ constexpr QuantKernelSet AVX2 = {
                                            {simd::GEMM_MIN_TOKS, simd::gemm_weights<Avx2, true>}),
     /* .q4_0          = */ simd::with_panel(tile_of<Q4_0>(),
                                              simd::panel_of<PanelAvx2, simd::PanelQ4_0, false>(PANEL_MIN_TOKS)),
-    /* .q8_0          = */ simd::with_panel(tile_of<Q8_0>(),
-                                             simd::panel_of<PanelAvx2Signed, simd::PanelQ8_0Signed, false>(PANEL_MIN_TOKS)),
+    /* .q8_0          = */ simd::with_panel(
+        tile_of<Q8_0>(), simd::panel_of<PanelAvx2Signed, simd::PanelQ8_0Signed, false>(PANEL_MIN_TOKS)),
     /* .q4_k          = */ simd::with_panel(tile_of<K4<false>>(),
                                              simd::panel_of<PanelAvx2, simd::PanelK4<false>, true>(PANEL_MIN_TOKS)),
     /* .q5_k          = */ simd::with_panel(tile_of<K4<true>>(),
